@@ -1,0 +1,48 @@
+// byteview.ts is an immutable view of a cached value: callers can read it but never change the cached bytes.
+
+/**
+ * Cached values are shared by every caller, so nobody may mutate them. A
+ * ByteView keeps its bytes private: readers get copies (`toBytes`) or strings;
+ * only the transport writes the original bytes to a socket, through
+ * `bytesForWrite`, which never hands them to user code.
+ */
+export class ByteView {
+  readonly #bytes: Uint8Array;
+
+  private constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  /** Wraps a copy of `bytes`: later changes to the argument do not reach the view. */
+  static copyOf(bytes: Uint8Array | string): ByteView {
+    return new ByteView(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes));
+  }
+
+  /** Wraps `bytes` without copying. Only for buffers nobody else holds (e.g. a freshly read response body). */
+  static adopt(bytes: Uint8Array): ByteView {
+    return new ByteView(bytes);
+  }
+
+  get byteLength(): number {
+    return this.#bytes.byteLength;
+  }
+
+  /** A fresh copy of the bytes; changing it does not change the view. */
+  toBytes(): Uint8Array {
+    return Uint8Array.prototype.slice.call(this.#bytes);
+  }
+
+  toString(encoding: BufferEncoding = 'utf8'): string {
+    return Buffer.from(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength).toString(encoding);
+  }
+
+  equals(other: ByteView | Uint8Array | string): boolean {
+    const theirs = other instanceof ByteView ? other.#bytes : typeof other === 'string' ? Buffer.from(other) : other;
+    return Buffer.compare(this.#bytes, theirs) === 0;
+  }
+
+  /** The original bytes, for writing to a socket or encoding on the wire. Never mutate them. */
+  static bytesForWrite(view: ByteView): Uint8Array {
+    return view.#bytes;
+  }
+}

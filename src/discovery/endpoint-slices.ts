@@ -1,0 +1,86 @@
+// endpoint-slices.ts turns a Service's EndpointSlices into the canonical peer list (pure: no I/O).
+
+import { canonicalPeers } from './discovery.js';
+
+/**
+ * The parts of a `discovery.k8s.io/v1` EndpointSlice we read. `V1EndpointSlice`
+ * from @kubernetes/client-node is assignable to it; tests can use plain objects.
+ */
+export interface EndpointSliceLike {
+  readonly metadata?: { readonly name?: string } | undefined;
+  readonly addressType?: string | undefined;
+  readonly ports?: ReadonlyArray<{ readonly name?: string | undefined; readonly port?: number | undefined }> | undefined;
+  readonly endpoints?: ReadonlyArray<EndpointLike> | undefined;
+}
+
+export interface EndpointLike {
+  readonly addresses?: readonly string[] | undefined;
+  readonly conditions?:
+    | {
+        readonly ready?: boolean | undefined;
+        readonly serving?: boolean | undefined;
+        readonly terminating?: boolean | undefined;
+      }
+    | undefined;
+}
+
+export interface PeersFromSlicesOptions {
+  /** Name of the slice port peers listen on (the Service port's name). Default `peer`. */
+  portName?: string;
+  /** This pod's own base URL; always part of the result. */
+  self: string;
+}
+
+export interface PeersFromSlices {
+  /** Canonical peer list: sorted, de-duplicated, self included. */
+  peers: string[];
+  /** Whether self was among the ready endpoints (false while this pod is not ready yet). */
+  selfListed: boolean;
+  /** Names of slices that carry endpoints but no port named `portName` (misconfiguration hint). */
+  slicesWithoutPort: string[];
+}
+
+/**
+ * Merges all slices of one Service into peer base URLs `http://<address>:<port>`.
+ *
+ * Semantics follow the v1 EndpointConditions documentation: a nil `ready` is
+ * "true", a nil `terminating` is "false". An endpoint counts when it is ready and
+ * not terminating; terminating endpoints leave at once, even when `ready` is still
+ * true (publishNotReadyAddresses Services keep terminating pods ready). Only the
+ * first address is used: "No semantics are defined for additional addresses
+ * beyond the first". IPv6 addresses are bracketed.
+ */
+export function peersFromSlices(slices: Iterable<EndpointSliceLike>, options: PeersFromSlicesOptions): PeersFromSlices {
+  const portName = options.portName ?? 'peer';
+  const found: string[] = [];
+  const slicesWithoutPort: string[] = [];
+  for (const slice of slices) {
+    const endpoints = slice.endpoints ?? [];
+    const port = slice.ports?.find((p) => (p.name ?? '') === portName)?.port;
+    if (port === undefined) {
+      if (endpoints.length > 0) slicesWithoutPort.push(slice.metadata?.name ?? '');
+      continue;
+    }
+    for (const endpoint of endpoints) {
+      const address = endpoint.addresses?.[0];
+      if (address === undefined || address === '') continue;
+      if (!isCountedEndpoint(endpoint)) continue;
+      found.push(peerUrl(address, port));
+    }
+  }
+  const selfListed = found.includes(options.self);
+  return { peers: canonicalPeers([...found, options.self]), selfListed, slicesWithoutPort };
+}
+
+/** True when an endpoint should receive peer traffic: ready (nil = true) and not terminating (nil = false). */
+export function isCountedEndpoint(endpoint: EndpointLike): boolean {
+  const ready = endpoint.conditions?.ready ?? true;
+  const terminating = endpoint.conditions?.terminating ?? false;
+  return ready && !terminating;
+}
+
+/** `http://10.0.0.5:8001`, `http://[fd00::1]:8001`; FQDN addresses are used as they are. */
+export function peerUrl(address: string, port: number): string {
+  const host = address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+  return `http://${host}:${port}`;
+}

@@ -1,0 +1,85 @@
+// errors.ts holds every error class geecache raises, each with a stable `code`.
+
+export type GeecacheErrorCode =
+  | 'ERR_NOT_FOUND'
+  | 'ERR_SOURCE'
+  | 'ERR_PEER_UNAVAILABLE'
+  | 'ERR_INVALID_KEY'
+  | 'ERR_UNKNOWN_GROUP'
+  | 'ERR_DUPLICATE_GROUP'
+  | 'ERR_CONFIG';
+
+export class GeecacheError extends Error {
+  readonly code: GeecacheErrorCode;
+  constructor(code: GeecacheErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The source (or the owner peer, on its behalf) says the key does not exist. Final: never retried elsewhere. */
+export class NotFoundError extends GeecacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_NOT_FOUND', message, options);
+  }
+}
+
+/** The source failed to load a key (an error or timeout), locally or on the owner peer. */
+export class SourceError extends GeecacheError {
+  /** HTTP status to report for it: 502 for a failed source, 504 for a timed-out one. */
+  readonly status: number;
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+    super('ERR_SOURCE', message, options);
+    this.status = options?.status ?? 502;
+  }
+}
+
+/** A peer could not be reached or did not answer usefully (refused, reset, timeout, unexpected status). */
+export class PeerUnavailableError extends GeecacheError {
+  readonly peer: string;
+  readonly status: number | undefined;
+  constructor(peer: string, message: string, options?: { cause?: unknown; status?: number }) {
+    super('ERR_PEER_UNAVAILABLE', message, options);
+    this.peer = peer;
+    this.status = options?.status;
+  }
+}
+
+export class InvalidKeyError extends GeecacheError {
+  constructor(message: string) {
+    super('ERR_INVALID_KEY', message);
+  }
+}
+
+export class UnknownGroupError extends GeecacheError {
+  readonly group: string;
+  constructor(group: string) {
+    super('ERR_UNKNOWN_GROUP', `no such group: ${group}`);
+    this.group = group;
+  }
+}
+
+export class DuplicateGroupError extends GeecacheError {
+  constructor(group: string) {
+    super('ERR_DUPLICATE_GROUP', `group ${group} is already registered`);
+  }
+}
+
+/** A configuration value is invalid; `setting` names the variable or flag. */
+export class ConfigError extends GeecacheError {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super('ERR_CONFIG', `${setting}: ${message}`);
+    this.setting = setting;
+  }
+}
+
+/** Maps an error to the HTTP status and message a client should see. Never exposes a stack. */
+export function httpStatusOf(err: unknown): { status: number; message: string } {
+  if (err instanceof NotFoundError || err instanceof UnknownGroupError) return { status: 404, message: err.message };
+  if (err instanceof InvalidKeyError) return { status: 400, message: err.message };
+  if (err instanceof SourceError) return { status: err.status, message: err.message };
+  if (err instanceof PeerUnavailableError) return { status: 502, message: err.message };
+  return { status: 500, message: 'internal error' };
+}

@@ -1,0 +1,243 @@
+// group.ts is a cache namespace: main and hot caches, the load path through the owner peer, and its stats.
+import { ByteView } from './byteview.js';
+import { DuplicateGroupError, GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from './errors.js';
+import { ByteLru } from './lru.js';
+import { noPeers, type PeerGetter, type PeerPicker } from './peers.js';
+import { SingleFlight } from './singleflight.js';
+
+/**
+ * Loads a key from the slow source. Rejects with NotFoundError when the key
+ * does not exist; any other rejection is a source failure.
+ */
+export type Getter = (key: string, signal?: AbortSignal) => Promise<Uint8Array | string>;
+
+/** groupcache's per-group counters; all only ever grow. */
+export interface GroupStats {
+  /** Every get, including those that hit a cache. */
+  gets: number;
+  mainHits: number;
+  hotHits: number;
+  /** Gets that missed both caches and went down the load path. */
+  loads: number;
+  /** Loads that joined an identical load already in flight instead of starting their own. */
+  loadsDeduped: number;
+  /** Values fetched from the owner peer. */
+  peerLoads: number;
+  /** Failed peer fetches that fell back to a local load. */
+  peerErrors: number;
+  /** Calls of the getter. */
+  localLoads: number;
+  localLoadErrors: number;
+  /** Gets that arrived from another peer over the peer protocol. */
+  serverRequests: number;
+}
+
+/** What the group reports as it works, for logs and metrics; all optional. */
+export interface GroupObserver {
+  /** A finished fetch from the owner (`peer`) or the getter (`local`), with its duration. */
+  loaded?(group: string, where: 'peer' | 'local', seconds: number, error?: unknown): void;
+  /** The owner could not be reached; the key is being loaded locally instead. */
+  peerFallback?(group: string, key: string, peer: string, error: PeerUnavailableError): void;
+}
+
+export interface GroupOptions {
+  name: string;
+  /** Byte budget shared by the main and hot caches (key + value bytes). 0 disables caching. */
+  cacheBytes: number;
+  getter: Getter;
+  /** Finds owners. Default: noPeers (this process owns every key). */
+  peers?: PeerPicker;
+  /** Uniform [0, 1) random numbers for hot-cache sampling. Default Math.random. */
+  random?: () => number;
+  /** Monotonic clock in milliseconds, for load durations. Default performance.now. */
+  now?: () => number;
+  observer?: GroupObserver;
+}
+
+export interface GetOptions {
+  /** The request came over the peer protocol: answer from cache or a local load, never forward. */
+  fromPeer?: boolean;
+  signal?: AbortSignal;
+}
+
+/** 1 in HOT_SAMPLE peer fetches is kept in the hot cache (groupcache's rule). */
+const HOT_SAMPLE = 10;
+/** The hot cache may hold at most 1/HOT_SHARE of the main cache's bytes before it is evicted first. */
+const HOT_SHARE = 8;
+
+export class Group {
+  readonly name: string;
+  readonly cacheBytes: number;
+  /** Values this process owns (or loaded because the owner was unreachable). */
+  readonly mainCache: ByteLru;
+  /** A sample of values owned by other peers, to spare the owner of a hot key. */
+  readonly hotCache: ByteLru;
+  private readonly getter: Getter;
+  private readonly peers: PeerPicker;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly observer: GroupObserver;
+  private readonly loadFlight = new SingleFlight<ByteView>();
+  private readonly fetchFlight = new SingleFlight<ByteView>();
+  private readonly counters: GroupStats = {
+    gets: 0,
+    mainHits: 0,
+    hotHits: 0,
+    loads: 0,
+    loadsDeduped: 0,
+    peerLoads: 0,
+    peerErrors: 0,
+    localLoads: 0,
+    localLoadErrors: 0,
+    serverRequests: 0,
+  };
+
+  constructor(options: GroupOptions) {
+    if (typeof options.name !== 'string' || options.name === '') throw new TypeError('name must be a non-empty string');
+    if (!Number.isSafeInteger(options.cacheBytes) || options.cacheBytes < 0) {
+      throw new TypeError(`cacheBytes must be a non-negative integer, got ${options.cacheBytes}`);
+    }
+    if (typeof options.getter !== 'function') throw new TypeError('getter must be a function');
+    this.name = options.name;
+    this.cacheBytes = options.cacheBytes;
+    this.getter = options.getter;
+    this.peers = options.peers ?? noPeers;
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? (() => performance.now());
+    this.observer = options.observer ?? {};
+    const ceiling = Math.max(1, options.cacheBytes);
+    this.mainCache = new ByteLru(ceiling);
+    this.hotCache = new ByteLru(ceiling);
+  }
+
+  /** Returns the value of `key`: from a cache, from its owner peer, or loaded here. */
+  async get(key: string, options: GetOptions = {}): Promise<ByteView> {
+    this.counters.gets++;
+    if (options.fromPeer) this.counters.serverRequests++;
+    if (typeof key !== 'string' || key === '') throw new InvalidKeyError('key is required');
+    const cached = this.lookupCache(key);
+    if (cached) return cached;
+    return this.load(key, options);
+  }
+
+  stats(): Readonly<GroupStats> {
+    return { ...this.counters };
+  }
+
+  private lookupCache(key: string): ByteView | undefined {
+    if (this.cacheBytes === 0) return undefined;
+    const main = this.mainCache.get(key);
+    if (main) {
+      this.counters.mainHits++;
+      return main;
+    }
+    const hot = this.hotCache.get(key);
+    if (hot) {
+      this.counters.hotHits++;
+      return hot;
+    }
+    return undefined;
+  }
+
+  private load(key: string, options: GetOptions): Promise<ByteView> {
+    this.counters.loads++;
+    // A peer request is never forwarded: two pods whose rings briefly disagree
+    // could otherwise bounce a key between them.
+    const owner = options.fromPeer ? undefined : this.peers.pickPeer(key);
+    // Loads here and fetches from an owner have separate flights, so a peer request
+    // never joins a flight that forwards; all loads of a key here still share one.
+    const flight = owner ? this.fetchFlight : this.loadFlight;
+    const { promise, shared } = flight.do(key, async () => {
+      // Check the cache again: a flight for this key may have filled it between our
+      // miss and now (two calls that missed back to back, the first already finished).
+      const cached = this.lookupCache(key);
+      if (cached) return cached;
+      if (owner) {
+        try {
+          const value = await this.getFromPeer(owner, key, options.signal);
+          this.counters.peerLoads++;
+          return value;
+        } catch (err) {
+          // The owner answered for its source: its not-found or failure is the answer.
+          if (!(err instanceof PeerUnavailableError)) throw err;
+          this.counters.peerErrors++;
+          this.observer.peerFallback?.(this.name, key, owner.url, err);
+        }
+      }
+      return this.loadLocally(key, options.signal);
+    });
+    if (shared) this.counters.loadsDeduped++;
+    return promise;
+  }
+
+  private async getFromPeer(peer: PeerGetter, key: string, signal: AbortSignal | undefined): Promise<ByteView> {
+    const started = this.now();
+    let bytes: Uint8Array;
+    try {
+      bytes = await peer.get(this.name, key, signal);
+    } catch (err) {
+      this.observer.loaded?.(this.name, 'peer', (this.now() - started) / 1000, err);
+      throw err instanceof GeecacheError ? err : new PeerUnavailableError(peer.url, String(err), { cause: err });
+    }
+    this.observer.loaded?.(this.name, 'peer', (this.now() - started) / 1000);
+    const value = ByteView.adopt(bytes);
+    if (this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
+    return value;
+  }
+
+  private async loadLocally(key: string, signal: AbortSignal | undefined): Promise<ByteView> {
+    this.counters.localLoads++;
+    const started = this.now();
+    let value: ByteView;
+    try {
+      value = ByteView.copyOf(await this.getter(key, signal));
+    } catch (err) {
+      this.counters.localLoadErrors++;
+      this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000, err);
+      if (err instanceof NotFoundError || err instanceof SourceError) throw err;
+      throw new SourceError(`loading ${JSON.stringify(key)} failed: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
+    }
+    this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000);
+    this.populateCache(this.mainCache, key, value);
+    return value;
+  }
+
+  /** Adds to one cache, then evicts until main + hot fit the budget, hot first once it exceeds its share. */
+  private populateCache(cache: ByteLru, key: string, value: ByteView): void {
+    if (this.cacheBytes === 0) return;
+    cache.set(key, value);
+    for (;;) {
+      const mainBytes = this.mainCache.bytes;
+      const hotBytes = this.hotCache.bytes;
+      if (mainBytes + hotBytes <= this.cacheBytes) return;
+      const victim = hotBytes > mainBytes / HOT_SHARE ? this.hotCache : this.mainCache;
+      if (!victim.removeOldest()) return;
+    }
+  }
+}
+
+/** The groups one server owns, by name. No process-wide registry: each server makes its own. */
+export class GroupRegistry {
+  private readonly groups = new Map<string, Group>();
+
+  constructor(private readonly defaults: Pick<GroupOptions, 'peers' | 'random' | 'now' | 'observer'> = {}) {}
+
+  /** Creates and registers a group; a second group with the same name is an error. */
+  create(options: GroupOptions): Group {
+    if (this.groups.has(options.name)) throw new DuplicateGroupError(options.name);
+    const group = new Group({ ...this.defaults, ...options });
+    this.groups.set(group.name, group);
+    return group;
+  }
+
+  get(name: string): Group | undefined {
+    return this.groups.get(name);
+  }
+
+  /** Groups in creation order; the first is the API's default group. */
+  list(): Group[] {
+    return [...this.groups.values()];
+  }
+}

@@ -1,0 +1,93 @@
+// lru.ts is a byte-bounded least-recently-used cache of ByteViews with groupcache's accounting.
+import { LRUCache } from 'lru-cache';
+import type { ByteView } from './byteview.js';
+
+export interface ByteLruStats {
+  /** Entries held now. */
+  items: number;
+  /** Bytes held now: the sum of key length + value length, in bytes. */
+  bytes: number;
+  /** Entries removed to make room (not overwrites or explicit deletes). */
+  evictions: number;
+  gets: number;
+  hits: number;
+}
+
+/** The one place bytes are counted: UTF-8 key length plus value length, as groupcache does. */
+export function entryBytes(key: string, value: ByteView): number {
+  return Buffer.byteLength(key, 'utf8') + value.byteLength;
+}
+
+/**
+ * A cache bounded by bytes, not entries, over lru-cache. `maxBytes` is a hard
+ * ceiling; the Group may evict further (removeOldest) to share one budget
+ * between its main and hot caches.
+ */
+export class ByteLru {
+  private readonly cache: LRUCache<string, ByteView>;
+  private evictions = 0;
+  private gets = 0;
+  private hits = 0;
+
+  constructor(readonly maxBytes: number) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+      throw new TypeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+    }
+    this.cache = new LRUCache<string, ByteView>({
+      maxSize: maxBytes,
+      sizeCalculation: (value, key) => entryBytes(key, value),
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.evictions++;
+      },
+    });
+  }
+
+  get(key: string): ByteView | undefined {
+    this.gets++;
+    const value = this.cache.get(key);
+    if (value !== undefined) this.hits++;
+    return value;
+  }
+
+  /** Inserts or replaces `key`. An entry larger than maxBytes is not stored; returns whether it was. */
+  set(key: string, value: ByteView): boolean {
+    if (entryBytes(key, value) > this.maxBytes) return false;
+    this.cache.set(key, value);
+    return true;
+  }
+
+  delete(key: string): boolean {
+    return this.cache.delete(key);
+  }
+
+  /** Evicts the least recently used entry; returns false when empty. */
+  removeOldest(): boolean {
+    if (this.cache.size === 0) return false;
+    const oldestKey = this.cache.rkeys().next().value;
+    if (oldestKey === undefined) return false;
+    this.cache.delete(oldestKey);
+    this.evictions++;
+    return true;
+  }
+
+  /** Keys from most to least recently used (for tests and debugging). */
+  keys(): string[] {
+    return [...this.cache.keys()];
+  }
+
+  get bytes(): number {
+    return this.cache.calculatedSize;
+  }
+
+  get items(): number {
+    return this.cache.size;
+  }
+
+  stats(): ByteLruStats {
+    return { items: this.items, bytes: this.bytes, evictions: this.evictions, gets: this.gets, hits: this.hits };
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+}

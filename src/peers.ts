@@ -1,0 +1,24 @@
+// peers.ts defines how a group finds the owner of a key and asks it for the value.
+
+/** Asks one remote peer for a value. Implemented by the HTTP peer client. */
+export interface PeerGetter {
+  /** The peer's base URL, e.g. http://10.0.0.2:8001. */
+  readonly url: string;
+  /**
+   * Fetches `key` of `group` from the peer. Rejects with NotFoundError when the
+   * owner's source lacks the key, SourceError when the owner's source failed,
+   * PeerUnavailableError when the peer could not be reached or answered oddly.
+   */
+  get(group: string, key: string, signal?: AbortSignal): Promise<Uint8Array>;
+}
+
+/** Picks the peer that owns a key. Implemented by the peer pool. */
+export interface PeerPicker {
+  /** The owner's getter, or undefined when this process owns the key (or has no peers). */
+  pickPeer(key: string): PeerGetter | undefined;
+}
+
+/** A picker for a process on its own: it owns every key. */
+export const noPeers: PeerPicker = {
+  pickPeer: () => undefined,
+};

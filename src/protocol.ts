@@ -1,0 +1,64 @@
+// protocol.ts is the peer wire format: groupcache's URL scheme and its protobuf GetResponse.
+import protobuf from 'protobufjs/light.js';
+
+export const DEFAULT_BASE_PATH = '/_geecache/';
+export const PROTOBUF_CONTENT_TYPE = 'application/x-protobuf';
+
+// groupcache.proto: message GetResponse { optional bytes value = 1; optional double minute_qps = 2; }
+const GetResponseType = new protobuf.Type('GetResponse')
+  .add(new protobuf.Field('value', 1, 'bytes'))
+  .add(new protobuf.Field('minuteQps', 2, 'double'));
+new protobuf.Root().define('groupcachepb').add(GetResponseType);
+
+export interface GetResponse {
+  value: Uint8Array;
+  /** The owner's recent request rate for the key; groupcache peers may send it, we send 0. */
+  minuteQps: number;
+}
+
+export function encodeGetResponse(value: Uint8Array, minuteQps = 0): Uint8Array {
+  return GetResponseType.encode({ value, minuteQps }).finish();
+}
+
+/** Decodes a GetResponse; throws on malformed bytes. A missing value decodes as empty. */
+export function decodeGetResponse(bytes: Uint8Array): GetResponse {
+  const message = GetResponseType.decode(bytes) as unknown as { value?: unknown; minuteQps?: number };
+  // An absent field decodes to protobufjs's prototype default (a plain empty array for bytes).
+  const value = message.value instanceof Uint8Array ? message.value : new Uint8Array(0);
+  return { value, minuteQps: message.minuteQps ?? 0 };
+}
+
+/** Checks a base path: it must start and end with '/', as in '/_geecache/'. */
+export function validateBasePath(basePath: string): string {
+  if (!basePath.startsWith('/') || !basePath.endsWith('/') || basePath.length < 2) {
+    throw new TypeError(`base path must start and end with '/', got ${JSON.stringify(basePath)}`);
+  }
+  return basePath;
+}
+
+/** The request path for one key: <basePath><group>/<key>, both parts percent-encoded. */
+export function peerPath(basePath: string, group: string, key: string): string {
+  return basePath + encodeURIComponent(group) + '/' + encodeURIComponent(key);
+}
+
+export type ParsedPeerPath = { ok: true; group: string; key: string } | { ok: false; message: string };
+
+/**
+ * Splits a raw request URL (path and optional query) under `basePath` into group and key.
+ * The key may contain encoded or plain '/': only the first '/' after the group separates them.
+ */
+export function parsePeerPath(basePath: string, rawUrl: string): ParsedPeerPath {
+  const queryAt = rawUrl.indexOf('?');
+  const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+  if (!path.startsWith(basePath)) return { ok: false, message: `path must start with ${basePath}` };
+  const rest = path.slice(basePath.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) {
+    return { ok: false, message: `expected ${basePath}<group>/<key>` };
+  }
+  try {
+    return { ok: true, group: decodeURIComponent(rest.slice(0, slash)), key: decodeURIComponent(rest.slice(slash + 1)) };
+  } catch {
+    return { ok: false, message: 'malformed percent-encoding in path' };
+  }
+}

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeGetResponse, encodeGetResponse, parsePeerPath, peerPath, validateBasePath } from '../src/protocol.js';
+
+test('GetResponse bytes are protobuf field 1 (bytes) and field 2 (double), as groupcache sends', () => {
+  const bytes = encodeGetResponse(Buffer.from('630'), 1.5);
+  // 0x0a = field 1, wire type 2; length 3; "630"; 0x11 = field 2, wire type 1; 1.5 as little-endian double.
+  const double = Buffer.alloc(8);
+  double.writeDoubleLE(1.5);
+  assert.deepEqual(Buffer.from(bytes), Buffer.concat([Buffer.from([0x0a, 3]), Buffer.from('630'), Buffer.from([0x11]), double]));
+  const decoded = decodeGetResponse(bytes);
+  assert.equal(Buffer.from(decoded.value).toString(), '630');
+  assert.equal(decoded.minuteQps, 1.5);
+});
+
+test('a GetResponse without fields decodes as an empty value', () => {
+  assert.deepEqual(decodeGetResponse(new Uint8Array(0)), { value: new Uint8Array(0), minuteQps: 0 });
+});
+
+test('malformed protobuf throws', () => {
+  assert.throws(() => decodeGetResponse(Uint8Array.from([0x0a, 50, 1])));
+});
+
+test('peer paths percent-encode group and key and parse back', () => {
+  const keys = ['Tom', 'a b', 'a/b/c', 'ключ', '100%', 'q?x=1&y', '#frag', '+plus'];
+  for (const key of keys) {
+    const path = peerPath('/_geecache/', 'scores', key);
+    assert.ok(!path.slice('/_geecache/scores/'.length).includes('/'), path);
+    assert.deepEqual(parsePeerPath('/_geecache/', path), { ok: true, group: 'scores', key });
+  }
+});
+
+test('an unencoded slash in the key belongs to the key', () => {
+  assert.deepEqual(parsePeerPath('/_geecache/', '/_geecache/g/a/b?x=1'), { ok: true, group: 'g', key: 'a/b' });
+});
+
+test('bad peer paths are refused with a reason', () => {
+  for (const path of ['/other/g/k', '/_geecache/', '/_geecache/g', '/_geecache/g/', '/_geecache//k', '/_geecache/g/%E0%A4%A']) {
+    const parsed = parsePeerPath('/_geecache/', path);
+    assert.equal(parsed.ok, false, path);
+  }
+});
+
+test('base paths must start and end with a slash', () => {
+  assert.equal(validateBasePath('/_groupcache/'), '/_groupcache/');
+  assert.throws(() => validateBasePath('_geecache/'));
+  assert.throws(() => validateBasePath('/_geecache'));
+});
