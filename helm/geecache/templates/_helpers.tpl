@@ -1,0 +1,92 @@
+{{/*
+Helpers shared by the templates. Names follow the `helm create` scaffold.
+*/}}
+
+{{/* Chart name, overridable with nameOverride. */}}
+{{- define "geecache.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name, at most 63 characters (the DNS label limit of
+Service names). A release name that already contains the chart name is used
+as it is, so release "geecache" gives "geecache", not "geecache-geecache".
+*/}}
+{{- define "geecache.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Chart name and version, for the helm.sh/chart label. */}}
+{{- define "geecache.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "geecache.labels" -}}
+helm.sh/chart: {{ include "geecache.chart" . }}
+{{ include "geecache.selectorLabels" . }}
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Selector labels: name and instance only. They are immutable in the
+StatefulSet's selector, so nothing that changes between releases goes here.
+*/}}
+{{- define "geecache.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "geecache.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Name of the ServiceAccount the pods run as. */}}
+{{- define "geecache.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "geecache.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the headless Service listing the peers; discovery watches its
+EndpointSlices (GEECACHE_SERVICE). Shortened so "-peers" fits in 63 characters.
+*/}}
+{{- define "geecache.peersServiceName" -}}
+{{- printf "%s-peers" (include "geecache.fullname" . | trunc 57 | trimSuffix "-") }}
+{{- end }}
+
+{{/* Name of the Role (and its RoleBinding) that lets discovery read EndpointSlices. */}}
+{{- define "geecache.roleName" -}}
+{{- printf "%s-endpointslice-reader" (include "geecache.fullname" .) }}
+{{- end }}
+
+{{/* Image reference; the tag defaults to the chart's appVersion. */}}
+{{- define "geecache.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/*
+GEECACHE_GROUPS: the groups list as comma-separated name:bytes:source.
+values.schema.json checks each field's shape; here only emptiness is checked.
+*/}}
+{{- define "geecache.groups" -}}
+{{- $groups := list }}
+{{- range .Values.groups }}
+{{- $groups = append $groups (printf "%v:%v:%v" .name .bytes .source) }}
+{{- end }}
+{{- if not $groups }}
+{{- fail "groups must list at least one cache group" }}
+{{- end }}
+{{- join "," $groups }}
+{{- end }}
