@@ -66,6 +66,15 @@ EndpointSlices (GEECACHE_SERVICE). Shortened so "-peers" fits in 63 characters.
 {{- printf "%s-peers" (include "geecache.fullname" . | trunc 57 | trimSuffix "-") }}
 {{- end }}
 
+{{/*
+Name of the StatefulSet: at most 52 characters, because the controller puts
+"<name>-<10-character hash>" in each pod's controller-revision-hash label,
+and label values stop at 63.
+*/}}
+{{- define "geecache.statefulSetName" -}}
+{{- include "geecache.fullname" . | trunc 52 | trimSuffix "-" }}
+{{- end }}
+
 {{/* Name of the Role (and its RoleBinding) that lets discovery read EndpointSlices. */}}
 {{- define "geecache.roleName" -}}
 {{- printf "%s-endpointslice-reader" (include "geecache.fullname" .) }}

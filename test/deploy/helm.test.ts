@@ -1,0 +1,229 @@
+// helm.test.ts lints and renders helm/geecache with the real helm binary and checks what it produces.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IPod } from 'kubernetes-models/v1/Pod';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { chartDir, helm, helmTemplate, helmTemplateError, one, ofKind, renderNotes, runHelm, selects, type K8sObject } from './render.js';
+import {
+  checkAntiAffinity,
+  checkDisruptionBudget,
+  checkEnv,
+  checkNetworkPolicy,
+  checkProbes,
+  checkRbac,
+  checkScrapeAnnotations,
+  checkSecurity,
+  checkSelectors,
+  checkServices,
+  checkShutdownBudget,
+  container,
+  envMap,
+  podSpec,
+  ringNames,
+  selectorLabels,
+  statefulSet,
+  allToggles,
+} from './checks.js';
+
+const names = ringNames('geecache');
+const isHook = (o: K8sObject) => o.metadata.annotations?.['helm.sh/hook'] !== undefined;
+
+describe('helm chart', () => {
+  let defaults: K8sObject[];
+  let toggled: K8sObject[];
+
+  before(() => {
+    helm();
+    defaults = helmTemplate();
+    toggled = helmTemplate(allToggles);
+  });
+
+  it('passes helm lint, also with --strict', () => {
+    const lint = runHelm(['lint', chartDir]);
+    assert.equal(lint.status, 0, lint.stdout + lint.stderr);
+    const strict = runHelm(['lint', '--strict', chartDir]);
+    assert.equal(strict.status, 0, strict.stdout + strict.stderr);
+    const toggledLint = runHelm(['lint', '--strict', chartDir, '--set', 'serviceMonitor.enabled=true,rbac.create=false']);
+    assert.equal(toggledLint.status, 0, toggledLint.stdout + toggledLint.stderr);
+  });
+
+  it('renders the expected objects by default', () => {
+    const kinds = defaults.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    assert.deepEqual(kinds, [
+      'NetworkPolicy/geecache',
+      'Pod/geecache-test-api',
+      'PodDisruptionBudget/geecache',
+      'Role/geecache-endpointslice-reader',
+      'RoleBinding/geecache-endpointslice-reader',
+      'Service/geecache',
+      'Service/geecache-peers',
+      'ServiceAccount/geecache',
+      'StatefulSet/geecache',
+    ]);
+    assert.equal(ofKind(defaults, 'ServiceMonitor').length, 0, 'serviceMonitor is off by default');
+    for (const o of defaults) {
+      assert.equal(o.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm', `${o.kind} has the chart labels`);
+      assert.equal(o.metadata.labels?.['helm.sh/chart'], 'geecache-0.1.0');
+    }
+    assert.equal(statefulSet(defaults, names).spec?.replicas, 3);
+    assert.equal(container(defaults, names).image, 'ghcr.io/geecache/geecache:0.1.0', 'tag defaults to appVersion');
+  });
+
+  for (const [label, values] of [['defaults', {}], ['all toggles', allToggles]] as const) {
+    describe(`with ${label}`, () => {
+      const objects = () => (label === 'defaults' ? defaults : toggled);
+      it('grants exactly get/list/watch on endpointslices through a namespaced Role', () => checkRbac(objects(), names));
+      it('selects the same pods from the StatefulSet and both Services', () => checkSelectors(objects(), names));
+      it('exposes peer 8001 on the headless Service and http 9999 on the API Service', () => checkServices(objects(), names));
+      it('wires discovery, ports and groups into the environment', () => {
+        const groups = values === allToggles ? 'scores:64MiB:demo,pages:256MiB:http://origin.internal:8080' : 'scores:64MiB:demo';
+        checkEnv(objects(), names, groups);
+      });
+      it('probes /readyz and /healthz on the http port', () => checkProbes(objects(), names));
+      it('runs non-root, read-only, without capabilities', () => checkSecurity(objects(), names));
+      it('gives the pod time for the preStop sleep and the drain', () => checkShutdownBudget(objects(), names));
+      it('annotates pods for Prometheus', () => checkScrapeAnnotations(objects(), names));
+      it('spreads pods over nodes', () => checkAntiAffinity(objects(), names));
+      it('allows one voluntary disruption at a time', () => checkDisruptionBudget(objects(), names));
+      it('admits only its own pods to the peer port', () => checkNetworkPolicy(objects(), names));
+    });
+  }
+
+  it('renders a ServiceMonitor for the API Service only when enabled', () => {
+    const monitor = one<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; namespaceSelector?: { matchNames?: string[] }; endpoints: unknown[] } }>(toggled, 'ServiceMonitor');
+    assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
+    assert.equal(monitor.metadata.labels?.release, 'kube-prometheus', 'serviceMonitor.labels are added');
+    assert.deepEqual(monitor.spec.endpoints, [{ port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
+    assert.deepEqual(monitor.spec.namespaceSelector?.matchNames, ['cache']);
+    const api = one<IService & K8sObject>(toggled, 'Service', names.apiService);
+    const peers = one<IService & K8sObject>(toggled, 'Service', names.peerService);
+    assert.ok(selects(monitor.spec.selector.matchLabels, api.metadata.labels), 'selects the API Service');
+    assert.ok(!selects(monitor.spec.selector.matchLabels, peers.metadata.labels), 'not the headless Service, which has no http port');
+    assert.ok(api.spec?.ports?.some((p) => p.name === 'http'));
+  });
+
+  it('appends extraEnv, merges podAnnotations and passes scheduling values through', () => {
+    const c = container(toggled, names);
+    const env = c.env ?? [];
+    assert.deepEqual(env.slice(-2), allToggles.extraEnv, 'extraEnv comes last, unchanged');
+    assert.equal(envMap(c).get('GEECACHE_DISCOVERY'), 'kubernetes', 'extraEnv does not replace the fixed settings');
+    const template = statefulSet(toggled, names).spec?.template;
+    assert.equal(template?.metadata?.annotations?.['example.com/team'], 'cache');
+    assert.equal(template?.metadata?.annotations?.['prometheus.io/scrape'], 'true');
+    assert.equal(template?.metadata?.labels?.['example.com/tier'], 'cache');
+    assert.deepEqual(statefulSet(toggled, names).spec?.selector.matchLabels, selectorLabels(defaults, names), 'podLabels never reach the selector');
+    const pod = podSpec(toggled, names);
+    assert.deepEqual(pod.imagePullSecrets, [{ name: 'regcred' }]);
+    assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/os': 'linux' });
+    assert.deepEqual(pod.tolerations, allToggles.tolerations);
+    const account = one<K8sObject>(toggled, 'ServiceAccount');
+    assert.equal(account.metadata.annotations?.['example.com/role'], 'cache');
+  });
+
+  it('leaves out the Role and RoleBinding with rbac.create=false', () => {
+    const objects = helmTemplate({ rbac: { create: false } });
+    assert.equal(ofKind(objects, 'Role').length, 0);
+    assert.equal(ofKind(objects, 'RoleBinding').length, 0);
+    assert.equal(ofKind(objects, 'ServiceAccount').length, 1, 'the account stays');
+  });
+
+  it('uses an existing ServiceAccount with serviceAccount.create=false', () => {
+    const objects = helmTemplate({ serviceAccount: { create: false, name: 'shared-reader' } });
+    assert.equal(ofKind(objects, 'ServiceAccount').length, 0);
+    assert.equal(podSpec(objects, names).serviceAccountName, 'shared-reader');
+    const binding = one<K8sObject & { subjects: { name: string; namespace: string }[] }>(objects, 'RoleBinding');
+    assert.deepEqual(binding.subjects.map((s) => [s.name, s.namespace]), [['shared-reader', 'cache']]);
+  });
+
+  it('leaves out the NetworkPolicy and the PodDisruptionBudget when disabled', () => {
+    const objects = helmTemplate({ networkPolicy: { enabled: false }, podDisruptionBudget: { enabled: false } });
+    assert.equal(ofKind(objects, 'NetworkPolicy').length, 0);
+    assert.equal(ofKind(objects, 'PodDisruptionBudget').length, 0);
+    assert.equal(ofKind(objects, 'StatefulSet').length, 1);
+  });
+
+  it('passes podDisruptionBudget keys through to the spec', () => {
+    const objects = helmTemplate({ podDisruptionBudget: { enabled: true, maxUnavailable: null, minAvailable: 2, unhealthyPodEvictionPolicy: 'AlwaysAllow' } });
+    const pdb = one<IPodDisruptionBudget>(objects, 'PodDisruptionBudget');
+    assert.equal(pdb.spec?.minAvailable, 2);
+    assert.equal(pdb.spec?.maxUnavailable, undefined);
+    assert.equal(pdb.spec?.unhealthyPodEvictionPolicy, 'AlwaysAllow');
+    assert.ok(!('enabled' in (pdb.spec ?? {})), '"enabled" is not copied into the spec');
+  });
+
+  it('replaces the default anti-affinity with the affinity value', () => {
+    const affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['cache'] }] }] } } };
+    const objects = helmTemplate({ affinity });
+    assert.deepEqual(podSpec(objects, names).affinity, affinity);
+  });
+
+  it('drops the Prometheus pod annotations with metrics.podAnnotations=false', () => {
+    const objects = helmTemplate({ metrics: { podAnnotations: false } });
+    assert.equal(statefulSet(objects, names).spec?.template.metadata?.annotations, undefined);
+  });
+
+  it('names everything after the release and keeps names within 63 characters', () => {
+    const other = helmTemplate({}, [], 'cache');
+    const otherNames = ringNames('cache-geecache');
+    checkSelectors(other, otherNames);
+    checkEnv(other, otherNames, 'scores:64MiB:demo');
+    assert.equal(selectorLabels(other, otherNames)['app.kubernetes.io/instance'], 'cache');
+
+    // Release names stop at 53 characters; with "-geecache" that makes a 62-character full name.
+    const long = 'a-release-name-that-is-quite-long-and-goes-on-and-on1';
+    assert.equal(long.length, 53);
+    const objects = helmTemplate({}, [], long);
+    for (const o of objects) assert.ok(o.metadata.name.length <= 253, `${o.kind} ${o.metadata.name} fits a DNS subdomain`);
+    const services = ofKind<K8sObject>(objects, 'Service').map((s) => s.metadata.name);
+    for (const name of services) assert.ok(name.length <= 63, `Service ${name} fits a DNS label`);
+    assert.equal(new Set(services).size, 2, 'the two Services keep distinct names');
+    const peerService = services.find((n) => n.endsWith('-peers'));
+    assert.ok(peerService);
+    const sts = one<K8sObject>(objects, 'StatefulSet');
+    assert.ok(sts.metadata.name.length <= 52, 'StatefulSet name leaves room for the controller-revision-hash label');
+    const longNames = { ...ringNames(`${long}-geecache`), statefulSet: sts.metadata.name, peerService };
+    checkSelectors(objects, longNames);
+    assert.equal(envMap(container(objects, longNames)).get('GEECACHE_SERVICE'), peerService);
+  });
+
+  it('defines a helm test that asks the API Service for Tom with a pinned curl image, outside every selector', () => {
+    const test = one<IPod & K8sObject>(defaults, 'Pod');
+    assert.equal(test.metadata.annotations?.['helm.sh/hook'], 'test');
+    const c = test.spec?.containers[0];
+    assert.match(c?.image ?? '', /^curlimages\/curl:\d+\.\d+\.\d+$/);
+    const url = c?.env?.find((e) => e.name === 'URL')?.value;
+    assert.equal(url, 'http://geecache:9999/api?key=Tom');
+    assert.equal(c?.env?.find((e) => e.name === 'EXPECTED')?.value, '630');
+    assert.equal(test.spec?.restartPolicy, 'Never');
+    // With the selector labels, the test pod would join the Services (and the ring).
+    const selectors = [
+      ...ofKind<IService>(defaults, 'Service').map((s) => s.spec?.selector),
+      selectorLabels(defaults, names),
+      one<IPodDisruptionBudget>(defaults, 'PodDisruptionBudget').spec?.selector?.matchLabels,
+    ];
+    for (const selector of selectors) assert.ok(!selects(selector, test.metadata.labels), 'the test pod matches no selector');
+    assert.ok(!ofKind<K8sObject>(defaults, 'StatefulSet').some(isHook));
+  });
+
+  it('prints the port-forward, curl and metrics commands in NOTES.txt', () => {
+    const notes = renderNotes();
+    assert.ok(notes.includes('kubectl port-forward svc/geecache 9999:9999'), notes);
+    assert.ok(notes.includes('curl "localhost:9999/api?key=Tom"'), notes);
+    assert.ok(notes.includes('http://localhost:9999/metrics'), notes);
+    assert.ok(!notes.includes('rbac.create is false'));
+    const withoutRbac = renderNotes({ rbac: { create: false } });
+    assert.match(withoutRbac, /grant the ServiceAccount geecache get, list and watch on\s+endpointslices/);
+  });
+
+  it('refuses values that would break the pods', () => {
+    assert.match(helmTemplateError({ groups: [] }), /groups/);
+    assert.match(helmTemplateError({ groups: [{ name: 'scores', bytes: '64MiB', source: 'ftp://origin' }] }), /source/);
+    assert.match(helmTemplateError({ groups: [{ name: 'a:b', bytes: '64MiB', source: 'demo' }] }), /name/);
+    assert.match(helmTemplateError({ groups: [{ name: 'scores', bytes: '64MB', source: 'demo' }] }), /bytes/);
+    assert.match(helmTemplateError({ terminationGracePeriodSeconds: 12 }), /terminationGracePeriodSeconds \(12\) must exceed/);
+    assert.match(helmTemplateError({ drainTimeoutMs: 30000 }), /must exceed .* = 40/);
+    assert.match(helmTemplateError({ replicaCount: '3' }), /replicaCount/);
+    assert.match(helmTemplateError({ serviceMonitr: { enabled: true } }), /serviceMonitr/, 'typos in value names are caught');
+  });
+});
