@@ -112,6 +112,11 @@ export class FakeKubeApiServer {
     return this.#watchers.size;
   }
 
+  /** Open watches on one namespace (cluster-wide watches not counted). */
+  openWatchesIn(namespace: string): number {
+    return [...this.#watchers].filter((w) => w.namespace === namespace).length;
+  }
+
   // ---- test controls ------------------------------------------------------------------
 
   /** Creates or replaces a slice; returns the stored object (with namespace and resourceVersion). */
@@ -161,25 +166,29 @@ export class FakeKubeApiServer {
     this.#historyStart = this.#rv;
   }
 
-  /** Destroys every open watch socket mid-stream (a network failure, not a clean end). */
-  dropWatches(): void {
-    for (const w of [...this.#watchers]) {
+  /** Destroys open watch sockets mid-stream (a network failure, not a clean end); all, or one namespace's. */
+  dropWatches(namespace?: string): void {
+    for (const w of this.#watchersIn(namespace)) {
       this.#removeWatcher(w);
       w.socket.destroy();
     }
   }
 
-  /** Ends every open watch cleanly, as the server does when a watch's timeout expires. */
-  endWatches(): void {
-    for (const w of [...this.#watchers]) {
+  /** Ends open watches cleanly, as the server does when a watch's timeout expires; all, or one namespace's. */
+  endWatches(namespace?: string): void {
+    for (const w of this.#watchersIn(namespace)) {
       this.#removeWatcher(w);
       w.res.end();
     }
   }
 
-  /** Stops writing to the open watches but keeps their sockets open: a half-open connection. */
-  stallWatches(): void {
-    for (const w of this.#watchers) w.stalled = true;
+  /** Stops writing to open watches but keeps their sockets open: a half-open connection; all, or one namespace's. */
+  stallWatches(namespace?: string): void {
+    for (const w of this.#watchersIn(namespace)) w.stalled = true;
+  }
+
+  #watchersIn(namespace: string | undefined): Watcher[] {
+    return [...this.#watchers].filter((w) => namespace === undefined || w.namespace === namespace);
   }
 
   /** Sends a BOOKMARK at the current resourceVersion to watches that allowed bookmarks. */
