@@ -285,6 +285,21 @@ describe('KubernetesDiscovery against the fake API server', () => {
     assert.equal(h.discovery.hasListed, true);
   });
 
+  it('aborts a hung list after listTimeoutMs, counts it, and retries', async () => {
+    const h = harness({ listTimeoutMs: 100 });
+    h.publish(ready(A, B));
+    server.delayLists(2000);
+    try {
+      start(h);
+      await waitFor(() => h.errors.length >= 1, 'the list timeout', 1500);
+      assert.match(String((h.errors[0] as Error).name), /AbortError|TimeoutError/);
+      assert.equal(h.discovery.hasListed, false);
+    } finally {
+      server.delayLists(0);
+    }
+    await converge(h, [A, B]);
+  });
+
   it('is not listed while forbidden at start', async () => {
     const h = harness();
     server.forbid(true);

@@ -72,6 +72,7 @@ export class FakeKubeApiServer {
   #forbidden = false;
   #failStatus: number | undefined;
   #watchDelayMs = 0;
+  #listDelayMs = 0;
   readonly #bookmarkIntervalMs: number;
   #bookmarkTimer: NodeJS.Timeout | undefined;
   /** Counters tests assert on. */
@@ -213,6 +214,11 @@ export class FakeKubeApiServer {
     this.#watchDelayMs = ms;
   }
 
+  /** Delays list responses (a hung API server, for client-side list timeouts). */
+  delayLists(ms: number): void {
+    this.#listDelayMs = ms;
+  }
+
   /** The API server goes away: closes the listener and every connection. State is kept. */
   async stop(): Promise<void> {
     const server = this.#server;
@@ -300,6 +306,12 @@ export class FakeKubeApiServer {
     }
     const namespace = namespaced ? decodeURIComponent(namespaced[1] ?? '') : undefined;
     if (isWatch) return this.#watch(req, res, record, namespace, selector, query);
+    if (this.#listDelayMs > 0) {
+      setTimeout(() => {
+        if (!res.destroyed) this.#list(res, record, namespace, selector, query);
+      }, this.#listDelayMs);
+      return;
+    }
     return this.#list(res, record, namespace, selector, query);
   }
 
