@@ -1,0 +1,200 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Group, GroupRegistry } from '../src/group.js';
+import { DuplicateGroupError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../src/errors.js';
+import type { PeerGetter, PeerPicker } from '../src/peers.js';
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+/** Every key is owned by one remote peer answering from `values`; counts calls. */
+function remotePeer(behaviour: (key: string) => Promise<Uint8Array>): PeerPicker & { calls: string[] } {
+  const calls: string[] = [];
+  const getter: PeerGetter = {
+    url: 'http://127.0.0.1:9',
+    get: async (_group, key) => {
+      calls.push(key);
+      return behaviour(key);
+    },
+  };
+  return { calls, pickPeer: () => getter };
+}
+
+test('200 concurrent gets of one cold key call the getter exactly once', async () => {
+  const gate = deferred<string>();
+  let calls = 0;
+  const group = new Group({ name: 'g', cacheBytes: 1000, getter: () => (calls++, gate.promise) });
+  const gets = Array.from({ length: 200 }, () => group.get('Tom'));
+  gate.resolve('630');
+  const values = await Promise.all(gets);
+  assert.ok(values.every((v) => v.toString() === '630'));
+  assert.equal(calls, 1);
+  const stats = group.stats();
+  assert.equal(stats.gets, 200);
+  assert.equal(stats.loads, 200);
+  assert.equal(stats.loadsDeduped, 199);
+  assert.equal(stats.localLoads, 1);
+  // Now cached: no further load.
+  assert.equal((await group.get('Tom')).toString(), '630');
+  assert.equal(calls, 1);
+  assert.equal(group.stats().mainHits, 1);
+});
+
+test("the getter's error reaches every waiter and is not cached", async () => {
+  let calls = 0;
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1000,
+    getter: async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (calls === 1) throw new Error('database down');
+      return 'ok';
+    },
+  });
+  const results = await Promise.allSettled(Array.from({ length: 20 }, () => group.get('k')));
+  for (const r of results) {
+    assert.equal(r.status, 'rejected');
+    assert.ok(r.reason instanceof SourceError);
+    assert.match(r.reason.message, /database down/);
+  }
+  assert.equal(calls, 1);
+  assert.equal((await group.get('k')).toString(), 'ok');
+  assert.equal(calls, 2);
+  assert.equal(group.stats().localLoadErrors, 1);
+});
+
+test('not-found from the getter is a NotFoundError, distinct from a failure, and not cached', async () => {
+  let calls = 0;
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1000,
+    getter: async (key) => {
+      calls++;
+      throw new NotFoundError(`${key} not exist`);
+    },
+  });
+  await assert.rejects(group.get('kkk'), (e: unknown) => e instanceof NotFoundError && e.message === 'kkk not exist');
+  await assert.rejects(group.get('kkk'), NotFoundError);
+  assert.equal(calls, 2);
+});
+
+test('an empty key is an error and never reaches the getter', async () => {
+  const group = new Group({ name: 'g', cacheBytes: 1000, getter: async () => assert.fail('getter called') });
+  await assert.rejects(group.get(''), InvalidKeyError);
+});
+
+test('values from the owner are not put in the main cache; 1 in 10 is sampled into the hot cache', async () => {
+  const peer = remotePeer(async (key) => Buffer.from(`v:${key}`));
+  const randoms = [0.5, 0.05]; // first fetch not sampled, second sampled
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 10_000,
+    getter: async () => assert.fail('no local load expected'),
+    peers: peer,
+    random: () => randoms.shift() ?? 0.5,
+  });
+  assert.equal((await group.get('a')).toString(), 'v:a');
+  assert.equal((await group.get('a')).toString(), 'v:a'); // not sampled: fetched again
+  assert.equal((await group.get('a')).toString(), 'v:a'); // sampled the time before: hot hit
+  assert.deepEqual(peer.calls, ['a', 'a']);
+  assert.equal(group.mainCache.items, 0);
+  assert.equal(group.hotCache.items, 1);
+  const stats = group.stats();
+  assert.equal(stats.peerLoads, 2);
+  assert.equal(stats.hotHits, 1);
+});
+
+test("the owner's not-found and source failure are final: no local load", async () => {
+  let localLoads = 0;
+  const peer = remotePeer(async (key) => {
+    if (key === 'missing') throw new NotFoundError('missing not exist');
+    throw new SourceError('origin down');
+  });
+  const group = new Group({ name: 'g', cacheBytes: 1000, getter: async () => (localLoads++, 'x'), peers: peer });
+  await assert.rejects(group.get('missing'), NotFoundError);
+  await assert.rejects(group.get('other'), SourceError);
+  assert.equal(localLoads, 0);
+  assert.equal(group.stats().peerErrors, 0);
+});
+
+test('an unreachable owner falls back to a local load that fills the main cache', async () => {
+  const peer = remotePeer(async () => {
+    throw new PeerUnavailableError('http://127.0.0.1:9', 'ECONNREFUSED');
+  });
+  const fallbacks: string[] = [];
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1000,
+    getter: async (key) => `local:${key}`,
+    peers: peer,
+    observer: { peerFallback: (_g, key) => fallbacks.push(key) },
+  });
+  assert.equal((await group.get('k')).toString(), 'local:k');
+  assert.equal((await group.get('k')).toString(), 'local:k');
+  assert.deepEqual(peer.calls, ['k']);
+  assert.deepEqual(fallbacks, ['k']);
+  assert.equal(group.stats().peerErrors, 1);
+  assert.equal(group.mainCache.items, 1);
+});
+
+test('a request from a peer is answered locally, never forwarded', async () => {
+  const peer = remotePeer(async () => assert.fail('forwarded'));
+  const group = new Group({ name: 'g', cacheBytes: 1000, getter: async (key) => `local:${key}`, peers: peer });
+  assert.equal((await group.get('k', { fromPeer: true })).toString(), 'local:k');
+  assert.equal(peer.calls.length, 0);
+  assert.equal(group.stats().serverRequests, 1);
+});
+
+test('main + hot bytes never exceed the budget, and hot stays near 1/8 of main', async () => {
+  const peer = remotePeer(async (key) => Buffer.alloc(90, key));
+  let n = 0;
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 2000,
+    getter: async () => Buffer.alloc(90, 'x'),
+    peers: { pickPeer: (key) => (key.startsWith('remote') ? peer.pickPeer(key) : undefined) },
+    random: () => 0, // sample every peer fetch into the hot cache
+  });
+  for (let i = 0; i < 300; i++) {
+    await group.get(i % 3 === 0 ? `remote${n++}` : `local${i}`);
+    const main = group.mainCache.bytes;
+    const hot = group.hotCache.bytes;
+    assert.ok(main + hot <= 2000, `over budget: ${main} + ${hot}`);
+  }
+  assert.ok(group.hotCache.bytes <= group.mainCache.bytes / 8 + 100, `hot ${group.hotCache.bytes} main ${group.mainCache.bytes}`);
+  assert.ok(group.mainCache.stats().evictions > 0);
+});
+
+test('a cached value cannot be changed through what get() returns', async () => {
+  const group = new Group({ name: 'g', cacheBytes: 1000, getter: async () => Buffer.from('630') });
+  const first = await group.get('Tom');
+  first.toBytes().fill(0);
+  assert.equal((await group.get('Tom')).toString(), '630');
+});
+
+test('a cache budget of 0 disables caching', async () => {
+  let calls = 0;
+  const group = new Group({ name: 'g', cacheBytes: 0, getter: async () => (calls++, 'v') });
+  await group.get('k');
+  await group.get('k');
+  assert.equal(calls, 2);
+});
+
+test('the registry refuses a second group with the same name and keeps creation order', () => {
+  const registry = new GroupRegistry();
+  registry.create({ name: 'scores', cacheBytes: 10, getter: async () => 'x' });
+  registry.create({ name: 'pages', cacheBytes: 10, getter: async () => 'x' });
+  assert.throws(() => registry.create({ name: 'scores', cacheBytes: 10, getter: async () => 'x' }), DuplicateGroupError);
+  assert.deepEqual(registry.list().map((g) => g.name), ['scores', 'pages']);
+  assert.equal(registry.get('nope'), undefined);
+});
+
+test('constructor validates its options', () => {
+  assert.throws(() => new Group({ name: '', cacheBytes: 1, getter: async () => 'x' }), /name/);
+  assert.throws(() => new Group({ name: 'g', cacheBytes: -1, getter: async () => 'x' }), /cacheBytes/);
+});

@@ -1,0 +1,76 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpPeerClient } from '../../src/http/peer-client.js';
+import { encodeGetResponse } from '../../src/protocol.js';
+import { NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
+
+async function serve(listener: RequestListener): Promise<{ url: string; connections: () => number }> {
+  const server = createServer(listener);
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
+}
+
+test('decodes a GetResponse and reuses one keep-alive connection', async () => {
+  const paths: string[] = [];
+  const peer = await serve((req, res) => {
+    paths.push(req.url!);
+    const body = encodeGetResponse(Buffer.from('630'));
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(body);
+  });
+  const client = new HttpPeerClient({ url: peer.url, connections: 1 });
+  after(() => client.close());
+  for (let i = 0; i < 5; i++) assert.equal(Buffer.from(await client.get('scores', 'a b/c')).toString(), '630');
+  assert.equal(paths[0], '/_geecache/scores/a%20b%2Fc');
+  assert.equal(peer.connections(), 1);
+});
+
+test('maps 404 to NotFoundError, 502 to SourceError, others to PeerUnavailableError with the status', async () => {
+  const peer = await serve((req, res) => {
+    const status = Number(req.url!.split('/').pop());
+    res.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}\n`);
+  });
+  const client = new HttpPeerClient({ url: peer.url });
+  after(() => client.close());
+  await assert.rejects(client.get('g', '404'), (e: unknown) => e instanceof NotFoundError && e.message === 'answer 404');
+  await assert.rejects(client.get('g', '502'), (e: unknown) => e instanceof SourceError && e.status === 502);
+  await assert.rejects(client.get('g', '504'), (e: unknown) => e instanceof SourceError && e.status === 504);
+  for (const status of [400, 500, 503]) {
+    await assert.rejects(
+      client.get('g', String(status)),
+      (e: unknown) => e instanceof PeerUnavailableError && e.status === status && e.message.includes(`answer ${status}`),
+    );
+  }
+});
+
+test('a refused connection is PeerUnavailableError', async () => {
+  const peer = await serve((_req, res) => res.end());
+  const port = Number(new URL(peer.url).port);
+  const client = new HttpPeerClient({ url: `http://127.0.0.1:${port === 1 ? 2 : 1}`, timeoutMs: 500 });
+  after(() => client.close());
+  await assert.rejects(client.get('g', 'k'), (e: unknown) => e instanceof PeerUnavailableError && /ECONNREFUSED/.test(e.message));
+});
+
+test('a peer that stalls after the headers times out', async () => {
+  const peer = await serve((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+    res.write(Buffer.from([0x0a])); // then never finishes the body
+  });
+  const client = new HttpPeerClient({ url: peer.url, timeoutMs: 150 });
+  after(() => client.destroy());
+  await assert.rejects(client.get('g', 'k'), (e: unknown) => e instanceof PeerUnavailableError && /timed out/.test(e.message));
+});
+
+test('a malformed body is PeerUnavailableError, not a crash', async () => {
+  const peer = await serve((_req, res) => res.writeHead(200).end(Buffer.from([0x0a, 99, 1])));
+  const client = new HttpPeerClient({ url: peer.url });
+  after(() => client.close());
+  await assert.rejects(client.get('g', 'k'), PeerUnavailableError);
+});
