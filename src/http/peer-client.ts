@@ -3,6 +3,7 @@ import { Pool, errors as undiciErrors } from 'undici';
 import { NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
 import { decodeGetResponse, peerPath, DEFAULT_BASE_PATH } from '../protocol.js';
 import type { ClosablePeerGetter } from '../pool.js';
+import { readBody } from './read-body.js';
 
 export interface HttpPeerClientOptions {
   /** The peer's base URL, e.g. http://10.0.0.2:8001. */
@@ -48,9 +49,9 @@ export class HttpPeerClient implements ClosablePeerGetter {
     try {
       const response = await this.pool.request({ method: 'GET', path: peerPath(this.basePath, group, key), signal: abort });
       status = response.statusCode;
-      body = await readLimited(response.body, this.maxResponseBytes);
+      body = await readBody(response.body, this.maxResponseBytes);
     } catch (err) {
-      const reason = deadline.aborted ? `timed out after ${this.timeoutMs} ms` : describe(err);
+      const reason = deadline.aborted ? `timed out after ${this.timeoutMs} ms` : describeNetworkError(err);
       throw new PeerUnavailableError(this.url, `peer ${this.url} unavailable: ${reason}`, { cause: err });
     }
     if (status === 200) {
@@ -80,21 +81,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
   }
 }
 
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.length;
-    if (total > limit) {
-      body.destroy();
-      throw new Error(`response larger than ${limit} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-}
-
-function describe(err: unknown): string {
+export function describeNetworkError(err: unknown): string {
   if (err instanceof undiciErrors.UndiciError) return `${err.code}: ${err.message}`;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;

@@ -1,0 +1,229 @@
+// cache-node.ts is one cache process (a pod): groups, peer pool, discovery, both listeners, and graceful shutdown.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Discovery } from './discovery/discovery.js';
+import { KubernetesDiscovery, loadKubeConfig, podNamespace } from './discovery/kubernetes.js';
+import { StaticDiscovery } from './discovery/static.js';
+import { GroupRegistry, type GroupObserver } from './group.js';
+import { createApiHandler } from './http/api-handler.js';
+import { createHttpApp, createPeerApp } from './http/app.js';
+import { HttpPeerClient } from './http/peer-client.js';
+import { createPeerHandler } from './http/peer-handler.js';
+import { createMetrics, type CacheMetrics } from './metrics.js';
+import { PeerPool } from './pool.js';
+import { demoSource } from './sources/demo.js';
+import { httpOriginSource } from './sources/http-origin.js';
+
+export interface CacheNodeOptions {
+  config: Config;
+  logger: Logger;
+  /** Overrides the discovery the config describes (tests). */
+  discovery?: Discovery;
+  /** Collect prom-client's default process metrics. Default true. */
+  defaultMetrics?: boolean;
+}
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export class CacheNode {
+  readonly config: Config;
+  readonly registry: GroupRegistry;
+  readonly pool: PeerPool;
+  readonly metrics: CacheMetrics;
+  readonly discovery: Discovery;
+  private readonly logger: Logger;
+  private readonly peerServer: Server;
+  private readonly httpServer: Server;
+  private readonly closers: Array<() => Promise<void>> = [];
+  private inFlight = 0;
+  private draining = false;
+  private started: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: CacheNodeOptions) {
+    const { config, logger } = options;
+    this.config = config;
+    this.logger = logger;
+    this.pool = new PeerPool({
+      self: config.self,
+      replicas: config.replicas,
+      createClient: (url) => new HttpPeerClient({ url, basePath: config.basePath, timeoutMs: config.peerTimeoutMs }),
+      onChange: (peers) => logger.info({ peers, count: peers.length }, 'peer membership changed'),
+    });
+    let metrics: CacheMetrics | undefined;
+    const observer: GroupObserver = {
+      loaded: (group, where, seconds, error) => {
+        const histogram = where === 'peer' ? metrics?.peerDuration : metrics?.loadDuration;
+        histogram?.observe({ group, outcome: error === undefined ? 'ok' : 'error' }, seconds);
+      },
+      peerFallback: (group, key, peer, error) =>
+        logger.warn({ group, key, peer, err: error.message }, 'owner unreachable, loading locally'),
+    };
+    this.registry = new GroupRegistry({ peers: this.pool, observer, random: config.hotCache ? Math.random : () => 1 });
+    for (const group of config.groups) {
+      let getter;
+      if (group.source.kind === 'demo') {
+        const sourceLog = logger.child({ source: 'demo', group: group.name });
+        getter = demoSource({ latencyMs: config.demoLatencyMs, onLookup: (key) => sourceLog.info({ key }, '[SlowDB] search key') });
+      } else {
+        const origin = httpOriginSource({ origin: group.source.origin, timeoutMs: config.sourceTimeoutMs });
+        this.closers.push(origin.close);
+        getter = origin.getter;
+      }
+      this.registry.create({ name: group.name, cacheBytes: group.cacheBytes, getter });
+    }
+    metrics = createMetrics(this.registry, this.pool, { defaultMetrics: options.defaultMetrics });
+    this.metrics = metrics;
+    this.discovery = options.discovery ?? this.makeDiscovery();
+
+    const api = createApiHandler({ registry: this.registry, metrics, logger, pool: this.pool });
+    const httpApp = createHttpApp({ api, metrics, pool: this.pool, logger, notReadyReason: () => this.notReadyReason() });
+    const peerHandler = createPeerHandler({
+      registry: this.registry,
+      basePath: config.basePath,
+      onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
+    });
+    const peerApp = createPeerApp(logger);
+    const fast = config.hotPath === 'fast';
+    // The two hot routes skip Express's routing when hotPath is fast (see bench/); the rest goes through Express.
+    this.peerServer = this.makeServer((req, res) => {
+      if (req.url?.startsWith(config.basePath)) peerHandler(req, res);
+      else peerApp(req, res);
+    });
+    this.httpServer = this.makeServer(
+      fast
+        ? (req, res) => {
+            const url = req.url ?? '';
+            if (url === '/api' || url.startsWith('/api?')) api(req, res);
+            else httpApp(req, res);
+          }
+        : httpApp,
+    );
+  }
+
+  /** Why /readyz answers 503, or undefined when ready. */
+  notReadyReason(): string | undefined {
+    if (this.draining) return 'shutting down';
+    if (!this.discovery.hasListed) return 'waiting for the first peer list';
+    return undefined;
+  }
+
+  /** Listens on both ports and starts discovery. Idempotent. */
+  start(): Promise<void> {
+    this.started ??= this.doStart();
+    return this.started;
+  }
+
+  /** Address the peer port listens on (after start). */
+  get peerAddress(): AddressInfo {
+    return this.peerServer.address() as AddressInfo;
+  }
+
+  get httpAddress(): AddressInfo {
+    return this.httpServer.address() as AddressInfo;
+  }
+
+  /**
+   * Graceful shutdown: readiness turns 503, after shutdownDelayMs the listeners stop
+   * accepting, in-flight requests get up to drainTimeoutMs to finish, then the rest is
+   * cut and discovery, peer clients and sources are closed. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doStart(): Promise<void> {
+    const { config } = this;
+    await listen(this.peerServer, config.port, config.bind, 'peer');
+    await listen(this.httpServer, config.httpPort, config.bind, 'http');
+    this.discovery.start((peers) => this.pool.set(...peers));
+    this.logger.info(
+      {
+        self: config.self,
+        peerPort: this.peerAddress.port,
+        httpPort: this.httpAddress.port,
+        bind: config.bind,
+        discovery: config.discovery,
+        groups: config.groups.map((g) => `${g.name}:${g.cacheBytes}:${g.source.kind}`),
+      },
+      'geecache started',
+    );
+  }
+
+  private async doClose(): Promise<void> {
+    this.draining = true;
+    const { shutdownDelayMs, drainTimeoutMs } = this.config;
+    this.logger.info({ inFlight: this.inFlight, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
+    if (shutdownDelayMs > 0) await sleep(shutdownDelayMs);
+    const closed = Promise.all([closeServer(this.peerServer), closeServer(this.httpServer)]);
+    const drained = await Promise.race([closed.then(() => true), sleep(drainTimeoutMs).then(() => false)]);
+    if (!drained) {
+      this.logger.warn({ inFlight: this.inFlight }, 'drain timeout: closing remaining connections');
+      this.peerServer.closeAllConnections();
+      this.httpServer.closeAllConnections();
+      await closed;
+    }
+    await this.discovery.close();
+    await this.pool.close();
+    await Promise.allSettled(this.closers.map((close) => close()));
+    this.logger.info('shut down');
+  }
+
+  private makeServer(listener: Listener): Server {
+    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
+      this.inFlight++;
+      res.once('close', () => this.inFlight--);
+      // While draining, tell keep-alive clients to go elsewhere after this answer.
+      if (this.draining) res.setHeader('connection', 'close');
+      listener(req, res);
+    });
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    return server;
+  }
+
+  private makeDiscovery(): Discovery {
+    const { config, logger } = this;
+    if (config.discovery === 'static') return new StaticDiscovery({ peers: config.peers, self: config.self });
+    return new KubernetesDiscovery({
+      kubeConfig: loadKubeConfig({ KUBECONFIG: config.kubeconfig, KUBERNETES_SERVICE_HOST: config.inCluster ? 'set' : undefined }),
+      namespace: podNamespace({ POD_NAMESPACE: config.namespace }),
+      service: config.service!,
+      self: config.self,
+      portName: config.peerPortName,
+      debounceMs: config.discoveryDebounceMs,
+      logger,
+      onError: () => this.metrics.discoveryErrors.inc(),
+      onRestart: (reason) => this.metrics.discoveryRestarts.inc({ reason }),
+    });
+  }
+}
+
+function listen(server: Server, port: number, host: string, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(new Error(`cannot listen on ${host}:${port} (${name} port): ${err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections();
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

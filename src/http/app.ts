@@ -1,0 +1,85 @@
+// app.ts builds the two Express apps: the HTTP port's (API, metrics, health, debug) and the peer port's fallback.
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { CacheMetrics } from '../metrics.js';
+import type { PeerPool } from '../pool.js';
+import type { RequestListener } from './api-handler.js';
+
+export interface HttpAppOptions {
+  api: RequestListener;
+  metrics: CacheMetrics;
+  pool: PeerPool;
+  logger: Logger;
+  /** Why the process is not ready, or undefined when it is. */
+  notReadyReason: () => string | undefined;
+}
+
+function baseApp(): Express {
+  const app = express();
+  // An ETag on every value costs a hash per request and buys nothing for a cache API.
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+  return app;
+}
+
+function finishApp(app: Express, logger: Logger): Express {
+  app.use((req: Request, res: Response) => {
+    res.status(404).type('text/plain').send(`no route for ${req.method} ${req.path}\n`);
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    logger.error({ err, path: req.path }, 'unexpected error in request');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(500).type('text/plain').send('internal error\n');
+  });
+  return app;
+}
+
+export function createHttpApp(options: HttpAppOptions): Express {
+  const { api, metrics, pool, logger, notReadyReason } = options;
+  const app = baseApp();
+  app.get('/api', (req, res) => api(req, res));
+
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      const body = await metrics.registry.metrics();
+      res.type(metrics.registry.contentType).send(body);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // Liveness: the process answers. It never looks at peers or sources.
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+
+  app.get('/readyz', (_req, res) => {
+    const reason = notReadyReason();
+    if (reason) res.status(503).type('text/plain').send(`not ready: ${reason}\n`);
+    else res.type('text/plain').send('ready\n');
+  });
+
+  app.get('/debug/ring', (req, res) => {
+    const key = req.query.key;
+    if (key !== undefined && typeof key !== 'string') {
+      res.status(400).type('text/plain').send('give key at most once\n');
+      return;
+    }
+    res.json({
+      self: pool.self,
+      peers: pool.peers,
+      replicas: pool.replicas,
+      ...(key ? { key, owner: pool.ownerOf(key) ?? null } : {}),
+    });
+  });
+
+  return finishApp(app, logger);
+}
+
+/** The peer port serves only the peer protocol (in front of this app); everything else is 404 here. */
+export function createPeerApp(logger: Logger): Express {
+  return finishApp(baseApp(), logger);
+}

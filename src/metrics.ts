@@ -1,0 +1,138 @@
+// metrics.ts is the Prometheus view of a cache process: counters mirrored from group stats, plus timings.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GroupRegistry, GroupStats } from './group.js';
+import type { PeerPool } from './pool.js';
+
+export interface CacheMetrics {
+  readonly registry: Registry;
+  readonly apiDuration: Histogram<'group' | 'code'>;
+  readonly peerDuration: Histogram<'group' | 'outcome'>;
+  readonly loadDuration: Histogram<'group' | 'outcome'>;
+  readonly discoveryErrors: Counter;
+  readonly discoveryRestarts: Counter<'reason'>;
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Builds a private Registry (never prom-client's global one) for one process.
+ * Counters that mirror group stats read them at scrape time, so the hot path
+ * pays nothing for them.
+ */
+export function createMetrics(groups: GroupRegistry, pool: PeerPool, options: { defaultMetrics?: boolean } = {}): CacheMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const mirror = (name: string, help: string, pick: (s: GroupStats) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['group'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const group of groups.list()) this.inc({ group: group.name }, pick(group.stats()));
+      },
+    });
+
+  mirror('geecache_gets_total', 'Gets of any kind, cache hits included.', (s) => s.gets);
+  mirror('geecache_cache_misses_total', 'Gets that missed both caches and went down the load path.', (s) => s.loads);
+  mirror('geecache_loads_total', 'Gets that went down the load path (equal to misses).', (s) => s.loads);
+  mirror('geecache_loads_deduped_total', 'Loads that joined an identical load in flight instead of starting one.', (s) => s.loadsDeduped);
+  mirror('geecache_local_loads_total', 'Values loaded from this process\'s source.', (s) => s.localLoads);
+  mirror('geecache_local_load_errors_total', 'Failed source loads (not-found included).', (s) => s.localLoadErrors);
+  mirror('geecache_peer_loads_total', 'Values fetched from the owner peer.', (s) => s.peerLoads);
+  mirror('geecache_peer_errors_total', 'Peer fetches that failed and fell back to a local load.', (s) => s.peerErrors);
+  mirror('geecache_server_requests_total', 'Gets that arrived from other peers.', (s) => s.serverRequests);
+
+  new Counter({
+    name: 'geecache_cache_hits_total',
+    help: 'Gets answered from the main or the hot cache.',
+    labelNames: ['group', 'cache'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const group of groups.list()) {
+        const stats = group.stats();
+        this.inc({ group: group.name, cache: 'main' }, stats.mainHits);
+        this.inc({ group: group.name, cache: 'hot' }, stats.hotHits);
+      }
+    },
+  });
+
+  const perCache = (kind: 'gauge' | 'counter', name: string, help: string, pick: 'bytes' | 'items' | 'evictions') => {
+    const config = {
+      name,
+      help,
+      labelNames: ['group', 'cache'] as const,
+      registers: [registry],
+    };
+    const read = () =>
+      groups.list().flatMap((group) => [
+        { labels: { group: group.name, cache: 'main' }, value: group.mainCache.stats()[pick] },
+        { labels: { group: group.name, cache: 'hot' }, value: group.hotCache.stats()[pick] },
+      ]);
+    if (kind === 'gauge') {
+      new Gauge({ ...config, collect() { this.reset(); for (const { labels, value } of read()) this.set(labels, value); } });
+    } else {
+      new Counter({ ...config, collect() { this.reset(); for (const { labels, value } of read()) this.inc(labels, value); } });
+    }
+  };
+  perCache('gauge', 'geecache_cache_bytes', 'Bytes held (key + value) by the main and hot caches.', 'bytes');
+  perCache('gauge', 'geecache_cache_items', 'Entries held by the main and hot caches.', 'items');
+  perCache('counter', 'geecache_cache_evictions_total', 'Entries evicted to stay within the byte budget.', 'evictions');
+
+  new Gauge({
+    name: 'geecache_peers',
+    help: 'Peers in the ring, this process included.',
+    registers: [registry],
+    collect() {
+      this.set(pool.peers.length);
+    },
+  });
+  new Counter({
+    name: 'geecache_membership_changes_total',
+    help: 'Times the peer set changed.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(pool.membershipChanges);
+    },
+  });
+
+  return {
+    registry,
+    apiDuration: new Histogram({
+      name: 'geecache_api_request_duration_seconds',
+      help: 'Time to answer GET /api, by group and status code.',
+      labelNames: ['group', 'code'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    peerDuration: new Histogram({
+      name: 'geecache_peer_request_duration_seconds',
+      help: 'Time to fetch a value from its owner peer.',
+      labelNames: ['group', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    loadDuration: new Histogram({
+      name: 'geecache_load_duration_seconds',
+      help: 'Time to load a value from this process\'s source.',
+      labelNames: ['group', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    discoveryErrors: new Counter({
+      name: 'geecache_discovery_errors_total',
+      help: 'Failed lists and watches of peer membership.',
+      registers: [registry],
+    }),
+    discoveryRestarts: new Counter({
+      name: 'geecache_discovery_restarts_total',
+      help: 'Restarts of the membership watch, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,56 @@
+// http-origin.ts loads values from an origin over HTTP: GET <origin>/<percent-encoded key>.
+import { Pool } from 'undici';
+import { NotFoundError, SourceError } from '../errors.js';
+import type { Getter } from '../group.js';
+import { describeNetworkError } from '../http/peer-client.js';
+import { readBody } from '../http/read-body.js';
+
+export interface HttpOriginOptions {
+  /** Origin URL, optionally with a path prefix: http://origin.internal:8080/values */
+  origin: string;
+  /** Deadline for one lookup, connect to last byte. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Largest value accepted. Default 64 MiB. */
+  maxValueBytes?: number;
+  /** Keep-alive connections to the origin at most. Default 16. */
+  connections?: number;
+}
+
+/** A source for a group, plus close() for its connections. */
+export interface ClosableGetter {
+  getter: Getter;
+  close(): Promise<void>;
+}
+
+/** 200 is the value, 404 is not-found, anything else (or no answer in time) is a source failure. */
+export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
+  const url = new URL(options.origin);
+  const prefix = url.pathname.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
+  const pool = new Pool(url.origin, {
+    connections: options.connections ?? 16,
+    connectTimeout: timeoutMs,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const getter: Getter = async (key, signal) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    let status: number;
+    let body: Buffer;
+    try {
+      const response = await pool.request({ method: 'GET', path: `${prefix}/${encodeURIComponent(key)}`, signal: abort });
+      status = response.statusCode;
+      body = await readBody(response.body, maxValueBytes);
+    } catch (err) {
+      const reason = deadline.aborted ? `timed out after ${timeoutMs} ms` : describeNetworkError(err);
+      throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err });
+    }
+    if (status === 200) return body;
+    if (status === 404) throw new NotFoundError(`${key} not exist`);
+    const detail = body.toString('utf8').trim().slice(0, 200);
+    throw new SourceError(`origin ${url.origin} answered ${status} for ${JSON.stringify(key)}${detail ? `: ${detail}` : ''}`);
+  };
+  return { getter, close: () => pool.close() };
+}
