@@ -52,11 +52,11 @@ export class CacheNode {
       createClient: (url) => new HttpPeerClient({ url, basePath: config.basePath, timeoutMs: config.peerTimeoutMs }),
       onChange: (peers) => logger.info({ peers, count: peers.length }, 'peer membership changed'),
     });
-    let metrics: CacheMetrics | undefined;
+    // Loads only happen after construction, when this.metrics is set.
     const observer: GroupObserver = {
       loaded: (group, where, seconds, error) => {
-        const histogram = where === 'peer' ? metrics?.peerDuration : metrics?.loadDuration;
-        histogram?.observe({ group, outcome: error === undefined ? 'ok' : 'error' }, seconds);
+        const histogram = where === 'peer' ? this.metrics.peerDuration : this.metrics.loadDuration;
+        histogram.observe({ group, outcome: error === undefined ? 'ok' : 'error' }, seconds);
       },
       peerFallback: (group, key, peer, error) =>
         logger.warn({ group, key, peer, err: error.message }, 'owner unreachable, loading locally'),
@@ -74,7 +74,7 @@ export class CacheNode {
       }
       this.registry.create({ name: group.name, cacheBytes: group.cacheBytes, getter });
     }
-    metrics = createMetrics(this.registry, this.pool, { defaultMetrics: options.defaultMetrics });
+    const metrics = createMetrics(this.registry, this.pool, { defaultMetrics: options.defaultMetrics });
     this.metrics = metrics;
     this.discovery = options.discovery ?? this.makeDiscovery();
 
