@@ -34,10 +34,13 @@ export class CacheNode {
   readonly metrics: CacheMetrics;
   readonly discovery: Discovery;
   private readonly logger: Logger;
-  private readonly peerServer: Server;
-  private readonly httpServer: Server;
+  /** Serves the peer protocol. */
+  readonly peerServer: Server;
+  /** Serves the API, metrics, health and debug routes. */
+  readonly httpServer: Server;
   private readonly closers: Array<() => Promise<void>> = [];
-  private inFlight = 0;
+  /** Responses not yet finished, so a shutdown can ask their connections to close. */
+  private readonly inFlight = new Set<ServerResponse>();
   private draining = false;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -155,13 +158,15 @@ export class CacheNode {
 
   private async doClose(): Promise<void> {
     this.draining = true;
+    // Requests already running must not leave their keep-alive connections open behind them.
+    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
     const { shutdownDelayMs, drainTimeoutMs } = this.config;
-    this.logger.info({ inFlight: this.inFlight, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
+    this.logger.info({ inFlight: this.inFlight.size, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
     if (shutdownDelayMs > 0) await sleep(shutdownDelayMs);
     const closed = Promise.all([closeServer(this.peerServer), closeServer(this.httpServer)]);
     const drained = await Promise.race([closed.then(() => true), sleep(drainTimeoutMs).then(() => false)]);
     if (!drained) {
-      this.logger.warn({ inFlight: this.inFlight }, 'drain timeout: closing remaining connections');
+      this.logger.warn({ inFlight: this.inFlight.size }, 'drain timeout: closing remaining connections');
       this.peerServer.closeAllConnections();
       this.httpServer.closeAllConnections();
       await closed;
@@ -173,9 +178,13 @@ export class CacheNode {
   }
 
   private makeServer(listener: Listener): Server {
-    const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
-      this.inFlight++;
-      res.once('close', () => this.inFlight--);
+    const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
+      this.inFlight.add(res);
+      res.once('close', () => {
+        this.inFlight.delete(res);
+        // A connection that just went idle would otherwise hold server.close() open.
+        if (this.draining) server.closeIdleConnections();
+      });
       // While draining, tell keep-alive clients to go elsewhere after this answer.
       if (this.draining) res.setHeader('connection', 'close');
       listener(req, res);

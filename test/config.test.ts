@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig, parseBytes, parseGroups } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+test('defaults give a working single static peer with the demo group', () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 8001);
+  assert.equal(config.httpPort, 9999);
+  assert.equal(config.bind, '0.0.0.0');
+  assert.equal(config.self, 'http://127.0.0.1:8001');
+  assert.equal(config.discovery, 'static');
+  assert.deepEqual(config.groups, [{ name: 'scores', cacheBytes: 64 * 1024 * 1024, source: { kind: 'demo' } }]);
+  assert.equal(config.basePath, '/_geecache/');
+  assert.equal(config.peerTimeoutMs, 2000);
+  assert.equal(config.replicas, 50);
+  assert.equal(config.hotCache, true);
+});
+
+test('flags override environment variables', () => {
+  const config = loadConfig({ GEECACHE_PORT: '7000', LOG_LEVEL: 'warn' }, ['--port', '7100', '--log-level=debug', '--peers', 'http://a:1,http://b:2/']);
+  assert.equal(config.port, 7100);
+  assert.equal(config.logLevel, 'debug');
+  assert.deepEqual(config.peers, ['http://a:1', 'http://b:2']);
+});
+
+test('groups: name:bytes:source, with origins that contain colons', () => {
+  assert.deepEqual(parseGroups('scores:64MiB:demo,pages:256MiB:http://origin.internal:8080'), [
+    { name: 'scores', cacheBytes: 64 * 2 ** 20, source: { kind: 'demo' } },
+    { name: 'pages', cacheBytes: 256 * 2 ** 20, source: { kind: 'http', origin: 'http://origin.internal:8080' } },
+  ]);
+  assert.deepEqual(parseGroups('a:1.5KiB:https://x.example/values/')[0]!.source, { kind: 'http', origin: 'https://x.example/values' });
+  assert.equal(parseBytes('1GiB'), 2 ** 30);
+  assert.equal(parseBytes('500KB'), 500_000);
+  assert.equal(parseBytes('1024'), 1024);
+  assert.equal(parseBytes('12 parsecs'), undefined);
+});
+
+test('kubernetes mode derives self from POD_IP and requires the Service name', () => {
+  const config = loadConfig({ GEECACHE_DISCOVERY: 'kubernetes', GEECACHE_SERVICE: 'geecache-peers', POD_IP: '10.1.2.3', POD_NAMESPACE: 'cache' });
+  assert.equal(config.self, 'http://10.1.2.3:8001');
+  assert.equal(config.namespace, 'cache');
+  assert.equal(loadConfig({ GEECACHE_DISCOVERY: 'kubernetes', GEECACHE_SERVICE: 's', POD_IP: 'fd00::5' }).self, 'http://[fd00::5]:8001');
+  assert.throws(() => loadConfig({ GEECACHE_DISCOVERY: 'kubernetes', POD_IP: '10.1.2.3' }), /GEECACHE_SERVICE/);
+  assert.throws(() => loadConfig({ GEECACHE_DISCOVERY: 'kubernetes', GEECACHE_SERVICE: 's' }), /GEECACHE_SELF.*POD_IP/);
+});
+
+test('every bad value fails with a ConfigError naming its variable', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ GEECACHE_PORT: 'abc' }, /^GEECACHE_PORT: must be a number/],
+    [{ GEECACHE_PORT: '70000' }, /^GEECACHE_PORT: must be 0-65535/],
+    [{ GEECACHE_HTTP_PORT: '8001' }, /^GEECACHE_HTTP_PORT: must differ/],
+    [{ GEECACHE_DISCOVERY: 'consul' }, /^GEECACHE_DISCOVERY: must be one of static, kubernetes/],
+    [{ GEECACHE_GROUPS: 'scores:64MiB' }, /^GEECACHE_GROUPS: "scores:64MiB" is not name:bytes:source/],
+    [{ GEECACHE_GROUPS: 'scores:lots:demo' }, /^GEECACHE_GROUPS: "lots" in group "scores" is not a byte size/],
+    [{ GEECACHE_GROUPS: 'scores:1MiB:ftp://x' }, /^GEECACHE_GROUPS: source "ftp:\/\/x"/],
+    [{ GEECACHE_GROUPS: 'a:1MiB:demo,a:2MiB:demo' }, /listed twice/],
+    [{ GEECACHE_GROUPS: '' }, /^GEECACHE_GROUPS: at least one group/],
+    [{ GEECACHE_PEERS: 'http://a:1/path' }, /^GEECACHE_PEERS: "http:\/\/a:1\/path" must be a base URL/],
+    [{ GEECACHE_SELF: 'not a url' }, /^GEECACHE_SELF:/],
+    [{ GEECACHE_BASE_PATH: '/_geecache' }, /^GEECACHE_BASE_PATH: must start and end with/],
+    [{ GEECACHE_PEER_TIMEOUT_MS: '0' }, /^GEECACHE_PEER_TIMEOUT_MS: must be at least 1/],
+    [{ GEECACHE_PEER_TIMEOUT_MS: '1.5' }, /^GEECACHE_PEER_TIMEOUT_MS: must be a whole number/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of/],
+    [{ GEECACHE_HOT_CACHE: 'yes' }, /^GEECACHE_HOT_CACHE: must be one of on, off/],
+  ];
+  for (const [env, message] of cases) {
+    assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
+  }
+  assert.throws(() => loadConfig({}, ['--nope', '1']), /--nope: unknown flag/);
+  assert.throws(() => loadConfig({}, ['--port']), /--port: needs a value/);
+  assert.throws(() => loadConfig({}, ['stray']), /unexpected argument/);
+});

@@ -1,0 +1,52 @@
+// The README's main job, run for real: three processes from `local-cluster`, on free ports.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePorts } from '../support/ports.js';
+import { metricSum, startProcess, waitFor } from '../support/processes.js';
+
+const [p1, p2, p3, h1, h2, h3] = await freePorts(6);
+const httpPorts = [h1!, h2!, h3!];
+const cluster = startProcess(['dist/src/local-cluster.js', '--peer-ports', `${p1},${p2},${p3}`, '--http-ports', httpPorts.join(',')], {
+  env: { ...process.env, LOG_FORMAT: 'json', GEECACHE_DEMO_LATENCY_MS: '300' },
+});
+after(() => cluster.stop());
+const api = `http://127.0.0.1:${h3}`;
+
+async function text(url: string): Promise<string> {
+  const response = await fetch(url);
+  return response.text();
+}
+
+test('all three peers come up ready', async () => {
+  for (const port of httpPorts) {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 15_000, `peer on ${port}:\n${cluster.output()}`);
+  }
+});
+
+test('50 concurrent requests for one cold key: one source load across the cluster, 50 right answers', async () => {
+  const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${api}/api?key=Tom`).then(async (r) => [r.status, await r.text()])));
+  for (const answer of answers) assert.deepEqual(answer, [200, '630']);
+  let loads = 0;
+  for (const port of httpPorts) loads += metricSum(await text(`http://127.0.0.1:${port}/metrics`), 'geecache_local_loads_total');
+  assert.equal(loads, 1, cluster.output());
+  // The seed's demo: a missing key is 404 with the source's message, from any peer.
+  for (const port of httpPorts) {
+    const response = await fetch(`http://127.0.0.1:${port}/api?key=kkk`);
+    assert.equal(response.status, 404);
+    assert.equal(await response.text(), 'kkk not exist\n');
+  }
+});
+
+test('every peer agrees on the owner of every key', async () => {
+  for (const key of ['Tom', 'Jack', 'Sam', 'kkk']) {
+    const owners = await Promise.all(httpPorts.map(async (port) => JSON.parse(await text(`http://127.0.0.1:${port}/debug/ring?key=${key}`)).owner));
+    assert.equal(new Set(owners).size, 1, `${key}: ${owners.join(', ')}`);
+  }
+});
+
+test('SIGINT stops every peer and the cluster exits 0', async () => {
+  cluster.child.kill('SIGINT');
+  assert.equal(await cluster.exited, 0, cluster.output());
+  assert.equal((cluster.output().match(/"msg":"shut down"/g) ?? []).length, 3, cluster.output());
+  for (const port of httpPorts) await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+});

@@ -1,0 +1,157 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { pino } from 'pino';
+import { CacheNode } from '../../src/cache-node.js';
+import { loadConfig } from '../../src/config.js';
+import type { Discovery, PeersListener } from '../../src/discovery/discovery.js';
+import { metricSum } from '../support/processes.js';
+
+/** A Discovery whose first list the test delivers by hand (to watch readiness flip). */
+class ManualDiscovery implements Discovery {
+  hasListed = false;
+  peers: readonly string[] = [];
+  private listener: PeersListener | undefined;
+  start(listener: PeersListener): void {
+    this.listener = listener;
+  }
+  deliver(peers: string[]): void {
+    this.peers = peers;
+    this.hasListed = true;
+    this.listener?.(peers);
+  }
+  async close(): Promise<void> {}
+}
+
+// An origin for the second group: "fail" answers 500, "hang" never answers in time.
+const origin = createServer((req, res) => {
+  const key = decodeURIComponent(req.url!.slice(1));
+  if (key === 'fail') return void res.writeHead(500).end('origin exploded');
+  if (key === 'hang') return void setTimeout(() => res.end('late'), 2000);
+  res.end(`page:${key}`);
+});
+await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+after(() => {
+  origin.closeAllConnections();
+  origin.close();
+});
+
+async function startNode(discovery?: Discovery, env: Record<string, string> = {}) {
+  const config = loadConfig({
+    GEECACHE_PORT: '0',
+    GEECACHE_HTTP_PORT: '0',
+    GEECACHE_BIND: '127.0.0.1',
+    GEECACHE_SELF: 'http://127.0.0.1:1',
+    GEECACHE_DEMO_LATENCY_MS: '1',
+    GEECACHE_SOURCE_TIMEOUT_MS: '200',
+    GEECACHE_GROUPS: `scores:1MiB:demo,pages:1MiB:http://127.0.0.1:${(origin.address() as AddressInfo).port}`,
+    ...env,
+  });
+  const node = new CacheNode({ config, logger: pino({ level: 'silent' }), discovery, defaultMetrics: false });
+  await node.start();
+  after(() => node.close());
+  return node;
+}
+
+test('GET /api answers every case with the right status and a message', async () => {
+  const node = await startNode();
+  const api = request(node.httpServer);
+  const tom = await api.get('/api?key=Tom').expect(200).expect('content-type', 'application/octet-stream');
+  assert.equal(tom.body.toString(), '630');
+  await api.get('/api?key=Sam&group=scores').expect(200, Buffer.from('567'));
+  await api.get('/api').expect(400, /key is required/);
+  await api.get('/api?key=').expect(400, /key is required/);
+  await api.get('/api?key=a&key=b').expect(400, /at most once/);
+  await api.get('/api?key=Tom&group=nope').expect(404, 'no such group: nope\n');
+  await api.get('/api?key=kkk').expect(404, 'kkk not exist\n');
+  const page = await api.get('/api?key=a%20b&group=pages').expect(200);
+  assert.equal(page.body.toString(), 'page:a b');
+  await api.get('/api?key=fail&group=pages').expect(502, /answered 500.*origin exploded/);
+  await api.get('/api?key=hang&group=pages').expect(502, /timed out after 200 ms/);
+  await api.post('/api?key=Tom').expect(405);
+  await api.get('/nowhere').expect(404, /no route/);
+  const head = await api.head('/api?key=Tom').expect(200);
+  assert.equal(head.headers['content-length'], '3');
+});
+
+test('the Express route answers /api the same way when the fast path is off', async () => {
+  const node = await startNode(undefined, { GEECACHE_HOT_PATH: 'express' });
+  const api = request(node.httpServer);
+  assert.equal((await api.get('/api?key=Tom').expect(200)).body.toString(), '630');
+  await api.get('/api?key=kkk').expect(404, 'kkk not exist\n');
+  await api.get('/api').expect(400);
+});
+
+test('/metrics counts a known sequence of requests exactly', async () => {
+  const node = await startNode();
+  const api = request(node.httpServer);
+  await api.get('/api?key=Tom').expect(200); // miss, local load
+  await api.get('/api?key=Tom').expect(200); // main hit
+  await api.get('/api?key=Tom').expect(200); // main hit
+  await api.get('/api?key=kkk').expect(404); // miss, failed load
+  await api.get('/api?key=x&group=pages').expect(200); // miss, local load from the origin
+  const text = (await api.get('/metrics').expect(200).expect('content-type', /text\/plain/)).text;
+  const value = (series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+    assert.ok(line, `no series ${series} in\n${text}`);
+    return Number(line.split(' ').pop());
+  };
+  assert.equal(value('geecache_gets_total{group="scores"}'), 4);
+  assert.equal(value('geecache_cache_hits_total{group="scores",cache="main"}'), 2);
+  assert.equal(value('geecache_cache_hits_total{group="scores",cache="hot"}'), 0);
+  assert.equal(value('geecache_cache_misses_total{group="scores"}'), 2);
+  assert.equal(value('geecache_loads_total{group="scores"}'), 2);
+  assert.equal(value('geecache_local_loads_total{group="scores"}'), 2);
+  assert.equal(value('geecache_local_load_errors_total{group="scores"}'), 1);
+  assert.equal(value('geecache_local_loads_total{group="pages"}'), 1);
+  assert.equal(value('geecache_peer_loads_total{group="scores"}'), 0);
+  assert.equal(value('geecache_cache_items{group="scores",cache="main"}'), 1);
+  assert.equal(value('geecache_cache_bytes{group="scores",cache="main"}'), 'Tom'.length + '630'.length);
+  assert.equal(value('geecache_peers'), 1);
+  assert.equal(value('geecache_membership_changes_total'), 1);
+  assert.equal(value('geecache_api_request_duration_seconds_count{group="scores",code="200"}'), 3);
+  assert.equal(value('geecache_api_request_duration_seconds_count{group="scores",code="404"}'), 1);
+  assert.equal(value('geecache_load_duration_seconds_count{group="scores",outcome="ok"}'), 1);
+  assert.equal(metricSum(text, 'geecache_discovery_errors_total'), 0);
+  assert.match(text, /# TYPE geecache_gets_total counter/);
+});
+
+test('/readyz is 503 until the first peer list, 200 after, 503 while draining; /healthz always 200', async () => {
+  const discovery = new ManualDiscovery();
+  const node = await startNode(discovery, { GEECACHE_DRAIN_TIMEOUT_MS: '2000', GEECACHE_SHUTDOWN_DELAY_MS: '300' });
+  const http = request(node.httpServer);
+  await http.get('/readyz').expect(503, /waiting for the first peer list/);
+  await http.get('/healthz').expect(200);
+  discovery.deliver(['http://127.0.0.1:1']);
+  await http.get('/readyz').expect(200);
+  const ring = (await http.get('/debug/ring?key=Tom').expect(200)).body;
+  assert.deepEqual(ring, { self: 'http://127.0.0.1:1', peers: ['http://127.0.0.1:1'], replicas: 50, key: 'Tom', owner: 'http://127.0.0.1:1' });
+
+  // During the shutdown delay the listeners still accept, and readiness says why it is 503.
+  const closing = node.close();
+  const during = await http.get('/readyz').expect(503, /shutting down/);
+  assert.equal(during.headers.connection, 'close');
+  await http.get('/api?key=Tom').expect(200);
+  await closing;
+  assert.equal(node.httpServer.listening, false);
+  assert.equal(node.peerServer.listening, false);
+});
+
+test('the peer port answers only the peer protocol', async () => {
+  const node = await startNode();
+  const peer = request(node.peerServer);
+  const ok = await peer.get('/_geecache/scores/Tom').buffer(true).parse((res, done) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => done(null, Buffer.concat(chunks)));
+  }).expect(200).expect('content-type', 'application/x-protobuf');
+  assert.deepEqual(ok.body, Buffer.concat([Buffer.from([0x0a, 3]), Buffer.from('630'), Buffer.from([0x11]), Buffer.alloc(8)]));
+  await peer.get('/_geecache/scores/kkk').expect(404, 'kkk not exist\n');
+  await peer.get('/_geecache/nope/Tom').expect(404, 'no such group: nope\n');
+  await peer.get('/_geecache/scores').expect(400);
+  await peer.get('/api?key=Tom').expect(404);
+  await peer.get('/metrics').expect(404);
+  assert.equal(node.registry.get('scores')!.stats().serverRequests, 2);
+});

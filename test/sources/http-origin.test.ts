@@ -1,0 +1,43 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { httpOriginSource } from '../../src/sources/http-origin.js';
+import { NotFoundError, SourceError } from '../../src/errors.js';
+
+const seen: string[] = [];
+const origin = createServer((req, res) => {
+  seen.push(req.url!);
+  const key = decodeURIComponent(req.url!.split('/').pop()!);
+  if (key === 'slow') return void setTimeout(() => res.end('late'), 1000);
+  if (key === 'missing') return void res.writeHead(404).end('nope');
+  if (key === 'broken') return void res.writeHead(500).end('database on fire');
+  res.end(`value of ${key}`);
+});
+await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+const base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+after(() => {
+  origin.closeAllConnections();
+  origin.close();
+});
+
+test('200 is the value; the key is percent-encoded under the origin path', async () => {
+  const source = httpOriginSource({ origin: `${base}/values/` });
+  after(() => source.close());
+  assert.equal(Buffer.from(await source.getter('a b/c')).toString(), 'value of a b/c');
+  assert.equal(seen.at(-1), '/values/a%20b%2Fc');
+});
+
+test('404 is not-found; other statuses and timeouts are source errors with a message', async () => {
+  const source = httpOriginSource({ origin: base, timeoutMs: 150 });
+  after(() => source.close());
+  await assert.rejects(source.getter('missing'), (e: unknown) => e instanceof NotFoundError && e.message === 'missing not exist');
+  await assert.rejects(source.getter('broken'), (e: unknown) => e instanceof SourceError && /answered 500.*database on fire/.test(e.message));
+  await assert.rejects(source.getter('slow'), (e: unknown) => e instanceof SourceError && /timed out after 150 ms/.test(e.message));
+});
+
+test('an origin that refuses connections is a source error', async () => {
+  const source = httpOriginSource({ origin: 'http://127.0.0.1:1', timeoutMs: 500 });
+  after(() => source.close());
+  await assert.rejects(source.getter('k'), (e: unknown) => e instanceof SourceError && /ECONNREFUSED/.test(e.message));
+});
