@@ -9,6 +9,7 @@ import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { loadConfig, usage, type Config } from '../../src/config.js';
 import { one, ofKind, selects, type K8sObject } from './render.js';
 
 /** Values that turn every optional part on and change every list-valued setting. */
@@ -141,7 +142,6 @@ export function checkEnv(objects: K8sObject[], names: RingNames, groups: string)
   const env = envMap(c);
   const ports = containerPorts(c);
   assert.equal(env.get('POD_IP'), 'fieldRef:status.podIP');
-  assert.equal(env.get('POD_NAME'), 'fieldRef:metadata.name');
   assert.equal(env.get('POD_NAMESPACE'), 'fieldRef:metadata.namespace');
   assert.equal(env.get('GEECACHE_DISCOVERY'), 'kubernetes');
   assert.equal(env.get('GEECACHE_SERVICE'), names.peerService);
@@ -191,17 +191,104 @@ export function checkSecurity(objects: K8sObject[], names: RingNames): void {
   assert.ok(volume?.emptyDir, '/tmp is an emptyDir');
 }
 
-/** SIGKILL must not arrive before the preStop sleep and the drain are over. */
+/** Seconds of margin, after the drain, for closing discovery and connections and exiting. */
+export const exitMarginSeconds = 5;
+
+/**
+ * SIGKILL must not arrive before the preStop sleep, the server's own wait
+ * (GEECACHE_SHUTDOWN_DELAY_MS, 0 unless set: the preStop sleep already covers
+ * endpoint removal) and the drain are over, with a margin. The delay and the
+ * drain are read the way the program reads them, defaults included.
+ */
 export function checkShutdownBudget(objects: K8sObject[], names: RingNames): void {
   const pod = podSpec(objects, names);
   const c = container(objects, names);
   const sleep = c.lifecycle?.preStop?.sleep?.seconds;
   assert.ok(typeof sleep === 'number' && sleep > 0, 'preStop sleeps');
   assert.equal(c.lifecycle?.preStop?.exec, undefined, 'no exec hook: the sleep action needs no binary');
-  const drainMs = Number(envMap(c).get('GEECACHE_DRAIN_TIMEOUT_MS'));
+  const { shutdownDelayMs, drainTimeoutMs } = programConfig(objects, names);
   const grace = pod.terminationGracePeriodSeconds;
   assert.ok(typeof grace === 'number');
-  assert.ok(grace > sleep + drainMs / 1000 + 5, `grace ${grace}s covers preStop ${sleep}s + drain ${drainMs}ms + 5s`);
+  const needed = sleep + (shutdownDelayMs + drainTimeoutMs) / 1000 + exitMarginSeconds;
+  assert.ok(grace > needed, `grace ${grace}s covers preStop ${sleep}s + delay ${shutdownDelayMs}ms + drain ${drainTimeoutMs}ms + ${exitMarginSeconds}s`);
+}
+
+/**
+ * Every environment variable the program reads through its settings table,
+ * taken from its own --help text (config.ts keeps the table private).
+ */
+export function knownSettings(): Set<string> {
+  const names = new Set<string>();
+  for (const line of usage().split('\n')) {
+    const match = /^\s+--[a-z-]+\s+([A-Z][A-Z0-9_]*)\s+default:/.exec(line);
+    if (match) names.add(match[1]!);
+  }
+  for (const name of ['GEECACHE_PORT', 'GEECACHE_GROUPS', 'GEECACHE_SHUTDOWN_DELAY_MS', 'LOG_LEVEL', 'POD_IP', 'POD_NAMESPACE']) {
+    assert.ok(names.has(name), `usage() lists ${name} (did its format change?)`);
+  }
+  return names;
+}
+
+/** What the kubelet puts where the pod spec says valueFrom.fieldRef, for a pod in namespace "cache". */
+export function fakeFieldValues(names: RingNames): Record<string, string> {
+  return { 'status.podIP': '10.0.0.5', 'metadata.namespace': 'cache', 'metadata.name': `${names.statefulSet}-0` };
+}
+
+/**
+ * The container's environment as the process would see it: plain values as
+ * written, fieldRefs resolved to fakeFieldValues, plus the variables the
+ * kubelet adds to every pod that the program reads.
+ */
+export function podEnvironment(objects: K8sObject[], names: RingNames): Record<string, string> {
+  const fields = fakeFieldValues(names);
+  const env: Record<string, string> = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+  for (const e of container(objects, names).env ?? []) {
+    if (e.valueFrom) {
+      const path = e.valueFrom.fieldRef?.fieldPath;
+      const value = path === undefined ? undefined : fields[path];
+      assert.ok(value !== undefined, `env ${e.name}: no stand-in for ${JSON.stringify(e.valueFrom)}`);
+      env[e.name] = value;
+    } else {
+      env[e.name] = e.value ?? '';
+    }
+  }
+  return env;
+}
+
+/** loadConfig on the pod's environment; fails the test with the program's own message when it would refuse to start. */
+export function programConfig(objects: K8sObject[], names: RingNames): Config {
+  try {
+    return loadConfig(podEnvironment(objects, names));
+  } catch (err) {
+    return assert.fail(`the program would refuse this environment: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * The container sets only variables the program reads (apart from `others`,
+ * e.g. NODE_OPTIONS from extraEnv, which must not look like geecache's own),
+ * and the program accepts their values and ends up where the manifests expect.
+ */
+export function checkProgramConfig(objects: K8sObject[], names: RingNames, groups: string[], others: string[] = []): void {
+  const known = knownSettings();
+  for (const e of container(objects, names).env ?? []) {
+    if (known.has(e.name)) continue;
+    assert.ok(others.includes(e.name), `env ${e.name} is not a setting the program reads`);
+    assert.doesNotMatch(e.name, /^(GEECACHE|LOG|POD)_/, `${e.name} looks like a geecache setting but is not one`);
+  }
+  const config = programConfig(objects, names);
+  const ports = containerPorts(container(objects, names));
+  assert.equal(config.discovery, 'kubernetes');
+  assert.equal(config.port, ports.peer);
+  assert.equal(config.httpPort, ports.http);
+  assert.equal(config.bind, '0.0.0.0', 'listens on the pod IP');
+  assert.equal(config.self, `http://10.0.0.5:${ports.peer}`, 'self comes from POD_IP and the peer port');
+  assert.equal(config.service, names.peerService);
+  assert.equal(config.namespace, 'cache');
+  assert.equal(config.peerPortName, one<IService>(objects, 'Service', names.peerService).spec?.ports?.[0]?.name);
+  assert.equal(config.inCluster, true);
+  assert.equal(config.kubeconfig, undefined);
+  assert.deepEqual(config.groups.map((g) => g.name), groups);
 }
 
 export function checkScrapeAnnotations(objects: K8sObject[], names: RingNames): void {

@@ -16,10 +16,12 @@ import {
   checkSecurity,
   checkSelectors,
   checkServices,
+  checkProgramConfig,
   checkShutdownBudget,
   container,
   envMap,
   podSpec,
+  programConfig,
   ringNames,
   selectorLabels,
   statefulSet,
@@ -79,6 +81,11 @@ describe('helm chart', () => {
       it('wires discovery, ports and groups into the environment', () => {
         const groups = values === allToggles ? 'scores:64MiB:demo,pages:256MiB:http://origin.internal:8080' : 'scores:64MiB:demo';
         checkEnv(objects(), names, groups);
+      });
+      it('sets only variables the program reads, with values its config accepts', () => {
+        const groups = values === allToggles ? ['scores', 'pages'] : ['scores'];
+        checkProgramConfig(objects(), names, groups, values === allToggles ? ['NODE_OPTIONS'] : []);
+        if (values === allToggles) assert.equal(programConfig(objects(), names).basePath, '/_cache/', 'extraEnv reaches the program');
       });
       it('probes /readyz and /healthz on the http port', () => checkProbes(objects(), names));
       it('runs non-root, read-only, without capabilities', () => checkSecurity(objects(), names));
@@ -216,6 +223,30 @@ describe('helm chart', () => {
     assert.match(withoutRbac, /grant the ServiceAccount geecache get, list and watch on\s+endpointslices/);
   });
 
+  it('renders every group byte size the schema admits in a form the program parses', () => {
+    const groups = [
+      { name: 'whole', bytes: 67108864, source: 'demo' },
+      { name: 'iec', bytes: '64MiB', source: 'demo' },
+      { name: 'fraction', bytes: '1.5GiB', source: 'https://origin.example/v1/' },
+      { name: 'plain', bytes: '1048576B', source: 'http://10.0.0.9:8080' },
+    ];
+    const objects = helmTemplate({ groups });
+    // A whole number from a values file reaches the template as a float; it must not print as 6.7108864e+07.
+    assert.equal(envMap(container(objects, names)).get('GEECACHE_GROUPS'), 'whole:67108864:demo,iec:64MiB:demo,fraction:1.5GiB:https://origin.example/v1/,plain:1048576B:http://10.0.0.9:8080');
+    assert.deepEqual(programConfig(objects, names).groups, [
+      { name: 'whole', cacheBytes: 67108864, source: { kind: 'demo' } },
+      { name: 'iec', cacheBytes: 64 * 1024 ** 2, source: { kind: 'demo' } },
+      { name: 'fraction', cacheBytes: 1.5 * 1024 ** 3, source: { kind: 'http', origin: 'https://origin.example/v1' } },
+      { name: 'plain', cacheBytes: 1048576, source: { kind: 'http', origin: 'http://10.0.0.9:8080' } },
+    ]);
+  });
+
+  it('accepts a shutdown delay through extraEnv when the grace period covers it', () => {
+    const objects = helmTemplate({ extraEnv: [{ name: 'GEECACHE_SHUTDOWN_DELAY_MS', value: '3000' }] });
+    assert.equal(programConfig(objects, names).shutdownDelayMs, 3000);
+    checkShutdownBudget(objects, names);
+  });
+
   it('refuses values that would break the pods', () => {
     assert.match(helmTemplateError({ groups: [] }), /groups/);
     assert.match(helmTemplateError({ groups: [{ name: 'scores', bytes: '64MiB', source: 'ftp://origin' }] }), /source/);
@@ -224,6 +255,15 @@ describe('helm chart', () => {
     assert.match(helmTemplateError({ terminationGracePeriodSeconds: 12 }), /terminationGracePeriodSeconds \(12\) must exceed/);
     assert.match(helmTemplateError({ drainTimeoutMs: 30000 }), /must exceed .* = 40/);
     assert.match(helmTemplateError({ replicaCount: '3' }), /replicaCount/);
+    // What the program's own validation would refuse at start-up (a crash loop) is refused here first.
+    assert.match(helmTemplateError({ groups: [{ name: 'scores', bytes: '1TiB', source: 'demo' }] }), /bytes/, 'the program has no TiB');
+    assert.match(helmTemplateError({ groups: [{ name: 'scöres', bytes: '64MiB', source: 'demo' }] }), /name/, 'group names are [A-Za-z0-9_.-]');
+    assert.match(helmTemplateError({ ports: { peer: 9999, http: 9999 } }), /ports.peer and ports.http must differ/);
+    // A server-side wait before the drain, set through extraEnv, counts against the grace period.
+    assert.match(
+      helmTemplateError({ extraEnv: [{ name: 'GEECACHE_SHUTDOWN_DELAY_MS', value: '20000' }] }),
+      /must exceed .*GEECACHE_SHUTDOWN_DELAY_MS.* = 40/,
+    );
     assert.match(helmTemplateError({ serviceMonitr: { enabled: true } }), /serviceMonitr/, 'typos in value names are caught');
   });
 });

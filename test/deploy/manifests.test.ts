@@ -1,7 +1,12 @@
 // manifests.test.ts renders deploy/ with kustomize and checks it, and that it matches the chart's defaults.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import {
+  chartDir,
+  deployDir,
+  repoRoot,
   deployYamlFiles,
   hasKubectl,
   helmTemplate,
@@ -21,9 +26,11 @@ import {
   checkSecurity,
   checkSelectors,
   checkServices,
+  checkProgramConfig,
   checkShutdownBudget,
   container,
   envMap,
+  knownSettings,
   ringNames,
   ringSummary,
   selectorLabels,
@@ -61,6 +68,7 @@ describe('deploy/ manifests', () => {
   it('selects the same pods from the StatefulSet and both Services', () => checkSelectors(objects, names));
   it('exposes peer 8001 on the headless Service and http 9999 on the API Service', () => checkServices(objects, names));
   it('wires discovery, ports and groups into the environment', () => checkEnv(objects, names, 'scores:64MiB:demo'));
+  it('sets only variables the program reads, with values its config accepts', () => checkProgramConfig(objects, names, ['scores']));
   it('probes /readyz and /healthz on the http port', () => checkProbes(objects, names));
   it('runs non-root, read-only, without capabilities', () => checkSecurity(objects, names));
   it('gives the pod time for the preStop sleep and the drain', () => checkShutdownBudget(objects, names));
@@ -70,6 +78,19 @@ describe('deploy/ manifests', () => {
   it('admits only its own pods to the peer port', () => checkNetworkPolicy(objects, names));
   it('runs three replicas of the placeholder image', () => {
     assert.equal(container(objects, names).image, 'ghcr.io/geecache/geecache:0.1.0');
+  });
+
+  it('mentions only settings the program has, in manifests, chart and docs alike', () => {
+    const known = knownSettings();
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : [join(dir, name)]));
+    const unknown: string[] = [];
+    for (const file of [...files(deployDir), ...files(chartDir)]) {
+      for (const [name] of readFileSync(file, 'utf8').matchAll(/\b(?:GEECACHE|LOG|POD)_[A-Z0-9_]+\b/g)) {
+        if (!known.has(name)) unknown.push(`${relative(repoRoot, file)}: ${name}`);
+      }
+    }
+    assert.deepEqual(unknown, []);
   });
 
   describe('agrees with the chart (release "geecache")', () => {
