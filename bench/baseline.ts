@@ -1,0 +1,30 @@
+// baseline.ts starts baseline-server.js as a pinned child process and hands back its URL.
+import { fileURLToPath } from 'node:url';
+import { spawnChild, waitForOk, type Child } from './procs.js';
+
+export interface Baseline {
+  readonly url: string;
+  readonly child: Child;
+  /** The URL of `GET /api?key=<key>`. */
+  apiUrl(key: string): string;
+}
+
+/** Starts the plain node:http + Map server holding `keys` (values from values.ts) on `cpus`. */
+export async function startBaseline(name: string, keys: readonly string[], cpus: string | undefined): Promise<Baseline> {
+  let resolvePort: (port: number) => void = () => {};
+  const portLine = new Promise<number>((resolve) => (resolvePort = resolve));
+  const child = spawnChild(name, process.execPath, [fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
+    cpus,
+    env: { ...process.env, BENCH_KEYS: keys.join(',') },
+    onLine: (line) => {
+      const match = /^listening (\d+)$/.exec(line);
+      if (match?.[1]) resolvePort(Number(match[1]));
+    },
+  });
+  const port = await Promise.race([portLine, child.exited.then((code) => `exited with ${code}`)]);
+  if (typeof port === 'string') throw new Error(`${name} ${port}\n${child.tail()}`);
+  const url = `http://127.0.0.1:${port}`;
+  const apiUrl = (key: string): string => `${url}/api?key=${encodeURIComponent(key)}`;
+  await waitForOk(apiUrl(keys[0] ?? ''), child, 5000);
+  return { url, child, apiUrl };
+}

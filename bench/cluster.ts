@@ -1,0 +1,99 @@
+// cluster.ts starts geecache pods (node dist/src/main.js) on loopback as one static ring, and answers which pod owns a key.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { HashRing } from '../src/ring.js';
+import { freePort, spawnChild, waitForOk, type Child } from './procs.js';
+import { counters, scrape, type Counters } from './metrics.js';
+
+export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+/** Whether the server has been built; without it the geecache cases are skipped. */
+export function serverBuilt(): boolean {
+  return existsSync(MAIN_JS);
+}
+
+export interface Pod {
+  readonly name: string;
+  /** Peer base URL, as in GEECACHE_SELF / GEECACHE_PEERS. */
+  readonly self: string;
+  /** API and metrics base URL. */
+  readonly http: string;
+  readonly child: Child;
+  apiUrl(key: string, group?: string): string;
+  counters(): Promise<Counters>;
+}
+
+export interface ClusterOptions {
+  name: string;
+  pods: number;
+  /** GEECACHE_GROUPS, e.g. "bench:64MiB:http://127.0.0.1:1234". */
+  groups: string;
+  hotCache?: 'on' | 'off';
+  hotPath?: 'fast' | 'express';
+  cpus: string | undefined;
+  /** Extra node flags (e.g. --cpu-prof) per pod index. */
+  nodeArgs?: (index: number) => string[];
+}
+
+export interface Cluster {
+  readonly pods: readonly Pod[];
+  /** Index of the pod that owns `key`. */
+  ownerOf(key: string): number;
+  /** The first `${prefix}${i}` (i = 0, 1, …) owned by pod `index`. */
+  keyOwnedBy(index: number, prefix: string): string;
+  close(): Promise<void>;
+}
+
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const ports = await Promise.all(Array.from({ length: options.pods * 2 }, () => freePort()));
+  const selves = Array.from({ length: options.pods }, (_, i) => `http://127.0.0.1:${ports[2 * i]!}`);
+  const pods: Pod[] = [];
+  for (let i = 0; i < options.pods; i++) {
+    const name = `${options.name}-${String.fromCharCode(97 + i)}`;
+    const http = `http://127.0.0.1:${ports[2 * i + 1]!}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      GEECACHE_PORT: String(ports[2 * i]!),
+      GEECACHE_HTTP_PORT: String(ports[2 * i + 1]!),
+      GEECACHE_BIND: '127.0.0.1',
+      GEECACHE_SELF: selves[i]!,
+      GEECACHE_PEERS: selves.join(','),
+      GEECACHE_DISCOVERY: 'static',
+      GEECACHE_GROUPS: options.groups,
+      GEECACHE_HOT_CACHE: options.hotCache ?? 'on',
+      GEECACHE_HOT_PATH: options.hotPath ?? 'fast',
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+    };
+    const child = spawnChild(name, process.execPath, [...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env });
+    pods.push({
+      name,
+      self: selves[i]!,
+      http,
+      child,
+      apiUrl: (key, group) => `${http}/api?key=${encodeURIComponent(key)}${group ? `&group=${encodeURIComponent(group)}` : ''}`,
+      counters: async () => counters(await scrape(`${http}/metrics`)),
+    });
+  }
+  const close = async (): Promise<void> => {
+    await Promise.all(pods.map((pod) => pod.child.stop()));
+  };
+  try {
+    await Promise.all(pods.map((pod) => waitForOk(`${pod.http}/readyz`, pod.child, 20_000)));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  const ring = new HashRing(selves);
+  const ownerOf = (key: string): number => selves.indexOf(ring.ownerOf(key) ?? '');
+  return {
+    pods,
+    ownerOf,
+    keyOwnedBy(index, prefix) {
+      for (let i = 0; i < 10_000; i++) if (ownerOf(`${prefix}${i}`) === index) return `${prefix}${i}`;
+      throw new Error(`no key ${prefix}<n> owned by pod ${index} in 10000 tries`);
+    },
+    close,
+  };
+}

@@ -1,0 +1,124 @@
+// config.ts turns the command line into the bench's settings: which cases, how long, which generator, which cores.
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { defaultGenerator, type GeneratorName } from './load.js';
+import { hasTaskset } from './procs.js';
+
+export const CASES = [
+  'micro-ring',
+  'micro-lru',
+  'baseline',
+  'baseline-self',
+  'api-hit',
+  'api-hit-express',
+  'peer-hop',
+  'hot-key',
+  'miss-storm',
+  'memory',
+] as const;
+export type CaseName = (typeof CASES)[number];
+
+/** Cases a case's ratio is computed against, run along with it. */
+const NEEDS: Partial<Record<CaseName, CaseName[]>> = {
+  'baseline-self': ['baseline'],
+  'api-hit': ['baseline'],
+  'api-hit-express': ['baseline'],
+  'peer-hop': ['api-hit', 'baseline'],
+  'hot-key': ['api-hit', 'baseline'],
+};
+
+/** `baseline-self` (the baseline measured against a second copy of itself) only runs when asked for. */
+const DEFAULT_CASES = CASES.filter((c) => c !== 'baseline-self');
+
+export interface BenchConfig {
+  quick: boolean;
+  cases: ReadonlySet<CaseName>;
+  /** Repeats of each throughput case; the table shows medians. Default 3 (quick: 1). */
+  reps: number;
+  /** Measured seconds per throughput run. Default 5 (quick: 2). */
+  durationS: number;
+  /** Seconds of load on each server before its first measured run. Default 3 (quick: 1). */
+  warmupS: number;
+  /** Seconds of load before every measured run, after the first warm-up. Default 1 (quick: 0). */
+  rewarmS: number;
+  /** Extra measurements of a round when other work on the host disturbed it. Default 2 (quick: 0). */
+  noisyRetries: number;
+  connections: number;
+  generator: GeneratorName;
+  /** Cores for the servers under test and for the generator side (load generator, origin, this process). */
+  serverCpus: string | undefined;
+  loadCpus: string | undefined;
+  /** Byte budget of the memory case. Default 256 MiB (quick: 64 MiB). */
+  memoryBudgetBytes: number;
+  /** Source latency in the miss storm, ms. Default 200. */
+  stormLatencyMs: number;
+  /** Concurrent requests in the miss storm. Default 1000. */
+  stormRequests: number;
+  jsonPath: string | undefined;
+}
+
+export const USAGE = `usage: npm run bench -- [--quick] [--case NAME]... [--json PATH] [--reps N] [--duration S]
+                      [--generator wrk|autocannon] [--memory-mib N]
+  --quick        every case once, briefly (about a minute in all)
+  --case NAME    run only NAME (repeatable; ratios pull in their baselines): ${CASES.join(', ')}
+  --json PATH    also write the JSON result to PATH (always: bench/results/<timestamp>.json and latest.json)
+  --generator    force the load generator (default: wrk when on PATH, else autocannon)`;
+
+export function parseConfig(argv: string[]): BenchConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      case: { type: 'string', multiple: true },
+      json: { type: 'string' },
+      reps: { type: 'string' },
+      duration: { type: 'string' },
+      generator: { type: 'string' },
+      'memory-mib': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick === true;
+
+  const asked = values.case ?? [];
+  for (const name of asked) {
+    if (!(CASES as readonly string[]).includes(name)) throw new TypeError(`--case: unknown case "${name}"; known: ${CASES.join(', ')}`);
+  }
+  const cases = new Set<CaseName>(asked.length > 0 ? (asked as CaseName[]) : DEFAULT_CASES);
+  for (const name of [...cases]) for (const need of NEEDS[name] ?? []) cases.add(need);
+
+  const positive = (flag: string, raw: string | undefined, fallback: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new TypeError(`--${flag} must be a positive number, got "${raw}"`);
+    return n;
+  };
+
+  const generator = values.generator ?? defaultGenerator;
+  if (generator !== 'wrk' && generator !== 'autocannon') throw new TypeError(`--generator must be wrk or autocannon, got "${generator}"`);
+
+  // With two or more cores and taskset: servers on core 0, everything that makes load on core 1.
+  const pin = hasTaskset && availableParallelism() >= 2;
+  return {
+    quick,
+    cases,
+    reps: Math.round(positive('reps', values.reps, quick ? 1 : 3)),
+    durationS: Math.round(positive('duration', values.duration, quick ? 2 : 5)),
+    warmupS: quick ? 1 : 3,
+    rewarmS: quick ? 0 : 1,
+    noisyRetries: quick ? 0 : 2,
+    connections: 50,
+    generator,
+    serverCpus: pin ? '0' : undefined,
+    loadCpus: pin ? '1' : undefined,
+    memoryBudgetBytes: positive('memory-mib', values['memory-mib'], quick ? 64 : 256) * 1024 * 1024,
+    stormLatencyMs: 200,
+    stormRequests: 1000,
+    jsonPath: values.json,
+  };
+}

@@ -1,0 +1,113 @@
+// memory.ts fills one pod's byte budget with 1 KB values through the API and compares its RSS with the budget.
+import { Pool } from 'undici';
+import { startCluster } from './cluster.js';
+import { scrape, sum } from './metrics.js';
+import { startOrigin } from './origin.js';
+import { memoryOf } from './proc-stat.js';
+import { sleep } from './procs.js';
+import type { Row } from './report.js';
+
+const VALUE_BYTES = 1024;
+const MiB = 1024 * 1024;
+
+export interface MemoryOptions {
+  budgetBytes: number;
+  serverCpus: string | undefined;
+  /** Stop filling after this long even if not done (the row then fails). */
+  deadlineS: number;
+  /** Concurrent fill requests. */
+  connections: number;
+}
+
+export async function memoryRows(options: MemoryOptions, log: (message: string) => void): Promise<Row[]> {
+  const budgetMiB = Math.round(options.budgetBytes / MiB);
+  const budget = budgetMiB * MiB;
+  const origin = await startOrigin({ valueBytes: VALUE_BYTES });
+  const cluster = await startCluster({
+    name: 'memory',
+    pods: 1,
+    groups: `mem:${budgetMiB}MiB:${origin.url}`,
+    cpus: options.serverCpus,
+  });
+  const pod = cluster.pods[0]!;
+  const pool = new Pool(pod.http, { connections: options.connections, pipelining: 1 });
+  try {
+    await sleep(1000);
+    const idle = memoryOf(pod.child.pid);
+    if (!idle) throw new Error(`cannot read /proc/${pod.child.pid}/status`);
+
+    // 20% more distinct keys than fit, so the budget is full and eviction has run.
+    const keyBytes = 'm-000000'.length;
+    const target = Math.ceil((1.2 * budget) / (VALUE_BYTES + keyBytes));
+    let next = 0;
+    let failures = 0;
+    let firstFailure = '';
+    const start = performance.now();
+    const deadline = Date.now() + options.deadlineS * 1000;
+    const worker = async (): Promise<void> => {
+      while (next < target && Date.now() < deadline) {
+        const key = `m-${String(next++).padStart(6, '0')}`;
+        try {
+          const res = await pool.request({ path: `/api?key=${key}&group=mem`, method: 'GET' });
+          const body = await res.body.arrayBuffer();
+          if (res.statusCode !== 200 || body.byteLength !== VALUE_BYTES) {
+            failures++;
+            firstFailure ||= `HTTP ${res.statusCode}, ${body.byteLength} bytes`;
+          }
+        } catch (err) {
+          failures++;
+          firstFailure ||= err instanceof Error ? err.message : String(err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: options.connections }, worker));
+    const fillS = (performance.now() - start) / 1000;
+    log(`memory: ${next} requests in ${fillS.toFixed(1)} s (${Math.round(next / fillS)}/s), ${failures} failures`);
+
+    await sleep(2000); // let allocation settle; no forced GC: this is what the pod really holds
+    const filled = memoryOf(pod.child.pid);
+    if (!filled) throw new Error(`cannot read /proc/${pod.child.pid}/status`);
+    const samples = await scrape(`${pod.http}/metrics`);
+    const cacheBytes = sum(samples, 'geecache_cache_bytes', { group: 'mem' });
+    const items = sum(samples, 'geecache_cache_items', { group: 'mem' });
+    const evictions = sum(samples, 'geecache_cache_evictions_total', { group: 'mem' });
+
+    const limit = 1.5 * budget + idle.rss;
+    const complete = next >= target && failures === 0;
+    const full = cacheBytes >= 0.95 * budget;
+    const pass = complete && full && filled.rss <= limit;
+    const mib = (n: number): string => `${(n / MiB).toFixed(0)} MiB`;
+    return [
+      {
+        case: `memory (${budgetMiB} MiB of 1 KB values)`,
+        ratio: `RSS ${mib(filled.rss)} = ${((filled.rss - idle.rss) / budget).toFixed(2)}x budget + idle`,
+        goal: `RSS <= 1.5x budget + idle = ${mib(limit)}`,
+        verdict: pass ? 'PASS' : 'FAIL',
+        note:
+          `idle RSS ${mib(idle.rss)}, peak RSS ${mib(filled.peakRss)}, cache ${mib(cacheBytes)} in ${items} entries ` +
+          `(${evictions} evictions), fill ${next} requests in ${fillS.toFixed(1)} s` +
+          (complete ? '' : `; INCOMPLETE fill (${failures} failures${firstFailure ? `: ${firstFailure}` : ''})`) +
+          (full ? '' : '; cache not full'),
+        detail: {
+          budgetBytes: budget,
+          valueBytes: VALUE_BYTES,
+          idleRss: idle.rss,
+          rss: filled.rss,
+          peakRss: filled.peakRss,
+          limitBytes: limit,
+          cacheBytes,
+          items,
+          evictions,
+          requests: next,
+          targetRequests: target,
+          failures,
+          fillSeconds: fillS,
+        },
+      },
+    ];
+  } finally {
+    await pool.destroy();
+    await cluster.close();
+    await origin.close();
+  }
+}

@@ -1,0 +1,133 @@
+// micro.ts measures the pure hot-path pieces in-process: HashRing.ownerOf, and ByteLru get/set against lru-cache alone.
+import { LRUCache } from 'lru-cache';
+import { ByteView } from '../src/byteview.js';
+import { ByteLru } from '../src/lru.js';
+import { HashRing } from '../src/ring.js';
+import { median } from './stats.js';
+import type { Row } from './report.js';
+
+const KEYS = Array.from({ length: 4096 }, (_, i) => `bench-key-${i}`);
+const VALUE = ByteView.copyOf(new Uint8Array(100).fill(0x61));
+
+/** Calls `op(i)` in batches until `seconds` pass; returns operations per second. */
+function opsPerSecond(seconds: number, op: (i: number) => void): number {
+  const batch = 10_000;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let done = 0;
+  let now = start;
+  while (now < end) {
+    for (let i = 0; i < batch; i++) op(done + i);
+    done += batch;
+    now = performance.now();
+  }
+  return done / ((now - start) / 1000);
+}
+
+interface Measured {
+  opsPerSec: number;
+  runs: number[];
+}
+
+/**
+ * Warms every op up first (so the shared call site in opsPerSecond treats them
+ * alike), then runs them in turn `reps` times and takes each one's median.
+ */
+function measureAll<K extends string>(reps: number, seconds: number, ops: Record<K, (i: number) => void>): Record<K, Measured> {
+  const names = Object.keys(ops) as K[];
+  for (const name of names) opsPerSecond(Math.min(0.2, seconds), ops[name]);
+  const runs = {} as Record<K, number[]>;
+  for (const name of names) runs[name] = [];
+  for (let r = 0; r < reps; r++) for (const name of names) runs[name].push(opsPerSecond(seconds, ops[name]));
+  const out = {} as Record<K, Measured>;
+  for (const name of names) out[name] = { opsPerSec: median(runs[name]), runs: runs[name] };
+  return out;
+}
+
+// Keeps results observable so the JIT cannot drop the calls.
+let sink = 0;
+
+export function ringRows(reps: number, seconds: number): Row[] {
+  const ringOf = (peers: number): HashRing => new HashRing(Array.from({ length: peers }, (_, i) => `http://10.0.0.${i}:8000`));
+  const small = ringOf(3);
+  const large = ringOf(100);
+  const measured = measureAll(reps, seconds, {
+    p3: (i: number) => {
+      sink += small.ownerOf(KEYS[i & 4095]!)?.length ?? 0;
+    },
+    p100: (i: number) => {
+      sink += large.ownerOf(KEYS[i & 4095]!)?.length ?? 0;
+    },
+  });
+  const rows: Row[] = [];
+  for (const peers of [3, 100] as const) {
+    const { opsPerSec, runs } = peers === 3 ? measured.p3 : measured.p100;
+    rows.push({
+      case: `micro-ring ownerOf (${peers} peers x 50)`,
+      rps: opsPerSec,
+      ratio: `${(1e9 / opsPerSec).toFixed(0)} ns/op`,
+      goal: 'info (ops/s)',
+      verdict: 'info',
+      detail: { peers, replicas: 50, opsPerSec, runs },
+    });
+  }
+  return rows;
+}
+
+/** lru-cache configured as ByteLru configures it (byte budget, same size formula), without our counters and dispose hook. */
+function plainLru(maxBytes: number): LRUCache<string, ByteView> {
+  return new LRUCache<string, ByteView>({ maxSize: maxBytes, sizeCalculation: (v, k) => Buffer.byteLength(k, 'utf8') + v.byteLength });
+}
+
+export function lruRows(reps: number, seconds: number): Row[] {
+  const rows: Row[] = [];
+  // get: every key present (hits), 4096 entries in a budget that holds them all.
+  const ours = new ByteLru(64 << 20);
+  const theirs = plainLru(64 << 20);
+  for (const key of KEYS) {
+    ours.set(key, VALUE);
+    theirs.set(key, VALUE);
+  }
+
+  // set: distinct keys into a budget of about 1000 entries, so almost every set evicts.
+  const setKeys = Array.from({ length: 1 << 16 }, (_, i) => `set-key-${i}`);
+  const small = 1000 * (100 + 12);
+  const oursSmall = new ByteLru(small);
+  const theirsSmall = plainLru(small);
+  const m = measureAll(reps, seconds, {
+    getOurs: (i: number) => {
+      sink += ours.get(KEYS[i & 4095]!)?.byteLength ?? 0;
+    },
+    getTheirs: (i: number) => {
+      sink += theirs.get(KEYS[i & 4095]!)?.byteLength ?? 0;
+    },
+    setOurs: (i: number) => {
+      oursSmall.set(setKeys[i & 0xffff]!, VALUE);
+    },
+    setTheirs: (i: number) => {
+      theirsSmall.set(setKeys[i & 0xffff]!, VALUE);
+    },
+  });
+
+  const pair = (op: string, a: Measured, b: Measured): Row[] => [
+    {
+      case: `micro-lru ${op} lru-cache alone`,
+      rps: b.opsPerSec,
+      ratio: `${(1e9 / b.opsPerSec).toFixed(0)} ns/op`,
+      goal: 'baseline (ops/s)',
+      verdict: 'info',
+      detail: { op, impl: 'lru-cache', opsPerSec: b.opsPerSec, runs: b.runs },
+    },
+    {
+      case: `micro-lru ${op} ByteLru`,
+      rps: a.opsPerSec,
+      ratio: `${(a.opsPerSec / b.opsPerSec).toFixed(2)}x`,
+      goal: 'info (vs lru-cache)',
+      verdict: 'info',
+      detail: { op, impl: 'ByteLru', opsPerSec: a.opsPerSec, runs: a.runs, ratio: a.opsPerSec / b.opsPerSec },
+    },
+  ];
+  rows.push(...pair('get (hit)', m.getOurs, m.getTheirs), ...pair('set (evicting)', m.setOurs, m.setTheirs));
+  if (sink === -1) console.log(sink);
+  return rows;
+}

@@ -1,0 +1,137 @@
+// miss-storm.ts fires N concurrent requests for one cold key at one pod and checks the source saw exactly one load.
+import { Pool } from 'undici';
+import type { Cluster } from './cluster.js';
+import { diff } from './metrics.js';
+import type { Origin } from './origin.js';
+import { sleep } from './procs.js';
+import type { Row } from './report.js';
+import { median, percentile } from './stats.js';
+import { valueFor } from './values.js';
+
+export interface StormOptions {
+  cluster: Cluster;
+  origin: Origin;
+  group: string;
+  /** Concurrent requests (and connections), default 1000 in the config. */
+  requests: number;
+  /** The origin's latency; every answer must come within it + 100 ms. */
+  sourceLatencyMs: number;
+  reps: number;
+}
+
+interface StormRun {
+  key: string;
+  owner: string;
+  sourceLoads: number;
+  /** geecache_local_loads_total summed over the pods, and peer loads of the receiving pod. */
+  localLoads: number;
+  peerLoadsAtReceiver: number;
+  ok: number;
+  failures: string[];
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Time to open the connections beforehand (not part of the latencies). */
+  connectMs: number;
+}
+
+/**
+ * One storm: open `requests` keep-alive connections first (so the latencies are
+ * the cache's and not the TCP accept backlog's), then send one request per
+ * connection for the same cold key at once and time each answer from the start.
+ */
+async function storm(options: StormOptions, key: string, group: string): Promise<StormRun> {
+  const { cluster, origin, requests } = options;
+  const receiver = cluster.pods[0]!;
+  const pool = new Pool(receiver.http, { connections: requests, pipelining: 1, connectTimeout: 10_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  try {
+    const connectStart = performance.now();
+    const deadline = Date.now() + 20_000;
+    // Hold every connection busy at once so the pool has to open all of them.
+    while (pool.stats.connected < requests && Date.now() < deadline) {
+      await Promise.all(
+        Array.from({ length: requests }, async () => {
+          const res = await pool.request({ path: '/healthz', method: 'GET' });
+          await res.body.arrayBuffer();
+        }),
+      );
+    }
+    const connectMs = performance.now() - connectStart;
+    if (pool.stats.connected < requests) throw new Error(`only ${pool.stats.connected} of ${requests} connections opened`);
+
+    const loadsBefore = origin.loadsOf(key);
+    const before = await Promise.all(cluster.pods.map((pod) => pod.counters()));
+    const expected = valueFor(key);
+    const path = `/api?key=${encodeURIComponent(key)}&group=${encodeURIComponent(group)}`;
+    const latencies: number[] = [];
+    const failures: string[] = [];
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: requests }, async () => {
+        try {
+          const res = await pool.request({ path, method: 'GET' });
+          const body = Buffer.from(await res.body.arrayBuffer());
+          latencies.push(performance.now() - start);
+          if (res.statusCode !== 200 || !body.equals(expected)) failures.push(`HTTP ${res.statusCode}, ${body.length} bytes`);
+        } catch (err) {
+          latencies.push(performance.now() - start);
+          failures.push(err instanceof Error ? err.message : String(err));
+        }
+      }),
+    );
+    await sleep(50); // let the counters settle
+    const after = await Promise.all(cluster.pods.map((pod) => pod.counters()));
+    const deltas = after.map((a, i) => diff(a, before[i]!));
+    latencies.sort((a, b) => a - b);
+    return {
+      key,
+      owner: cluster.pods[cluster.ownerOf(key)]?.name ?? '?',
+      sourceLoads: origin.loadsOf(key) - loadsBefore,
+      localLoads: deltas.reduce((n, d) => n + d.localLoads, 0),
+      peerLoadsAtReceiver: deltas[0]!.peerLoads,
+      ok: requests - failures.length,
+      failures: [...new Set(failures)].slice(0, 5),
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: latencies[latencies.length - 1] ?? NaN,
+      connectMs,
+    };
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/** Two rows: the cold key owned by the receiving pod, and owned by the other pod (one peer hop behind the storm). */
+export async function missStormRows(options: StormOptions, log: (message: string) => void): Promise<Row[]> {
+  const rows: Row[] = [];
+  const limitMs = options.sourceLatencyMs + 100;
+  for (const [label, ownerIndex] of [
+    ['miss-storm (owner: receiving pod)', 0],
+    ['miss-storm (owner: other pod)', 1],
+  ] as const) {
+    const runs: StormRun[] = [];
+    for (let rep = 0; rep < options.reps; rep++) {
+      const key = options.cluster.keyOwnedBy(ownerIndex, `storm-${ownerIndex}-${rep}-${Date.now()}-`);
+      const run = await storm(options, key, options.group);
+      runs.push(run);
+      log(`${label} rep ${rep + 1}: ${run.sourceLoads} source load(s), ${run.ok}/${options.requests} ok, max ${run.maxMs.toFixed(1)} ms`);
+    }
+    const pass = runs.every((r) => r.sourceLoads === 1 && r.ok === options.requests && r.maxMs <= limitMs);
+    const worst = Math.max(...runs.map((r) => r.maxMs));
+    const loads = [...new Set(runs.map((r) => r.sourceLoads))].join('/');
+    rows.push({
+      case: label,
+      p50Ms: median(runs.map((r) => r.p50Ms)),
+      p99Ms: median(runs.map((r) => r.p99Ms)),
+      ratio: `loads=${loads}, max ${worst.toFixed(0)} ms`,
+      goal: `1 load, ${options.requests} ok, max <= ${limitMs} ms`,
+      verdict: pass ? 'PASS' : 'FAIL',
+      note:
+        `${options.requests} concurrent, source latency ${options.sourceLatencyMs} ms, ${runs.length} cold key(s); ` +
+        `ok ${runs.map((r) => r.ok).join('/')}; geecache local loads ${runs.map((r) => r.localLoads).join('/')}` +
+        (runs.some((r) => r.failures.length) ? `; failures: ${runs.flatMap((r) => r.failures).slice(0, 3).join(' | ')}` : ''),
+      detail: { requests: options.requests, sourceLatencyMs: options.sourceLatencyMs, limitMs, runs },
+    });
+  }
+  return rows;
+}

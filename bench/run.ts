@@ -1,0 +1,204 @@
+// run.ts is `npm run bench`: it runs the selected cases, prints the table and writes bench/results/*.json.
+import { cpus as cpuInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startBaseline } from './baseline.js';
+import { serverBuilt, startCluster, type Cluster } from './cluster.js';
+import { parseConfig, USAGE, type BenchConfig, type CaseName } from './config.js';
+import { memoryRows } from './memory.js';
+import { lruRows, ringRows } from './micro.js';
+import { missStormRows } from './miss-storm.js';
+import { startOrigin, type Origin } from './origin.js';
+import { hasTaskset, installCleanup, pinProcess, stopAll } from './procs.js';
+import { formatTable, writeResults, type Row } from './report.js';
+import { runThroughput, throughputRows, type Target } from './throughput.js';
+import { valueFor, VALUE_BYTES } from './values.js';
+
+const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+const THROUGHPUT_CASES: readonly CaseName[] = ['baseline', 'baseline-self', 'api-hit', 'api-hit-express', 'peer-hop', 'hot-key'];
+const GEECACHE_CASES: readonly CaseName[] = ['api-hit', 'api-hit-express', 'peer-hop', 'hot-key', 'miss-storm', 'memory'];
+
+const began = performance.now();
+const log = (message: string): void => console.error(`[${((performance.now() - began) / 1000).toFixed(1).padStart(5)} s] ${message}`);
+
+function coresNote(config: BenchConfig): string {
+  if (config.serverCpus === undefined) {
+    return 'NOT PINNED (no taskset or fewer than 2 cores): servers and generator share all cores; ratios are indicative only.';
+  }
+  return (
+    `Servers on core ${config.serverCpus}; load generator, origin and the bench process on core ${config.loadCpus}. ` +
+    `"Same total cores" (goal 2): every server process of a case shares core ${config.serverCpus}, so the peer hop's two pods ` +
+    `(API pod and owner pod) together get the one core the API-hit pod gets alone.`
+  );
+}
+
+/** Starts every server the selected throughput cases need, runs them side by side, stops them. */
+async function throughputStage(config: BenchConfig): Promise<Row[]> {
+  const wanted = THROUGHPUT_CASES.filter((c) => config.cases.has(c));
+  if (wanted.length === 0) return [];
+  const built = serverBuilt();
+  const rows: Row[] = [];
+  const runnable = wanted.filter((c) => built || !GEECACHE_CASES.includes(c));
+  for (const skipped of wanted.filter((c) => !runnable.includes(c))) {
+    rows.push({ case: skipped, verdict: 'SKIP', note: 'dist/src/main.js is missing (server not built)' });
+  }
+
+  let origin: Origin | undefined;
+  const clusters: Cluster[] = [];
+  try {
+    origin = await startOrigin({ valueBytes: VALUE_BYTES });
+    const groups = `bench:64MiB:${origin.url}`;
+    const has = (c: CaseName): boolean => runnable.includes(c);
+    const cpus = config.serverCpus;
+    const core = cpus === undefined ? 'unpinned' : `core ${cpus}`;
+
+    const hotOff = has('api-hit') || has('peer-hop') ? await startCluster({ name: 'hotoff', pods: 2, groups, hotCache: 'off', cpus }) : undefined;
+    const express = has('api-hit-express') ? await startCluster({ name: 'express', pods: 1, groups, hotPath: 'express', cpus }) : undefined;
+    const hotOn = has('hot-key') ? await startCluster({ name: 'hoton', pods: 2, groups, hotCache: 'on', cpus }) : undefined;
+    clusters.push(...[hotOff, express, hotOn].filter((c): c is Cluster => c !== undefined));
+
+    const apiKey = hotOff ? hotOff.keyOwnedBy(0, 'api-') : 'api-0';
+    const targets: Target[] = [];
+    const baselineTarget = async (name: CaseName): Promise<Target> => {
+      const b = await startBaseline(name, [apiKey], cpus);
+      return { case: name, url: b.apiUrl(apiKey), expected: valueFor(apiKey), pids: [b.child.pid], pods: [], setup: `plain node:http + Map, one process on ${core}` };
+    };
+    if (has('baseline')) targets.push(await baselineTarget('baseline'));
+    if (has('baseline-self')) targets.push(await baselineTarget('baseline-self'));
+    if (hotOff && has('api-hit')) {
+      const a = hotOff.pods[0]!;
+      targets.push({ case: 'api-hit', url: a.apiUrl(apiKey), expected: valueFor(apiKey), pids: [a.child.pid], pods: [a], setup: `API on pod a (owner of the key, cached), pods a+b on ${core}, hot path fast` });
+    }
+    if (express && has('api-hit-express')) {
+      const e = express.pods[0]!;
+      targets.push({ case: 'api-hit-express', url: e.apiUrl(apiKey), expected: valueFor(apiKey), pids: [e.child.pid], pods: [e], setup: `GEECACHE_HOT_PATH=express, one pod on ${core}` });
+    }
+    if (hotOff && has('peer-hop')) {
+      const [a, b] = [hotOff.pods[0]!, hotOff.pods[1]!];
+      const key = hotOff.keyOwnedBy(1, 'peer-');
+      targets.push({ case: 'peer-hop', url: a.apiUrl(key), expected: valueFor(key), pids: [a.child.pid, b.child.pid], pods: [a, b], setup: `API on pod a, key owned by pod b (cached there), hot cache off, a and b share ${core}` });
+    }
+    if (hotOn && has('hot-key')) {
+      const [a, b] = [hotOn.pods[0]!, hotOn.pods[1]!];
+      const key = hotOn.keyOwnedBy(1, 'hot-');
+      targets.push({ case: 'hot-key', url: a.apiUrl(key), expected: valueFor(key), pids: [a.child.pid, b.child.pid], pods: [a, b], setup: `API on pod a, key owned by pod b, hot cache on (measured after warm-up), a and b share ${core}` });
+    }
+    if (targets.length > 0) rows.push(...throughputRows(await runThroughput(config, targets, log)));
+  } finally {
+    await Promise.all(clusters.map((c) => c.close()));
+    await stopAll();
+    await origin?.close();
+  }
+  return rows;
+}
+
+async function missStormStage(config: BenchConfig): Promise<Row[]> {
+  const origin = await startOrigin({ valueBytes: VALUE_BYTES, latencyMs: config.stormLatencyMs });
+  let cluster: Cluster | undefined;
+  try {
+    cluster = await startCluster({ name: 'storm', pods: 2, groups: `storm:64MiB:${origin.url}`, cpus: config.serverCpus });
+    return await missStormRows(
+      { cluster, origin, group: 'storm', requests: config.stormRequests, sourceLatencyMs: config.stormLatencyMs, reps: config.reps },
+      log,
+    );
+  } finally {
+    await cluster?.close();
+    await origin.close();
+  }
+}
+
+/** Runs a stage; a failure becomes an ERROR row (with the reason) and the other stages still run. */
+async function stage(name: string, rows: Row[], body: () => Promise<Row[]> | Row[]): Promise<void> {
+  try {
+    rows.push(...(await body()));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log(`${name} failed: ${message}`);
+    rows.push({ case: name, verdict: 'ERROR', note: message.split('\n')[0], detail: { error: message } });
+    await stopAll();
+  }
+}
+
+async function main(): Promise<number> {
+  let config: BenchConfig;
+  try {
+    config = parseConfig(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    return 2;
+  }
+  installCleanup();
+  pinProcess(process.pid, config.loadCpus);
+  const startedAt = new Date();
+  const cores = coresNote(config);
+  log(`geecache bench (${config.quick ? 'quick' : 'full'}): cases ${[...config.cases].join(', ')}`);
+  log(`generator ${config.generator}, ${config.connections} connections, ${VALUE_BYTES}-byte values, ${config.reps} x ${config.durationS} s per case`);
+  log(cores);
+
+  const rows: Row[] = [];
+  const microSeconds = config.quick ? 0.2 : 0.5;
+  if (config.cases.has('micro-ring')) await stage('micro-ring', rows, () => ringRows(config.reps, microSeconds));
+  if (config.cases.has('micro-lru')) await stage('micro-lru', rows, () => lruRows(config.reps, microSeconds));
+  await stage('throughput', rows, () => throughputStage(config));
+  const built = serverBuilt();
+  for (const [name, run] of [
+    ['miss-storm', () => missStormStage(config)],
+    [
+      'memory',
+      () =>
+        memoryRows(
+          { budgetBytes: config.memoryBudgetBytes, serverCpus: config.serverCpus, deadlineS: config.quick ? 25 : 180, connections: config.connections },
+          log,
+        ),
+    ],
+  ] as const) {
+    if (!config.cases.has(name)) continue;
+    if (!built) rows.push({ case: name, verdict: 'SKIP', note: 'dist/src/main.js is missing (server not built)' });
+    else await stage(name, rows, run);
+  }
+
+  const finishedAt = new Date();
+  const durationS = (finishedAt.getTime() - startedAt.getTime()) / 1000;
+  console.log(`\n${formatTable(rows)}\n`);
+  console.log(`cores: ${cores}`);
+  console.log(`gen cpu / srv cpu: cores busy during the measured runs (1.00 = one core saturated). A generator near 1.00 was the limit, not the server.`);
+  const result = {
+    version: 1,
+    mode: config.quick ? 'quick' : 'full',
+    argv: process.argv.slice(2),
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationS,
+    environment: {
+      node: process.version,
+      cpus: cpuInfo().length,
+      cpuModel: cpuInfo()[0]?.model,
+      taskset: hasTaskset,
+      serverCpus: config.serverCpus ?? null,
+      loadCpus: config.loadCpus ?? null,
+      generator: config.generator,
+      connections: config.connections,
+      valueBytes: VALUE_BYTES,
+      reps: config.reps,
+      durationPerRunS: config.durationS,
+      warmupS: config.warmupS,
+      rewarmS: config.rewarmS,
+      cores,
+    },
+    rows,
+  };
+  const paths = writeResults(RESULTS_DIR, result, startedAt, config.jsonPath);
+  console.log(`results: ${paths.join(', ')} (${durationS.toFixed(1)} s)`);
+  return rows.some((r) => r.verdict === 'ERROR') ? 1 : 0;
+}
+
+main().then(
+  async (code) => {
+    await stopAll();
+    process.exit(code);
+  },
+  async (err: unknown) => {
+    console.error(err);
+    await stopAll();
+    process.exit(1);
+  },
+);
