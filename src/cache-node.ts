@@ -1,6 +1,7 @@
 // cache-node.ts is one cache process (a pod): groups, peer pool, discovery, both listeners, and graceful shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Discovery } from './discovery/discovery.js';
@@ -199,9 +200,10 @@ export class CacheNode {
   private makeDiscovery(): Discovery {
     const { config, logger } = this;
     if (config.discovery === 'static') return new StaticDiscovery({ peers: config.peers, self: config.self });
+    const kubeConfig = loadKubeConfig({ KUBECONFIG: config.kubeconfig, KUBERNETES_SERVICE_HOST: config.inCluster ? 'set' : undefined });
     return new KubernetesDiscovery({
-      kubeConfig: loadKubeConfig({ KUBECONFIG: config.kubeconfig, KUBERNETES_SERVICE_HOST: config.inCluster ? 'set' : undefined }),
-      namespace: podNamespace({ POD_NAMESPACE: config.namespace }),
+      kubeConfig,
+      namespace: namespaceFor(config, kubeConfig),
       service: config.service!,
       self: config.self,
       portName: config.peerPortName,
@@ -210,6 +212,17 @@ export class CacheNode {
       onError: () => this.metrics.discoveryErrors.inc(),
       onRestart: (reason) => this.metrics.discoveryRestarts.inc({ reason }),
     });
+  }
+}
+
+/** POD_NAMESPACE, else the service account's namespace file, else (outside a cluster) the kubeconfig context's namespace. */
+function namespaceFor(config: Config, kubeConfig: KubeConfig): string {
+  try {
+    return podNamespace({ POD_NAMESPACE: config.namespace });
+  } catch (err) {
+    const fromContext = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
+    if (fromContext) return fromContext;
+    throw err;
   }
 }
 
