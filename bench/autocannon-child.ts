@@ -1,6 +1,6 @@
 // autocannon-child.ts runs autocannon in its own process (so it never shares the server's event loop) and prints one JSON result line.
 //
-// Usage: node dist/bench/autocannon-child.js '{"url":"http://127.0.0.1:8080/api?key=a","connections":50,"durationS":5}'
+// Usage: node dist/bench/autocannon-child.js '{"base":"http://127.0.0.1:8080","paths":["/api?key=a"],"connections":50,"durationS":5}'
 import { createRequire } from 'node:module';
 import { percentile } from './stats.js';
 
@@ -20,7 +20,9 @@ interface AutocannonInstance {
 type Autocannon = (options: Record<string, unknown>) => AutocannonInstance;
 
 interface ChildArgs {
-  url: string;
+  base: string;
+  /** With more than one, each request picks one at random. */
+  paths: string[];
   connections: number;
   durationS: number;
   timeoutS?: number;
@@ -33,8 +35,12 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 let latencies = new Float64Array(1 << 16);
 let count = 0;
 const cpuBefore = process.cpuUsage();
+const paths = args.paths;
 const instance = autocannon({
-  url: args.url,
+  url: args.base + (paths[0] ?? '/'),
+  ...(paths.length > 1
+    ? { requests: [{ setupRequest: (req: { path: string }) => ({ ...req, path: paths[Math.floor(Math.random() * paths.length)] }) }] }
+    : {}),
   connections: args.connections,
   duration: args.durationS,
   timeout: args.timeoutS ?? 10,

@@ -5,17 +5,17 @@ import { spawnChild, waitForOk, type Child } from './procs.js';
 export interface Baseline {
   readonly url: string;
   readonly child: Child;
-  /** The URL of `GET /api?key=<key>`. */
-  apiUrl(key: string): string;
+  /** Path and query of `GET /api?key=<key>`. */
+  apiPath(key: string): string;
 }
 
-/** Starts the plain node:http + Map server holding `keys` (values from values.ts) on `cpus`. */
-export async function startBaseline(name: string, keys: readonly string[], cpus: string | undefined): Promise<Baseline> {
+/** Starts the plain node:http + Map server holding `keys` (values from values.ts) on `cpus`, answering after `delayMs` (default 0). */
+export async function startBaseline(name: string, keys: readonly string[], cpus: string | undefined, delayMs = 0, nodeArgs: string[] = []): Promise<Baseline> {
   let resolvePort: (port: number) => void = () => {};
   const portLine = new Promise<number>((resolve) => (resolvePort = resolve));
-  const child = spawnChild(name, process.execPath, [fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
+  const child = spawnChild(name, process.execPath, [...nodeArgs, fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
     cpus,
-    env: { ...process.env, BENCH_KEYS: keys.join(',') },
+    env: { ...process.env, BENCH_KEYS: keys.join(','), BENCH_DELAY_MS: String(delayMs) },
     onLine: (line) => {
       const match = /^listening (\d+)$/.exec(line);
       if (match?.[1]) resolvePort(Number(match[1]));
@@ -24,7 +24,7 @@ export async function startBaseline(name: string, keys: readonly string[], cpus:
   const port = await Promise.race([portLine, child.exited.then((code) => `exited with ${code}`)]);
   if (typeof port === 'string') throw new Error(`${name} ${port}\n${child.tail()}`);
   const url = `http://127.0.0.1:${port}`;
-  const apiUrl = (key: string): string => `${url}/api?key=${encodeURIComponent(key)}`;
-  await waitForOk(apiUrl(keys[0] ?? ''), child, 5000);
-  return { url, child, apiUrl };
+  const apiPath = (key: string): string => `/api?key=${encodeURIComponent(key)}`;
+  await waitForOk(url + apiPath(keys[0] ?? ''), child, 5000);
+  return { url, child, apiPath };
 }

@@ -19,7 +19,8 @@ export interface Pod {
   /** API and metrics base URL. */
   readonly http: string;
   readonly child: Child;
-  apiUrl(key: string, group?: string): string;
+  /** Path and query of `GET /api` for `key`. */
+  apiPath(key: string, group?: string): string;
   counters(): Promise<Counters>;
 }
 
@@ -41,6 +42,8 @@ export interface Cluster {
   ownerOf(key: string): number;
   /** The first `${prefix}${i}` (i = 0, 1, …) owned by pod `index`. */
   keyOwnedBy(index: number, prefix: string): string;
+  /** The first `count` keys `${prefix}${i}` owned by pod `index`. */
+  keysOwnedBy(index: number, prefix: string, count: number): string[];
   close(): Promise<void>;
 }
 
@@ -71,7 +74,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       self: selves[i]!,
       http,
       child,
-      apiUrl: (key, group) => `${http}/api?key=${encodeURIComponent(key)}${group ? `&group=${encodeURIComponent(group)}` : ''}`,
+      apiPath: (key, group) => `/api?key=${encodeURIComponent(key)}${group ? `&group=${encodeURIComponent(group)}` : ''}`,
       counters: async () => counters(await scrape(`${http}/metrics`)),
     });
   }
@@ -87,13 +90,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   const ring = new HashRing(selves);
   const ownerOf = (key: string): number => selves.indexOf(ring.ownerOf(key) ?? '');
-  return {
-    pods,
-    ownerOf,
-    keyOwnedBy(index, prefix) {
-      for (let i = 0; i < 10_000; i++) if (ownerOf(`${prefix}${i}`) === index) return `${prefix}${i}`;
-      throw new Error(`no key ${prefix}<n> owned by pod ${index} in 10000 tries`);
-    },
-    close,
+  const keysOwnedBy = (index: number, prefix: string, count: number): string[] => {
+    const keys: string[] = [];
+    const tries = 100 * count + 10_000;
+    for (let i = 0; i < tries && keys.length < count; i++) if (ownerOf(`${prefix}${i}`) === index) keys.push(`${prefix}${i}`);
+    if (keys.length < count) throw new Error(`only ${keys.length} of ${count} keys ${prefix}<n> owned by pod ${index} in ${tries} tries`);
+    return keys;
   };
+  return { pods, ownerOf, keysOwnedBy, keyOwnedBy: (index, prefix) => keysOwnedBy(index, prefix, 1)[0]!, close };
 }

@@ -12,6 +12,7 @@ export const CASES = [
   'api-hit',
   'api-hit-express',
   'peer-hop',
+  'peer-hop-1key',
   'hot-key',
   'miss-storm',
   'memory',
@@ -24,6 +25,7 @@ const NEEDS: Partial<Record<CaseName, CaseName[]>> = {
   'api-hit': ['baseline'],
   'api-hit-express': ['baseline'],
   'peer-hop': ['api-hit', 'baseline'],
+  'peer-hop-1key': ['api-hit', 'baseline'],
   'hot-key': ['api-hit', 'baseline'],
 };
 

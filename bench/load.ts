@@ -9,7 +9,10 @@ import { cpuSeconds, machineCpuSeconds, reapedChildrenCpuSeconds, totalCpuSecond
 export type GeneratorName = 'wrk' | 'autocannon';
 
 export interface LoadOptions {
-  url: string;
+  /** Origin of the server, e.g. http://127.0.0.1:8080. */
+  base: string;
+  /** Request paths; with more than one, each request picks one at random (so concurrent requests rarely share a key). */
+  paths: readonly string[];
   /** Concurrent keep-alive connections. FACTS.md's anchors use 50. */
   connections: number;
   durationS: number;
@@ -61,13 +64,23 @@ done = function(summary, latency, requests)
 end
 `;
 
-let wrkScriptPath: string | undefined;
-function wrkScript(): string {
-  if (!wrkScriptPath) {
-    wrkScriptPath = join(mkdtempSync(join(tmpdir(), 'geecache-bench-')), 'report.lua');
-    writeFileSync(wrkScriptPath, WRK_SCRIPT);
-  }
-  return wrkScriptPath;
+// With a paths file (one path a line, passed after --), requests are prepared once and picked at random.
+const WRK_PATHS_SCRIPT = `
+local requests = {}
+init = function(args)
+  for line in io.lines(args[1]) do requests[#requests + 1] = wrk.format("GET", line) end
+end
+request = function()
+  return requests[math.random(#requests)]
+end
+${WRK_SCRIPT}`;
+
+let scratchDir: string | undefined;
+function scratch(name: string, text: string): string {
+  scratchDir ??= mkdtempSync(join(tmpdir(), 'geecache-bench-'));
+  const path = join(scratchDir, name);
+  writeFileSync(path, text);
+  return path;
 }
 
 interface RawResult {
@@ -114,12 +127,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   };
 
   const command = generator === 'wrk' ? 'wrk' : process.execPath;
+  const [first, ...rest] = options.paths;
+  if (first === undefined) throw new TypeError('runLoad: paths must not be empty');
+  const multi = rest.length > 0;
+  const wrkArgs = ['-t1', `-c${options.connections}`, `-d${options.durationS}s`, '--timeout', '10s'];
   const args =
     generator === 'wrk'
-      ? ['-t1', `-c${options.connections}`, `-d${options.durationS}s`, '--timeout', '10s', '-s', wrkScript(), options.url]
+      ? multi
+        ? [...wrkArgs, '-s', scratch('paths.lua', WRK_PATHS_SCRIPT), options.base + first, '--', scratch('paths.txt', options.paths.join('\n') + '\n')]
+        : [...wrkArgs, '-s', scratch('report.lua', WRK_SCRIPT), options.base + first]
       : [
           fileURLToPath(new URL('./autocannon-child.js', import.meta.url)),
-          JSON.stringify({ url: options.url, connections: options.connections, durationS: options.durationS }),
+          JSON.stringify({ base: options.base, paths: options.paths, connections: options.connections, durationS: options.durationS }),
         ];
 
   const serverPids = options.serverPids ?? [];

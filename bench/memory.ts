@@ -1,10 +1,11 @@
 // memory.ts fills one pod's byte budget with 1 KB values through the API and compares its RSS with the budget.
 import { Pool } from 'undici';
 import { startCluster } from './cluster.js';
+import { forceGc } from './inspector-gc.js';
 import { scrape, sum } from './metrics.js';
 import { startOrigin } from './origin.js';
 import { memoryOf } from './proc-stat.js';
-import { sleep } from './procs.js';
+import { freePort, sleep } from './procs.js';
 import type { Row } from './report.js';
 
 const VALUE_BYTES = 1024;
@@ -17,17 +18,22 @@ export interface MemoryOptions {
   deadlineS: number;
   /** Concurrent fill requests. */
   connections: number;
+  /** Seconds to wait after the fill before reading RSS (V8's idle-time GC may shrink the heap meanwhile). */
+  settleS: number;
 }
 
 export async function memoryRows(options: MemoryOptions, log: (message: string) => void): Promise<Row[]> {
   const budgetMiB = Math.round(options.budgetBytes / MiB);
   const budget = budgetMiB * MiB;
   const origin = await startOrigin({ valueBytes: VALUE_BYTES });
+  // The inspector (loopback only) lets us force a full GC after the measurement, to split live data from garbage.
+  const inspectPort = await freePort();
   const cluster = await startCluster({
     name: 'memory',
     pods: 1,
     groups: `mem:${budgetMiB}MiB:${origin.url}`,
     cpus: options.serverCpus,
+    nodeArgs: () => [`--inspect=127.0.0.1:${inspectPort}`],
   });
   const pod = cluster.pods[0]!;
   const pool = new Pool(pod.http, { connections: options.connections, pipelining: 1 });
@@ -64,13 +70,37 @@ export async function memoryRows(options: MemoryOptions, log: (message: string) 
     const fillS = (performance.now() - start) / 1000;
     log(`memory: ${next} requests in ${fillS.toFixed(1)} s (${Math.round(next / fillS)}/s), ${failures} failures`);
 
-    await sleep(2000); // let allocation settle; no forced GC: this is what the pod really holds
+    // No forced GC (the pod has no hook for one): this is what the pod really holds once idle.
+    const rssAfterFill: number[] = [];
+    for (let s = 0; s < options.settleS; s++) {
+      await sleep(1000);
+      rssAfterFill.push(memoryOf(pod.child.pid)?.rss ?? NaN);
+    }
     const filled = memoryOf(pod.child.pid);
     if (!filled) throw new Error(`cannot read /proc/${pod.child.pid}/status`);
     const samples = await scrape(`${pod.http}/metrics`);
     const cacheBytes = sum(samples, 'geecache_cache_bytes', { group: 'mem' });
     const items = sum(samples, 'geecache_cache_items', { group: 'mem' });
     const evictions = sum(samples, 'geecache_cache_evictions_total', { group: 'mem' });
+    // prom-client's default process metrics, when the pod exports them: where the RSS went.
+    const heapUsed = sum(samples, 'nodejs_heap_size_used_bytes');
+    const heapTotal = sum(samples, 'nodejs_heap_size_total_bytes');
+    const external = sum(samples, 'nodejs_external_memory_bytes');
+
+    // Diagnostic only (the goal is judged on the RSS above): what remains after a forced full GC.
+    let afterGc: { rss: number; heapUsed: number; external: number } | undefined;
+    try {
+      await forceGc(inspectPort);
+      await sleep(1000);
+      const gcSamples = await scrape(`${pod.http}/metrics`);
+      afterGc = {
+        rss: memoryOf(pod.child.pid)?.rss ?? NaN,
+        heapUsed: sum(gcSamples, 'nodejs_heap_size_used_bytes'),
+        external: sum(gcSamples, 'nodejs_external_memory_bytes'),
+      };
+    } catch (err) {
+      log(`memory: forced GC failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
 
     const limit = 1.5 * budget + idle.rss;
     const complete = next >= target && failures === 0;
@@ -84,8 +114,12 @@ export async function memoryRows(options: MemoryOptions, log: (message: string) 
         goal: `RSS <= 1.5x budget + idle = ${mib(limit)}`,
         verdict: pass ? 'PASS' : 'FAIL',
         note:
-          `idle RSS ${mib(idle.rss)}, peak RSS ${mib(filled.peakRss)}, cache ${mib(cacheBytes)} in ${items} entries ` +
-          `(${evictions} evictions), fill ${next} requests in ${fillS.toFixed(1)} s` +
+          `idle RSS ${mib(idle.rss)}, peak RSS ${mib(filled.peakRss)}, RSS read ${options.settleS} s after the fill, cache ${mib(cacheBytes)} in ${items} entries ` +
+          `(${evictions} evictions), V8 heap used ${mib(heapUsed)} of ${mib(heapTotal)}, external ${mib(external)}, ` +
+          `fill ${next} requests in ${fillS.toFixed(1)} s` +
+          (afterGc
+            ? `; after a forced full GC (diagnostic): RSS ${mib(afterGc.rss)}, heap used ${mib(afterGc.heapUsed)}, external ${mib(afterGc.external)}`
+            : '') +
           (complete ? '' : `; INCOMPLETE fill (${failures} failures${firstFailure ? `: ${firstFailure}` : ''})`) +
           (full ? '' : '; cache not full'),
         detail: {
@@ -94,10 +128,16 @@ export async function memoryRows(options: MemoryOptions, log: (message: string) 
           idleRss: idle.rss,
           rss: filled.rss,
           peakRss: filled.peakRss,
+          settleS: options.settleS,
+          rssEachSecondAfterFill: rssAfterFill,
           limitBytes: limit,
           cacheBytes,
           items,
           evictions,
+          heapUsed,
+          heapTotal,
+          external,
+          afterForcedGc: afterGc ?? null,
           requests: next,
           targetRequests: target,
           failures,

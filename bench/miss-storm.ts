@@ -1,7 +1,8 @@
 // miss-storm.ts fires N concurrent requests for one cold key at one pod and checks the source saw exactly one load.
 import { Pool } from 'undici';
+import { startBaseline } from './baseline.js';
 import type { Cluster } from './cluster.js';
-import { diff } from './metrics.js';
+import { diff, type Counters } from './metrics.js';
 import type { Origin } from './origin.js';
 import { sleep } from './procs.js';
 import type { Row } from './report.js';
@@ -17,15 +18,11 @@ export interface StormOptions {
   /** The origin's latency; every answer must come within it + 100 ms. */
   sourceLatencyMs: number;
   reps: number;
+  /** Where the floor's delay server runs (the servers' core). */
+  serverCpus: string | undefined;
 }
 
-interface StormRun {
-  key: string;
-  owner: string;
-  sourceLoads: number;
-  /** geecache_local_loads_total summed over the pods, and peer loads of the receiving pod. */
-  localLoads: number;
-  peerLoadsAtReceiver: number;
+interface Fired {
   ok: number;
   failures: string[];
   p50Ms: number;
@@ -36,14 +33,12 @@ interface StormRun {
 }
 
 /**
- * One storm: open `requests` keep-alive connections first (so the latencies are
- * the cache's and not the TCP accept backlog's), then send one request per
- * connection for the same cold key at once and time each answer from the start.
+ * Opens `requests` keep-alive connections to `base` first (so the latencies are
+ * the server's and not the TCP accept backlog's), calls `beforeFire`, then sends
+ * one request per connection for `path` at once and times each answer from the start.
  */
-async function storm(options: StormOptions, key: string, group: string): Promise<StormRun> {
-  const { cluster, origin, requests } = options;
-  const receiver = cluster.pods[0]!;
-  const pool = new Pool(receiver.http, { connections: requests, pipelining: 1, connectTimeout: 10_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+async function fire(base: string, path: string, expected: Buffer, requests: number, beforeFire: () => Promise<void>): Promise<Fired> {
+  const pool = new Pool(base, { connections: requests, pipelining: 1, connectTimeout: 10_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
   try {
     const connectStart = performance.now();
     const deadline = Date.now() + 20_000;
@@ -58,11 +53,8 @@ async function storm(options: StormOptions, key: string, group: string): Promise
     }
     const connectMs = performance.now() - connectStart;
     if (pool.stats.connected < requests) throw new Error(`only ${pool.stats.connected} of ${requests} connections opened`);
+    await beforeFire();
 
-    const loadsBefore = origin.loadsOf(key);
-    const before = await Promise.all(cluster.pods.map((pod) => pod.counters()));
-    const expected = valueFor(key);
-    const path = `/api?key=${encodeURIComponent(key)}&group=${encodeURIComponent(group)}`;
     const latencies: number[] = [];
     const failures: string[] = [];
     const start = performance.now();
@@ -79,16 +71,8 @@ async function storm(options: StormOptions, key: string, group: string): Promise
         }
       }),
     );
-    await sleep(50); // let the counters settle
-    const after = await Promise.all(cluster.pods.map((pod) => pod.counters()));
-    const deltas = after.map((a, i) => diff(a, before[i]!));
     latencies.sort((a, b) => a - b);
     return {
-      key,
-      owner: cluster.pods[cluster.ownerOf(key)]?.name ?? '?',
-      sourceLoads: origin.loadsOf(key) - loadsBefore,
-      localLoads: deltas.reduce((n, d) => n + d.localLoads, 0),
-      peerLoadsAtReceiver: deltas[0]!.peerLoads,
       ok: requests - failures.length,
       failures: [...new Set(failures)].slice(0, 5),
       p50Ms: percentile(latencies, 50),
@@ -101,18 +85,79 @@ async function storm(options: StormOptions, key: string, group: string): Promise
   }
 }
 
-/** Two rows: the cold key owned by the receiving pod, and owned by the other pod (one peer hop behind the storm). */
+interface StormRun extends Fired {
+  key: string;
+  owner: string;
+  sourceLoads: number;
+  /** geecache_local_loads_total summed over the pods, and the receiving pod's peer loads. */
+  localLoads: number;
+  peerLoadsAtReceiver: number;
+}
+
+/** One storm at pod 0 for a fresh key owned by pod `ownerIndex`. */
+async function storm(options: StormOptions, ownerIndex: number, label: string): Promise<StormRun> {
+  const { cluster, origin } = options;
+  const receiver = cluster.pods[0]!;
+  const key = cluster.keyOwnedBy(ownerIndex, `storm-${label}-${Date.now()}-`);
+  let loadsBefore = 0;
+  let before: Counters[] = [];
+  const fired = await fire(receiver.http, receiver.apiPath(key, options.group), valueFor(key), options.requests, async () => {
+    loadsBefore = origin.loadsOf(key);
+    before = await Promise.all(cluster.pods.map((pod) => pod.counters()));
+  });
+  await sleep(50); // let the counters settle
+  const after = await Promise.all(cluster.pods.map((pod) => pod.counters()));
+  const deltas = after.map((a, i) => diff(a, before[i]!));
+  return {
+    ...fired,
+    key,
+    owner: cluster.pods[ownerIndex]?.name ?? '?',
+    sourceLoads: origin.loadsOf(key) - loadsBefore,
+    localLoads: deltas.reduce((n, d) => n + d.localLoads, 0),
+    peerLoadsAtReceiver: deltas[0]!.peerLoads,
+  };
+}
+
+/**
+ * Rows: the floor (a plain node:http server that answers every request after the
+ * source latency: what this client and one core can do at best), then geecache with
+ * the cold key owned by the receiving pod, and owned by the other pod (one peer hop).
+ */
 export async function missStormRows(options: StormOptions, log: (message: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
   const limitMs = options.sourceLatencyMs + 100;
+
+  const floorKey = 'storm-floor';
+  const floor = await startBaseline('storm-floor', [floorKey], options.serverCpus, options.sourceLatencyMs);
+  try {
+    const noop = async (): Promise<void> => {};
+    await fire(floor.url, floor.apiPath(floorKey), valueFor(floorKey), options.requests, noop); // warm-up
+    const f = await fire(floor.url, floor.apiPath(floorKey), valueFor(floorKey), options.requests, noop);
+    log(`miss-storm floor: ${f.ok}/${options.requests} ok, max ${f.maxMs.toFixed(1)} ms`);
+    rows.push({
+      case: 'miss-storm floor (node:http + timer)',
+      p50Ms: f.p50Ms,
+      p99Ms: f.p99Ms,
+      ratio: `max ${f.maxMs.toFixed(0)} ms`,
+      goal: 'reference',
+      verdict: 'info',
+      note: `a node:http server answering every request after ${options.sourceLatencyMs} ms: the client's and one core's own share of the storm latency`,
+      detail: { requests: options.requests, sourceLatencyMs: options.sourceLatencyMs, run: f },
+    });
+  } finally {
+    await floor.child.stop();
+  }
+
+  // One unmeasured storm on a key of its own, so JIT warm-up of the request path is not charged to the first case.
+  await storm(options, 0, 'warmup');
+
   for (const [label, ownerIndex] of [
     ['miss-storm (owner: receiving pod)', 0],
     ['miss-storm (owner: other pod)', 1],
   ] as const) {
     const runs: StormRun[] = [];
     for (let rep = 0; rep < options.reps; rep++) {
-      const key = options.cluster.keyOwnedBy(ownerIndex, `storm-${ownerIndex}-${rep}-${Date.now()}-`);
-      const run = await storm(options, key, options.group);
+      const run = await storm(options, ownerIndex, `${ownerIndex}-${rep}`);
       runs.push(run);
       log(`${label} rep ${rep + 1}: ${run.sourceLoads} source load(s), ${run.ok}/${options.requests} ok, max ${run.maxMs.toFixed(1)} ms`);
     }
@@ -127,7 +172,7 @@ export async function missStormRows(options: StormOptions, log: (message: string
       goal: `1 load, ${options.requests} ok, max <= ${limitMs} ms`,
       verdict: pass ? 'PASS' : 'FAIL',
       note:
-        `${options.requests} concurrent, source latency ${options.sourceLatencyMs} ms, ${runs.length} cold key(s); ` +
+        `${options.requests} concurrent, source latency ${options.sourceLatencyMs} ms, ${runs.length} cold key(s), max ${runs.map((r) => r.maxMs.toFixed(0)).join('/')} ms; ` +
         `ok ${runs.map((r) => r.ok).join('/')}; geecache local loads ${runs.map((r) => r.localLoads).join('/')}` +
         (runs.some((r) => r.failures.length) ? `; failures: ${runs.flatMap((r) => r.failures).slice(0, 3).join(' | ')}` : ''),
       detail: { requests: options.requests, sourceLatencyMs: options.sourceLatencyMs, limitMs, runs },

@@ -14,8 +14,10 @@ import { runThroughput, throughputRows, type Target } from './throughput.js';
 import { valueFor, VALUE_BYTES } from './values.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-const THROUGHPUT_CASES: readonly CaseName[] = ['baseline', 'baseline-self', 'api-hit', 'api-hit-express', 'peer-hop', 'hot-key'];
-const GEECACHE_CASES: readonly CaseName[] = ['api-hit', 'api-hit-express', 'peer-hop', 'hot-key', 'miss-storm', 'memory'];
+const THROUGHPUT_CASES: readonly CaseName[] = ['baseline', 'baseline-self', 'api-hit', 'api-hit-express', 'peer-hop', 'peer-hop-1key', 'hot-key'];
+const GEECACHE_CASES: readonly CaseName[] = ['api-hit', 'api-hit-express', 'peer-hop', 'peer-hop-1key', 'hot-key', 'miss-storm', 'memory'];
+/** Distinct keys in the peer-hop case: with 50 connections, two concurrent requests rarely pick the same one. */
+const PEER_HOP_KEYS = 2000;
 
 const began = performance.now();
 const log = (message: string): void => console.error(`[${((performance.now() - began) / 1000).toFixed(1).padStart(5)} s] ${message}`);
@@ -51,7 +53,7 @@ async function throughputStage(config: BenchConfig): Promise<Row[]> {
     const cpus = config.serverCpus;
     const core = cpus === undefined ? 'unpinned' : `core ${cpus}`;
 
-    const hotOff = has('api-hit') || has('peer-hop') ? await startCluster({ name: 'hotoff', pods: 2, groups, hotCache: 'off', cpus }) : undefined;
+    const hotOff = has('api-hit') || has('peer-hop') || has('peer-hop-1key') ? await startCluster({ name: 'hotoff', pods: 2, groups, hotCache: 'off', cpus }) : undefined;
     const express = has('api-hit-express') ? await startCluster({ name: 'express', pods: 1, groups, hotPath: 'express', cpus }) : undefined;
     const hotOn = has('hot-key') ? await startCluster({ name: 'hoton', pods: 2, groups, hotCache: 'on', cpus }) : undefined;
     clusters.push(...[hotOff, express, hotOn].filter((c): c is Cluster => c !== undefined));
@@ -60,27 +62,42 @@ async function throughputStage(config: BenchConfig): Promise<Row[]> {
     const targets: Target[] = [];
     const baselineTarget = async (name: CaseName): Promise<Target> => {
       const b = await startBaseline(name, [apiKey], cpus);
-      return { case: name, url: b.apiUrl(apiKey), expected: valueFor(apiKey), pids: [b.child.pid], pods: [], setup: `plain node:http + Map, one process on ${core}` };
+      const setup = `plain node:http + Map, one process on ${core}`;
+      return { case: name, base: b.url, paths: [b.apiPath(apiKey)], expected: valueFor(apiKey), pids: [b.child.pid], pods: [], setup };
     };
     if (has('baseline')) targets.push(await baselineTarget('baseline'));
     if (has('baseline-self')) targets.push(await baselineTarget('baseline-self'));
     if (hotOff && has('api-hit')) {
       const a = hotOff.pods[0]!;
-      targets.push({ case: 'api-hit', url: a.apiUrl(apiKey), expected: valueFor(apiKey), pids: [a.child.pid], pods: [a], setup: `API on pod a (owner of the key, cached), pods a+b on ${core}, hot path fast` });
+      const setup = `API on pod a, which owns the key and has it cached; pods a+b on ${core}; GEECACHE_HOT_PATH=fast`;
+      targets.push({ case: 'api-hit', base: a.http, paths: [a.apiPath(apiKey)], expected: valueFor(apiKey), pids: [a.child.pid], pods: [a], setup });
     }
     if (express && has('api-hit-express')) {
       const e = express.pods[0]!;
-      targets.push({ case: 'api-hit-express', url: e.apiUrl(apiKey), expected: valueFor(apiKey), pids: [e.child.pid], pods: [e], setup: `GEECACHE_HOT_PATH=express, one pod on ${core}` });
+      const setup = `GEECACHE_HOT_PATH=express (everything through Express), one pod on ${core}`;
+      targets.push({ case: 'api-hit-express', base: e.http, paths: [e.apiPath(apiKey)], expected: valueFor(apiKey), pids: [e.child.pid], pods: [e], setup });
     }
-    if (hotOff && has('peer-hop')) {
+    if (hotOff && (has('peer-hop') || has('peer-hop-1key'))) {
       const [a, b] = [hotOff.pods[0]!, hotOff.pods[1]!];
-      const key = hotOff.keyOwnedBy(1, 'peer-');
-      targets.push({ case: 'peer-hop', url: a.apiUrl(key), expected: valueFor(key), pids: [a.child.pid, b.child.pid], pods: [a, b], setup: `API on pod a, key owned by pod b (cached there), hot cache off, a and b share ${core}` });
+      const keys = hotOff.keysOwnedBy(1, 'peer-', PEER_HOP_KEYS);
+      const pids = [a.child.pid, b.child.pid];
+      if (has('peer-hop')) {
+        const setup =
+          `API on pod a; ${keys.length} keys owned by pod b and cached there, one picked at random per request so concurrent ` +
+          `requests rarely share a key (each request crosses to b); hot cache off; a and b share ${core}`;
+        const paths = keys.map((k) => a.apiPath(k));
+        targets.push({ case: 'peer-hop', base: a.http, paths, expected: valueFor(keys[0]!), prefill: true, pids, pods: [a, b], setup });
+      }
+      if (has('peer-hop-1key')) {
+        const setup = `as peer-hop but one key for all 50 connections: a's singleflight merges concurrent requests into one fetch from b`;
+        targets.push({ case: 'peer-hop-1key', base: a.http, paths: [a.apiPath(keys[0]!)], expected: valueFor(keys[0]!), pids, pods: [a, b], setup });
+      }
     }
     if (hotOn && has('hot-key')) {
       const [a, b] = [hotOn.pods[0]!, hotOn.pods[1]!];
       const key = hotOn.keyOwnedBy(1, 'hot-');
-      targets.push({ case: 'hot-key', url: a.apiUrl(key), expected: valueFor(key), pids: [a.child.pid, b.child.pid], pods: [a, b], setup: `API on pod a, key owned by pod b, hot cache on (measured after warm-up), a and b share ${core}` });
+      const setup = `API on pod a, key owned by pod b, hot cache on (measured after warm-up), a and b share ${core}`;
+      targets.push({ case: 'hot-key', base: a.http, paths: [a.apiPath(key)], expected: valueFor(key), pids: [a.child.pid, b.child.pid], pods: [a, b], setup });
     }
     if (targets.length > 0) rows.push(...throughputRows(await runThroughput(config, targets, log)));
   } finally {
@@ -97,7 +114,7 @@ async function missStormStage(config: BenchConfig): Promise<Row[]> {
   try {
     cluster = await startCluster({ name: 'storm', pods: 2, groups: `storm:64MiB:${origin.url}`, cpus: config.serverCpus });
     return await missStormRows(
-      { cluster, origin, group: 'storm', requests: config.stormRequests, sourceLatencyMs: config.stormLatencyMs, reps: config.reps },
+      { cluster, origin, group: 'storm', requests: config.stormRequests, sourceLatencyMs: config.stormLatencyMs, reps: config.reps, serverCpus: config.serverCpus },
       log,
     );
   } finally {
@@ -146,7 +163,7 @@ async function main(): Promise<number> {
       'memory',
       () =>
         memoryRows(
-          { budgetBytes: config.memoryBudgetBytes, serverCpus: config.serverCpus, deadlineS: config.quick ? 25 : 180, connections: config.connections },
+          { budgetBytes: config.memoryBudgetBytes, serverCpus: config.serverCpus, deadlineS: config.quick ? 25 : 180, connections: config.connections, settleS: config.quick ? 2 : 10 },
           log,
         ),
     ],

@@ -9,9 +9,14 @@ import { median } from './stats.js';
 /** A URL to load, the processes that serve it (for CPU accounting) and the pods whose counters explain it. */
 export interface Target {
   case: CaseName;
-  url: string;
-  /** The exact body a correct answer has. */
+  /** Server origin, e.g. http://127.0.0.1:8080. */
+  base: string;
+  /** Request paths (each request picks one at random when there are several). */
+  paths: readonly string[];
+  /** The exact body a correct answer to paths[0] has. */
   expected: Buffer;
+  /** GET every path once before the warm-up (e.g. so the owner pod has them all cached). */
+  prefill?: boolean;
   pids: number[];
   pods: readonly Pod[];
   /** What this target is, for the JSON (cores, cache settings, key owner). */
@@ -45,11 +50,26 @@ export interface ThroughputResult {
 
 /** Fails loudly unless `target` answers 200 with exactly the expected bytes (so we never benchmark 404s). */
 export async function checkTarget(target: Target): Promise<void> {
-  const res = await fetch(target.url, { signal: AbortSignal.timeout(10_000) });
+  const url = target.base + target.paths[0];
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200 || !body.equals(target.expected)) {
-    throw new Error(`${target.case}: GET ${target.url} answered ${res.status} with ${body.length} bytes ${JSON.stringify(body.subarray(0, 80).toString())}, expected 200 with ${target.expected.length} bytes`);
+    throw new Error(`${target.case}: GET ${url} answered ${res.status} with ${body.length} bytes ${JSON.stringify(body.subarray(0, 80).toString())}, expected 200 with ${target.expected.length} bytes`);
   }
+}
+
+/** GETs every path once, 16 at a time; throws on the first non-200. */
+async function prefill(target: Target): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < target.paths.length) {
+      const url = target.base + target.paths[next++]!;
+      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`${target.case}: prefill GET ${url} answered ${res.status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
 }
 
 async function podCounters(pods: readonly Pod[]): Promise<Record<string, Counters>> {
@@ -64,7 +84,8 @@ export async function runThroughput(
 ): Promise<Map<CaseName, ThroughputResult>> {
   const load = (target: Target, durationS: number): Promise<LoadResult> =>
     runLoad({
-      url: target.url,
+      base: target.base,
+      paths: target.paths,
       connections: config.connections,
       durationS,
       generator: config.generator,
@@ -73,6 +94,7 @@ export async function runThroughput(
     });
 
   for (const target of targets) {
+    if (target.prefill) await prefill(target);
     await checkTarget(target);
     log(`warm-up ${target.case} (${config.warmupS} s)`);
     await load(target, config.warmupS);
@@ -157,6 +179,7 @@ const GOALS: Partial<Record<CaseName, Goal>> = {
   'api-hit': { against: 'baseline', minRps: 0.9, maxP99: 1.5 },
   'api-hit-express': { against: 'baseline' },
   'peer-hop': { against: 'api-hit', minRps: 0.4 },
+  'peer-hop-1key': { against: 'api-hit' },
   'hot-key': { against: 'api-hit', minRps: 0.8 },
 };
 
@@ -194,7 +217,7 @@ export function throughputRows(results: Map<CaseName, ThroughputResult>): Row[] 
       serverCores: result.serverCores,
       otherCores: result.otherCores,
       note: notes.join('; ') || undefined,
-      detail: { setup: result.target.setup, url: result.target.url, rpsRatio, p99Ratio, against: goal?.against, runs: result.runs },
+      detail: { setup: result.target.setup, base: result.target.base, keys: result.target.paths.length, firstPath: result.target.paths[0], rpsRatio, p99Ratio, against: goal?.against, runs: result.runs },
     });
   }
   return rows;
