@@ -13,14 +13,17 @@ export class ByteView {
     this.#bytes = bytes;
   }
 
-  /** Wraps a copy of `bytes`: later changes to the argument do not reach the view. */
+  /**
+   * Wraps a copy of `bytes`: later changes to the argument do not reach the view.
+   * The copy owns an ArrayBuffer of exactly its size. Buffer.from would place small
+   * values in Node's shared 8 KiB pool slabs, and one cached value would then keep a
+   * whole slab of unrelated garbage alive (bench/ measured RSS at 2.4x the budget).
+   */
   static copyOf(bytes: Uint8Array | string): ByteView {
-    return new ByteView(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes));
-  }
-
-  /** Wraps `bytes` without copying. Only for buffers nobody else holds (e.g. a freshly read response body). */
-  static adopt(bytes: Uint8Array): ByteView {
-    return new ByteView(bytes);
+    if (typeof bytes === 'string') bytes = Buffer.from(bytes, 'utf8');
+    const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
+    copy.set(bytes);
+    return new ByteView(copy);
   }
 
   get byteLength(): number {

@@ -112,12 +112,27 @@ export class Group {
 
   /** Returns the value of `key`: from a cache, from its owner peer, or loaded here. */
   async get(key: string, options: GetOptions = {}): Promise<ByteView> {
+    return this.getCached(key, options) ?? this.load(key, options);
+  }
+
+  /**
+   * The synchronous first half of get(): the cached value, counted as a get and a hit,
+   * or undefined, counted as nothing (call get() next, which counts the get). Lets the
+   * HTTP handlers answer a hit without a promise. Throws InvalidKeyError for an empty key.
+   */
+  getCached(key: string, options: GetOptions = {}): ByteView | undefined {
+    if (typeof key !== 'string' || key === '') {
+      this.countGet(options);
+      throw new InvalidKeyError('key is required');
+    }
+    const cached = this.lookupCache(key);
+    if (cached) this.countGet(options);
+    return cached;
+  }
+
+  private countGet(options: GetOptions): void {
     this.counters.gets++;
     if (options.fromPeer) this.counters.serverRequests++;
-    if (typeof key !== 'string' || key === '') throw new InvalidKeyError('key is required');
-    const cached = this.lookupCache(key);
-    if (cached) return cached;
-    return this.load(key, options);
   }
 
   stats(): Readonly<GroupStats> {
@@ -140,6 +155,7 @@ export class Group {
   }
 
   private load(key: string, options: GetOptions): Promise<ByteView> {
+    this.countGet(options);
     this.counters.loads++;
     // A peer request is never forwarded: two pods whose rings briefly disagree
     // could otherwise bounce a key between them.
@@ -180,7 +196,8 @@ export class Group {
       throw err instanceof GeecacheError ? err : new PeerUnavailableError(peer.url, String(err), { cause: err });
     }
     this.observer.loaded?.(this.name, 'peer', (this.now() - started) / 1000);
-    const value = ByteView.adopt(bytes);
+    // A copy: the response bytes may be a view into a much larger socket buffer.
+    const value = ByteView.copyOf(bytes);
     if (this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
     return value;
   }

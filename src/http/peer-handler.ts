@@ -34,19 +34,37 @@ export function createPeerHandler(options: PeerHandlerOptions): (req: IncomingMe
       sendText(res, 404, `no such group: ${parsed.group}`);
       return;
     }
-    group.get(parsed.key, { fromPeer: true }).then(
-      (view) => {
-        const body = encodeGetResponse(ByteView.bytesForWrite(view));
-        res.writeHead(200, { 'content-type': PROTOBUF_CONTENT_TYPE, 'content-length': body.byteLength });
-        res.end(req.method === 'HEAD' ? undefined : body);
-      },
-      (err: unknown) => {
-        if (!(err instanceof GeecacheError)) onUnexpectedError?.(err, req);
-        const { status, message } = httpStatusOf(err);
-        sendText(res, status, message);
-      },
-    );
+    const answer = (view: ByteView) => {
+      const body = encodeGetResponse(ByteView.bytesForWrite(view));
+      writeBytes(res, body, PROTOBUF_CONTENT_TYPE, req.method === 'HEAD');
+    };
+    const fail = (err: unknown) => {
+      if (!(err instanceof GeecacheError)) onUnexpectedError?.(err, req);
+      const { status, message } = httpStatusOf(err);
+      sendText(res, status, message);
+    };
+    const options = { fromPeer: true };
+    let cached: ByteView | undefined;
+    try {
+      cached = group.getCached(parsed.key, options);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (cached) answer(cached);
+    else group.get(parsed.key, options).then(answer, fail);
   };
+}
+
+/** Writes a cached value with its length; the bytes go to the socket, never to user code. */
+export function writeValue(res: ServerResponse, view: ByteView, contentType: string, headOnly: boolean): void {
+  writeBytes(res, ByteView.bytesForWrite(view), contentType, headOnly);
+}
+
+function writeBytes(res: ServerResponse, bytes: Uint8Array, contentType: string, headOnly: boolean): void {
+  // The flat array form skips building and walking a headers object.
+  res.writeHead(200, ['content-type', contentType, 'content-length', String(bytes.byteLength)]);
+  res.end(headOnly ? undefined : bytes);
 }
 
 /** Writes a short plain-text answer, the way every error leaves our servers. */

@@ -8,7 +8,7 @@ import { readBody } from '../http/read-body.js';
 export interface HttpOriginOptions {
   /** Origin URL, optionally with a path prefix: http://origin.internal:8080/values */
   origin: string;
-  /** Deadline for one lookup, connect to last byte. Default 5000 ms. */
+  /** Deadline for each phase of a lookup: connecting, the response headers, each gap in the body. Default 5000 ms. */
   timeoutMs?: number;
   /** Largest value accepted. Default 64 MiB. */
   maxValueBytes?: number;
@@ -35,16 +35,15 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
     bodyTimeout: timeoutMs,
   });
   const getter: Getter = async (key, signal) => {
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
     let status: number;
     let body: Buffer;
     try {
-      const response = await pool.request({ method: 'GET', path: `${prefix}/${encodeURIComponent(key)}`, signal: abort });
+      // Bounded by undici's connect, headers and body timeouts (see peer-client.ts).
+      const response = await pool.request({ method: 'GET', path: `${prefix}/${encodeURIComponent(key)}`, signal });
       status = response.statusCode;
       body = await readBody(response.body, maxValueBytes);
     } catch (err) {
-      const reason = deadline.aborted ? `timed out after ${timeoutMs} ms` : describeNetworkError(err);
+      const reason = describeNetworkError(err, timeoutMs);
       throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err });
     }
     if (status === 200) return body;
