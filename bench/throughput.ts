@@ -26,6 +26,9 @@ export interface Target {
 /** Busy cores outside the case above which a run counts as disturbed (a quiet run shows about 0.2: loopback softirq). */
 export const NOISE_LIMIT_CORES = 0.4;
 
+/** Generator CPU (cores) from which a row warns that the generator may have been the bottleneck. */
+const GENERATOR_BOUND_CORES = 0.85;
+
 const noise = (r: LoadResult): number => (Number.isNaN(r.otherCores) ? 0 : r.otherCores + r.stealCores);
 
 export interface RunRecord extends LoadResult {
@@ -204,7 +207,9 @@ export function throughputRows(results: Map<CaseName, ThroughputResult>): Row[] 
     }
     if (result.errors > 0) verdict = 'ERROR';
     const noisy = result.otherCores > NOISE_LIMIT_CORES ? `host busy during runs (${result.otherCores.toFixed(2)} other cores): less trustworthy` : '';
-    const notes = [servedBy(result), result.errors > 0 ? `${result.errors} errors/non-2xx` : '', noisy].filter(Boolean);
+    const generatorBound =
+      result.generatorCores >= GENERATOR_BOUND_CORES ? `generator near saturation (${result.generatorCores.toFixed(2)} cores): it, not the server, may be the limit` : '';
+    const notes = [servedBy(result), result.errors > 0 ? `${result.errors} errors/non-2xx` : '', noisy, generatorBound].filter(Boolean);
     rows.push({
       case: name,
       rps: result.rps,
