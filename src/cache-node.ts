@@ -1,6 +1,6 @@
 // cache-node.ts is one cache process (a pod): groups, peer pool, discovery, both listeners, and graceful shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -40,8 +40,8 @@ export class CacheNode {
   /** Serves the API, metrics, health and debug routes. */
   readonly httpServer: Server;
   private readonly closers: Array<() => Promise<void>> = [];
-  /** Responses not yet finished, so a shutdown can ask their connections to close. */
-  private readonly inFlight = new Set<ServerResponse>();
+  /** Open client connections of both servers, so a shutdown can ask busy ones to close. */
+  private readonly sockets = new Set<Socket>();
   private draining = false;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -159,15 +159,24 @@ export class CacheNode {
 
   private async doClose(): Promise<void> {
     this.draining = true;
-    // Requests already running must not leave their keep-alive connections open behind them.
-    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
     const { shutdownDelayMs, drainTimeoutMs } = this.config;
-    this.logger.info({ inFlight: this.inFlight.size, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
+    this.logger.info({ connections: this.sockets.size, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
     if (shutdownDelayMs > 0) await sleep(shutdownDelayMs);
+    // Answers still being worked on tell their keep-alive clients to go elsewhere.
+    for (const socket of this.sockets) {
+      const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      if (res && !res.headersSent) res.setHeader('connection', 'close');
+    }
     const closed = Promise.all([closeServer(this.peerServer), closeServer(this.httpServer)]);
+    // Connections that go idle after their last answer would hold close() open: close them as they do.
+    const sweeper = setInterval(() => {
+      this.peerServer.closeIdleConnections();
+      this.httpServer.closeIdleConnections();
+    }, 20);
     const drained = await Promise.race([closed.then(() => true), sleep(drainTimeoutMs).then(() => false)]);
+    clearInterval(sweeper);
     if (!drained) {
-      this.logger.warn({ inFlight: this.inFlight.size }, 'drain timeout: closing remaining connections');
+      this.logger.warn({ connections: this.sockets.size }, 'drain timeout: closing remaining connections');
       this.peerServer.closeAllConnections();
       this.httpServer.closeAllConnections();
       await closed;
@@ -179,16 +188,15 @@ export class CacheNode {
   }
 
   private makeServer(listener: Listener): Server {
+    // Per-request work here is on every hot path: a boolean check and nothing else.
     const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
-      this.inFlight.add(res);
-      res.once('close', () => {
-        this.inFlight.delete(res);
-        // A connection that just went idle would otherwise hold server.close() open.
-        if (this.draining) server.closeIdleConnections();
-      });
       // While draining, tell keep-alive clients to go elsewhere after this answer.
       if (this.draining) res.setHeader('connection', 'close');
       listener(req, res);
+    });
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
     server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');

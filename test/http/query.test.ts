@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseApiQuery } from '../../src/http/query.js';
+
+test('reads key and group, ignoring other parameters', () => {
+  assert.deepEqual(parseApiQuery('key=Tom'), { ok: true, key: 'Tom', group: undefined });
+  assert.deepEqual(parseApiQuery('x=1&group=scores&key=Sam&y'), { ok: true, key: 'Sam', group: 'scores' });
+  assert.deepEqual(parseApiQuery(''), { ok: true, key: undefined, group: undefined });
+  assert.deepEqual(parseApiQuery('key'), { ok: true, key: '', group: undefined });
+  assert.deepEqual(parseApiQuery('keys=1&mykey=2'), { ok: true, key: undefined, group: undefined });
+});
+
+test('decodes form encoding the way URLSearchParams does', () => {
+  for (const raw of ['a+b', 'a%20b', '%E6%97%A5%E6%9C%AC', 'a%2Fb%3Dc%26d', '100%25', 'x=y']) {
+    const expected = new URLSearchParams(`key=${raw}`).get('key');
+    assert.deepEqual(parseApiQuery(`key=${raw}`), { ok: true, key: expected, group: undefined }, raw);
+  }
+});
+
+test('a repeated parameter or a malformed escape is an error', () => {
+  assert.deepEqual(parseApiQuery('key=a&key=b'), { ok: false, message: 'give key and group at most once each' });
+  assert.deepEqual(parseApiQuery('group=a&key=k&group=b'), { ok: false, message: 'give key and group at most once each' });
+  assert.deepEqual(parseApiQuery('key=%E0%A4%A'), { ok: false, message: 'malformed percent-encoding in key' });
+});
