@@ -3,7 +3,7 @@ import { Pool } from 'undici';
 import { NotFoundError, SourceError } from '../errors.js';
 import type { Getter } from '../group.js';
 import { describeNetworkError } from '../http/peer-client.js';
-import { readBody } from '../http/read-body.js';
+import { fetchBytes } from '../http/fetch-bytes.js';
 
 export interface HttpOriginOptions {
   /** Origin URL, optionally with a path prefix: http://origin.internal:8080/values */
@@ -39,9 +39,7 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
     let body: Buffer;
     try {
       // Bounded by undici's connect, headers and body timeouts (see peer-client.ts).
-      const response = await pool.request({ method: 'GET', path: `${prefix}/${encodeURIComponent(key)}`, signal });
-      status = response.statusCode;
-      body = await readBody(response.body, maxValueBytes);
+      ({ status, body } = await fetchBytes(pool, `${prefix}/${encodeURIComponent(key)}`, maxValueBytes, signal));
     } catch (err) {
       const reason = describeNetworkError(err, timeoutMs);
       throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err });
