@@ -1,6 +1,7 @@
 // lru.ts is a byte-bounded least-recently-used cache of ByteViews with groupcache's accounting.
 import { LRUCache } from 'lru-cache';
-import type { ByteView } from './byteview.js';
+import { ByteView } from './byteview.js';
+import { SlabArena } from './slab.js';
 
 export interface ByteLruStats {
   /** Entries held now. */
@@ -18,25 +19,39 @@ export function entryBytes(key: string, value: ByteView): number {
   return Buffer.byteLength(key, 'utf8') + value.byteLength;
 }
 
+export interface ByteLruOptions {
+  /** Where small values are packed (see slab.ts). Default SlabArena.shared, one per process. */
+  arena?: SlabArena;
+}
+
 /**
  * A cache bounded by bytes, not entries, over lru-cache. `maxBytes` is a hard
  * ceiling; the Group may evict further (removeOldest) to share one budget
  * between its main and hot caches.
+ *
+ * Values are retained in the arena when they enter (small ones move into a slab)
+ * and released when they leave, whatever the reason, through lru-cache's dispose.
  */
 export class ByteLru {
   private readonly cache: LRUCache<string, ByteView>;
   private evictions = 0;
   private gets = 0;
   private hits = 0;
+  private readonly arena: SlabArena;
 
-  constructor(readonly maxBytes: number) {
+  constructor(
+    readonly maxBytes: number,
+    options: ByteLruOptions = {},
+  ) {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
       throw new TypeError(`maxBytes must be a positive integer, got ${maxBytes}`);
     }
+    this.arena = options.arena ?? SlabArena.shared;
     this.cache = new LRUCache<string, ByteView>({
       maxSize: maxBytes,
       sizeCalculation: (value, key) => entryBytes(key, value),
-      dispose: (_value, _key, reason) => {
+      dispose: (value, _key, reason) => {
+        ByteView.release(value);
         if (reason === 'evict') this.evictions++;
       },
     });
@@ -45,13 +60,23 @@ export class ByteLru {
   get(key: string): ByteView | undefined {
     this.gets++;
     const value = this.cache.get(key);
-    if (value !== undefined) this.hits++;
+    if (value !== undefined) {
+      this.hits++;
+      ByteView.touch(value, this.arena);
+    }
     return value;
+  }
+
+  /** The value of `key` without counting a get or refreshing its recency (for tests and debugging). */
+  peek(key: string): ByteView | undefined {
+    return this.cache.peek(key);
   }
 
   /** Inserts or replaces `key`. An entry larger than maxBytes is not stored; returns whether it was. */
   set(key: string, value: ByteView): boolean {
     if (entryBytes(key, value) > this.maxBytes) return false;
+    // lru-cache does not dispose a value set again under its own key, so retain only a new one.
+    if (this.cache.peek(key) !== value) ByteView.retain(value, this.arena);
     this.cache.set(key, value);
     return true;
   }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteLru, entryBytes } from '../src/lru.js';
 import { ByteView } from '../src/byteview.js';
+import { SlabArena } from '../src/slab.js';
 
 function view(n: number, fill = 1): ByteView {
   return ByteView.copyOf(new Uint8Array(n).fill(fill));
@@ -88,4 +89,80 @@ test('stats count gets and hits', () => {
 test('invalid budgets are rejected', () => {
   assert.throws(() => new ByteLru(0), /maxBytes/);
   assert.throws(() => new ByteLru(Number.NaN), /maxBytes/);
+});
+
+test('values move into the arena on set and leave it on evict, delete, overwrite and clear', () => {
+  const arena = new SlabArena({ slabBytes: 1024, maxValueBytes: 64 });
+  const lru = new ByteLru(3 * 11, { arena });
+  const a = view(10);
+  lru.set('a', a);
+  lru.set('a', a); // the same value again is not counted twice
+  assert.equal(arena.stats().liveBytes, 10);
+  lru.set('b', view(10));
+  lru.set('c', view(10));
+  lru.set('d', view(10)); // evicts a
+  assert.equal(arena.stats().liveBytes, 30);
+  lru.set('b', view(5)); // overwrite
+  assert.equal(arena.stats().liveBytes, 25);
+  lru.delete('c');
+  lru.removeOldest(); // d: the overwrite made b the most recent
+  assert.deepEqual(lru.keys(), ['b']);
+  assert.equal(arena.stats().liveBytes, 5);
+  lru.clear();
+  assert.equal(arena.stats().liveBytes, 0);
+  assert.equal(a.byteLength, 10);
+});
+
+test('random operations on two caches sharing an arena: live bytes equal the cached values, every value keeps its bytes', () => {
+  // Small slabs and a high sparse threshold, so slabs seal and relocations happen often.
+  const arena = new SlabArena({ slabBytes: 256, maxValueBytes: 32, sparseFraction: 0.9 });
+  const caches = [new ByteLru(2000, { arena }), new ByteLru(700, { arena })];
+  const content = new Map<ByteView, number[]>();
+  let seed = 7;
+  const random = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n);
+  const shared: ByteView[] = [];
+  for (let i = 0; i < 20000; i++) {
+    const cache = caches[random(2)]!;
+    const key = `k${random(120)}`;
+    const op = random(10);
+    if (op < 4) {
+      // Sometimes reuse a view already cached elsewhere (same bytes under two keys or in two caches).
+      let value: ByteView;
+      if (shared.length > 0 && random(4) === 0) value = shared[random(shared.length)]!;
+      else {
+        const bytes = Array.from({ length: random(40) }, () => random(256));
+        value = ByteView.copyOf(new Uint8Array(bytes));
+        content.set(value, bytes);
+        shared.push(value);
+        if (shared.length > 50) shared.shift();
+      }
+      cache.set(key, value);
+    } else if (op < 8) {
+      const value = cache.get(key);
+      if (value) assert.deepEqual([...value.toBytes()], content.get(value));
+    } else if (op < 9) cache.delete(key);
+    else cache.removeOldest();
+
+    if (i % 100 === 0 || i > 19900) {
+      const held = new Set<ByteView>();
+      for (const c of caches) {
+        let sum = 0;
+        for (const k of c.keys()) {
+          const value = c.peek(k)!;
+          sum += Buffer.byteLength(k) + value.byteLength;
+          held.add(value);
+        }
+        assert.equal(c.bytes, sum);
+        assert.ok(c.bytes <= c.maxBytes);
+      }
+      let live = 0;
+      for (const value of held) {
+        if (ByteView.placement(value)) live += value.byteLength;
+        assert.deepEqual([...value.toBytes()], content.get(value));
+      }
+      assert.equal(arena.stats().liveBytes, live, `live bytes after operation ${i}`);
+    }
+  }
+  assert.ok(arena.stats().relocations > 0, 'relocations happened');
+  for (const value of content.keys()) assert.deepEqual([...value.toBytes()], content.get(value));
 });
