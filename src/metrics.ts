@@ -1,13 +1,15 @@
 // metrics.ts is the Prometheus view of a cache process: counters mirrored from group stats, plus timings.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GroupRegistry, GroupStats } from './group.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import type { PeerPool } from './pool.js';
 
 export interface CacheMetrics {
   readonly registry: Registry;
-  readonly apiDuration: Histogram<'group' | 'code'>;
-  readonly peerDuration: Histogram<'group' | 'outcome'>;
-  readonly loadDuration: Histogram<'group' | 'outcome'>;
+  /** Observed per request: callers take one Recorder per (group, code) with `child()`. */
+  readonly apiDuration: LatencyHistogram<'group' | 'code'>;
+  readonly peerDuration: LatencyHistogram<'group' | 'outcome'>;
+  readonly loadDuration: LatencyHistogram<'group' | 'outcome'>;
   readonly discoveryErrors: Counter;
   readonly discoveryRestarts: Counter<'reason'>;
 }
@@ -102,21 +104,21 @@ export function createMetrics(groups: GroupRegistry, pool: PeerPool, options: { 
 
   return {
     registry,
-    apiDuration: new Histogram({
+    apiDuration: new LatencyHistogram({
       name: 'geecache_api_request_duration_seconds',
       help: 'Time to answer GET /api, by group and status code.',
       labelNames: ['group', 'code'],
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
-    peerDuration: new Histogram({
+    peerDuration: new LatencyHistogram({
       name: 'geecache_peer_request_duration_seconds',
       help: 'Time to fetch a value from its owner peer.',
       labelNames: ['group', 'outcome'],
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
-    loadDuration: new Histogram({
+    loadDuration: new LatencyHistogram({
       name: 'geecache_load_duration_seconds',
       help: 'Time to load a value from this process\'s source.',
       labelNames: ['group', 'outcome'],

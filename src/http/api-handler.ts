@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { GeecacheError, httpStatusOf } from '../errors.js';
 import type { GroupRegistry } from '../group.js';
+import type { Recorder } from '../latency-histogram.js';
 import type { CacheMetrics } from '../metrics.js';
 import type { PeerPool } from '../pool.js';
 import { sendText, writeValue } from './peer-handler.js';
@@ -21,8 +22,18 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 export function createApiHandler(options: ApiHandlerOptions): RequestListener {
   const { registry, metrics, logger, pool } = options;
   const defaultGroup = registry.list()[0];
+  // Recorders by group name, then status code: the hot path does two Map lookups and no string
+  // building or label objects. Both keys are bounded (configured groups or '', and status codes).
+  const recorders = new Map<string, Map<number, Recorder>>();
+  const recorderFor = (group: string, status: number): Recorder => {
+    let byStatus = recorders.get(group);
+    if (!byStatus) recorders.set(group, (byStatus = new Map()));
+    let recorder = byStatus.get(status);
+    if (!recorder) byStatus.set(status, (recorder = metrics.apiDuration.child({ group, code: status })));
+    return recorder;
+  };
   const observe = (group: string, status: number, started: number) =>
-    metrics.apiDuration.observe({ group, code: status }, (performance.now() - started) / 1000);
+    recorderFor(group, status).observe((performance.now() - started) / 1000);
   const reject = (res: ServerResponse, group: string, started: number, status: number, message: string) => {
     sendText(res, status, message);
     observe(group, status, started);

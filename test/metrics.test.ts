@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Histogram, Registry } from 'prom-client';
+import { GroupRegistry } from '../src/group.js';
+import { createMetrics } from '../src/metrics.js';
+import { PeerPool } from '../src/pool.js';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+function metricsFor() {
+  const pool = new PeerPool({
+    self: 'http://127.0.0.1:1',
+    createClient: () => {
+      throw new Error('no peers in this test');
+    },
+  });
+  return createMetrics(new GroupRegistry(), pool, { defaultMetrics: false });
+}
+
+/** The lines of one metric family (HELP, TYPE and samples) from a scrape. */
+function family(text: string, name: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith(`${name}_`) || line.startsWith(`# HELP ${name} `) || line.startsWith(`# TYPE ${name} `));
+}
+
+test('the latency histograms print exactly what the prom-client Histograms they replace printed', async () => {
+  const metrics = metricsFor();
+  const reference = new Registry();
+  const specs = [
+    { histogram: metrics.apiDuration, labels: { group: 'scores', code: 200 }, name: 'geecache_api_request_duration_seconds', help: 'Time to answer GET /api, by group and status code.', labelNames: ['group', 'code'] },
+    { histogram: metrics.peerDuration, labels: { group: 'scores', outcome: 'ok' }, name: 'geecache_peer_request_duration_seconds', help: 'Time to fetch a value from its owner peer.', labelNames: ['group', 'outcome'] },
+    { histogram: metrics.loadDuration, labels: { group: 'scores', outcome: 'error' }, name: 'geecache_load_duration_seconds', help: 'Time to load a value from this process\'s source.', labelNames: ['group', 'outcome'] },
+  ] as const;
+  for (const spec of specs) {
+    const old = new Histogram({ name: spec.name, help: spec.help, labelNames: spec.labelNames, buckets: LATENCY_BUCKETS, registers: [reference] });
+    assert.deepEqual(spec.histogram.buckets, LATENCY_BUCKETS);
+    assert.deepEqual(spec.histogram.labelNames, spec.labelNames);
+    for (const value of [0.0004, 0.0005, 0.003, 0.75, 12]) {
+      old.observe(spec.labels, value);
+      // cache-node.ts calls observe(labels, seconds); api-handler.ts uses child() recorders.
+      if (spec.histogram === metrics.apiDuration) metrics.apiDuration.child(spec.labels as { group: string; code: number }).observe(value);
+      else (spec.histogram as typeof metrics.peerDuration).observe(spec.labels as { group: string; outcome: string }, value);
+    }
+  }
+  const ours = await metrics.registry.metrics();
+  const expected = await reference.metrics();
+  for (const spec of specs) {
+    const lines = family(ours, spec.name);
+    assert.equal(lines.length, 2 + LATENCY_BUCKETS.length + 3, spec.name);
+    assert.deepEqual(lines, family(expected, spec.name));
+  }
+});
