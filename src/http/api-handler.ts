@@ -22,6 +22,8 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 export function createApiHandler(options: ApiHandlerOptions): RequestListener {
   const { registry, metrics, logger, pool } = options;
   const defaultGroup = registry.list()[0];
+  // Read once: the level is fixed for the life of the process, and the check is on every request.
+  const debugEnabled = logger.isLevelEnabled('debug');
   // Recorders by group name, then status code: the hot path does two Map lookups and no string
   // building or label objects. Both keys are bounded (configured groups or '', and status codes).
   const recorders = new Map<string, Map<number, Recorder>>();
@@ -63,7 +65,7 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
       reject(res, '', started, 404, `no such group: ${groupName ?? '(none configured)'}`);
       return;
     }
-    if (pool && logger.isLevelEnabled('debug')) {
+    if (pool && debugEnabled) {
       logger.debug({ group: group.name, key, owner: pool.ownerOf(key) ?? pool.self }, 'picked owner');
     }
     const headOnly = req.method === 'HEAD';

@@ -18,8 +18,9 @@ export function parseApiQuery(query: string): ApiQuery {
     if (end === -1) end = query.length;
     const eq = query.indexOf('=', start);
     const nameEnd = eq === -1 || eq > end ? end : eq;
-    const name = query.slice(start, nameEnd);
-    if (name === 'key' || name === 'group') {
+    // Compare the name in place: slicing it out would allocate a string per parameter.
+    const name = nameEnd - start === 3 && query.startsWith('key', start) ? 'key' : nameEnd - start === 5 && query.startsWith('group', start) ? 'group' : undefined;
+    if (name !== undefined) {
       const raw = nameEnd === end ? '' : query.slice(nameEnd + 1, end);
       const value = decodeFormValue(raw);
       if (value === undefined) return { ok: false, message: `malformed percent-encoding in ${name}` };
