@@ -7,9 +7,11 @@ import { SingleFlight } from './singleflight.js';
 
 /**
  * Loads a key from the slow source. Rejects with NotFoundError when the key
- * does not exist; any other rejection is a source failure.
+ * does not exist; any other rejection is a source failure. Bytes and strings are
+ * copied; a source that hands over bytes it keeps no reference to may return
+ * ByteView.adopt(bytes) to spare the copy.
  */
-export type Getter = (key: string, signal?: AbortSignal) => Promise<Uint8Array | string>;
+export type Getter = (key: string, signal?: AbortSignal) => Promise<Uint8Array | string | ByteView>;
 
 /** groupcache's per-group counters; all only ever grow. */
 export interface GroupStats {
@@ -196,8 +198,9 @@ export class Group {
       throw err instanceof GeecacheError ? err : new PeerUnavailableError(peer.url, String(err), { cause: err });
     }
     this.observer.loaded?.(this.name, 'peer', (this.now() - started) / 1000);
-    // A copy: the response bytes may be a view into a much larger socket buffer.
-    const value = ByteView.copyOf(bytes);
+    // The decoded bytes belong to this response alone. They may be a view into a larger
+    // socket buffer: a cache that keeps the value moves it into a slab (ByteView.adopt).
+    const value = ByteView.adopt(bytes);
     if (this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
     return value;
   }
@@ -207,7 +210,8 @@ export class Group {
     const started = this.now();
     let value: ByteView;
     try {
-      value = ByteView.copyOf(await this.getter(key, signal));
+      const loaded = await this.getter(key, signal);
+      value = loaded instanceof ByteView ? loaded : ByteView.copyOf(loaded);
     } catch (err) {
       this.counters.localLoadErrors++;
       this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000, err);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteView } from '../src/byteview.js';
+import { ByteLru } from '../src/lru.js';
 import { SlabArena } from '../src/slab.js';
 
 test('copyOf takes a copy: changing the source later does not change the view', () => {
@@ -123,4 +124,14 @@ test('arena options are validated', () => {
   assert.throws(() => new SlabArena({ slabBytes: 0 }), /slabBytes/);
   assert.throws(() => new SlabArena({ slabBytes: 64, maxValueBytes: 65 }), /maxValueBytes/);
   assert.throws(() => new SlabArena({ sparseFraction: 2 }), /sparseFraction/);
+});
+
+test('adopt wraps without a copy; a cache that keeps a small adopted value copies it into a slab', () => {
+  const body = Buffer.from('xx630yy');
+  const view = ByteView.adopt(body.subarray(2, 5));
+  assert.equal(view.toString(), '630');
+  const lru = new ByteLru(1000);
+  lru.set('Tom', view);
+  body.fill(0); // the response buffer is reused or dropped: the cached value must not care
+  assert.equal(lru.get('Tom')!.toString(), '630');
 });

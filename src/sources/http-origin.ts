@@ -1,5 +1,6 @@
 // http-origin.ts loads values from an origin over HTTP: GET <origin>/<percent-encoded key>.
 import { Pool } from 'undici';
+import { ByteView } from '../byteview.js';
 import { NotFoundError, SourceError } from '../errors.js';
 import type { Getter } from '../group.js';
 import { describeNetworkError } from '../http/peer-client.js';
@@ -44,7 +45,8 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
       const reason = describeNetworkError(err, timeoutMs);
       throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err });
     }
-    if (status === 200) return body;
+    // The body was just read and nobody else holds it: no copy needed.
+    if (status === 200) return ByteView.adopt(body);
     if (status === 404) throw new NotFoundError(`${key} not exist`);
     const detail = body.toString('utf8').trim().slice(0, 200);
     throw new SourceError(`origin ${url.origin} answered ${status} for ${JSON.stringify(key)}${detail ? `: ${detail}` : ''}`);

@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { repoRoot, scratchDir } from './render.js';
+import { httpGet } from '../support/cache-process.js';
+import { freePorts } from '../support/ports.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -94,32 +94,6 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** GET on a fresh connection, so no keep-alive socket holds the server's close open. */
-function get(url: string, timeoutMs = 3000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -179,7 +153,7 @@ async function waitFor200(server: Server, url: string, timeoutMs: number): Promi
       assert.fail(`server exited (${server.child.exitCode ?? server.child.signalCode}) before ${url} answered 200\nstderr: ${server.stderr()}\nstdout: ${server.stdout()}`);
     }
     try {
-      const answer = await get(url, 1000);
+      const answer = await httpGet(url, 1000);
       if (answer.status === 200) return;
       last = `${answer.status} ${answer.body.trim()}`;
     } catch (err) {
@@ -207,9 +181,7 @@ function logLines(stdout: string): Record<string, unknown>[] {
 /** Everything the image must do once running: probes, the API, metrics, then a clean SIGTERM exit. */
 async function exerciseImage(nodeBinary: string, app: string): Promise<string> {
   const version = execFileSync(nodeBinary, ['--version'], { encoding: 'utf8' }).trim();
-  const peerPort = await freePort();
-  let httpPort = await freePort();
-  while (httpPort === peerPort) httpPort = await freePort();
+  const [peerPort, httpPort] = (await freePorts(2)) as [number, number];
   const server = startServer(nodeBinary, app, {
     GEECACHE_PORT: String(peerPort),
     GEECACHE_HTTP_PORT: String(httpPort),
@@ -223,12 +195,12 @@ async function exerciseImage(nodeBinary: string, app: string): Promise<string> {
     await waitFor200(server, `${base}/healthz`, 15_000);
     await waitFor200(server, `${base}/readyz`, 5_000);
 
-    const tom = await get(`${base}/api?key=Tom`);
+    const tom = await httpGet(`${base}/api?key=Tom`);
     assert.deepEqual(tom, { status: 200, body: '630' }, 'Tom is 630 in the demo group');
-    const missing = await get(`${base}/api?key=kkk`);
+    const missing = await httpGet(`${base}/api?key=kkk`);
     assert.equal(missing.status, 404);
     assert.match(missing.body, /kkk not exist/);
-    const metrics = await get(`${base}/metrics`);
+    const metrics = await httpGet(`${base}/metrics`);
     assert.equal(metrics.status, 200);
     assert.match(metrics.body, /^geecache_local_loads_total/m);
 

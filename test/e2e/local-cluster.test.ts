@@ -2,7 +2,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePorts } from '../support/ports.js';
-import { metricSum, startProcess, waitFor } from '../support/processes.js';
+import { metricValue } from '../support/cache-process.js';
+import { startProcess, waitFor } from '../support/processes.js';
 
 const [p1, p2, p3, h1, h2, h3] = await freePorts(6);
 const httpPorts = [h1!, h2!, h3!];
@@ -27,7 +28,7 @@ test('50 concurrent requests for one cold key: one source load across the cluste
   const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${api}/api?key=Tom`).then(async (r) => [r.status, await r.text()])));
   for (const answer of answers) assert.deepEqual(answer, [200, '630']);
   let loads = 0;
-  for (const port of httpPorts) loads += metricSum(await text(`http://127.0.0.1:${port}/metrics`), 'geecache_local_loads_total');
+  for (const port of httpPorts) loads += metricValue(await text(`http://127.0.0.1:${port}/metrics`), 'geecache_local_loads_total') ?? 0;
   assert.equal(loads, 1, cluster.output());
   // The seed's demo: a missing key is 404 with the source's message, from any peer.
   for (const port of httpPorts) {

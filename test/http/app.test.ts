@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { CacheNode } from '../../src/cache-node.js';
 import { loadConfig } from '../../src/config.js';
 import type { Discovery, PeersListener } from '../../src/discovery/discovery.js';
-import { metricSum } from '../support/processes.js';
+import { metricValue } from '../support/cache-process.js';
 
 /** A Discovery whose first list the test delivers by hand (to watch readiness flip). */
 class ManualDiscovery implements Discovery {
@@ -114,7 +114,7 @@ test('/metrics counts a known sequence of requests exactly', async () => {
   assert.equal(value('geecache_api_request_duration_seconds_count{group="scores",code="200"}'), 3);
   assert.equal(value('geecache_api_request_duration_seconds_count{group="scores",code="404"}'), 1);
   assert.equal(value('geecache_load_duration_seconds_count{group="scores",outcome="ok"}'), 1);
-  assert.equal(metricSum(text, 'geecache_discovery_errors_total'), 0);
+  assert.equal(metricValue(text, 'geecache_discovery_errors_total'), 0);
   assert.match(text, /# TYPE geecache_gets_total counter/);
 });
 

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { httpOriginSource } from '../../src/sources/http-origin.js';
 import { NotFoundError, SourceError } from '../../src/errors.js';
+import { ByteView } from '../../src/byteview.js';
 
 const seen: string[] = [];
 const origin = createServer((req, res) => {
@@ -24,7 +25,9 @@ after(() => {
 test('200 is the value; the key is percent-encoded under the origin path', async () => {
   const source = httpOriginSource({ origin: `${base}/values/` });
   after(() => source.close());
-  assert.equal(Buffer.from(await source.getter('a b/c')).toString(), 'value of a b/c');
+  const value = await source.getter('a b/c');
+  assert.ok(value instanceof ByteView);
+  assert.equal(value.toString(), 'value of a b/c');
   assert.equal(seen.at(-1), '/values/a%20b%2Fc');
 });
 
