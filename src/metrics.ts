@@ -3,6 +3,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GroupRegistry, GroupStats } from './group.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { PeerPool } from './pool.js';
+import { SlabArena } from './slab.js';
 
 export interface CacheMetrics {
   readonly registry: Registry;
@@ -21,8 +22,13 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * Counters that mirror group stats read them at scrape time, so the hot path
  * pays nothing for them.
  */
-export function createMetrics(groups: GroupRegistry, pool: PeerPool, options: { defaultMetrics?: boolean } = {}): CacheMetrics {
+export function createMetrics(
+  groups: GroupRegistry,
+  pool: PeerPool,
+  options: { defaultMetrics?: boolean; arena?: SlabArena } = {},
+): CacheMetrics {
   const registry = new Registry();
+  const arena = options.arena ?? SlabArena.shared;
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   const mirror = (name: string, help: string, pick: (s: GroupStats) => number) =>
@@ -99,6 +105,19 @@ export function createMetrics(groups: GroupRegistry, pool: PeerPool, options: { 
     collect() {
       this.reset();
       this.inc(pool.membershipChanges);
+    },
+  });
+
+  // Slabs free only when every value in them is gone: held / live is the packing overhead.
+  new Gauge({
+    name: 'geecache_slab_bytes',
+    help: 'Bytes of value slabs not yet freed (held), and bytes of cached values in them (live).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const stats = arena.stats();
+      this.set({ state: 'held' }, stats.slabBytesHeld);
+      this.set({ state: 'live' }, stats.liveBytes);
     },
   });
 

@@ -364,7 +364,8 @@ export class KubernetesDiscovery implements Discovery {
     if (this.#hasListed && samePeers(result.peers, this.#peers)) return;
     this.#peers = Object.freeze(result.peers);
     this.#hasListed = true;
-    this.#logger?.info({ peers: this.#peers }, 'peer list changed');
+    // Debug only: the pool logs every membership change it applies at info.
+    this.#logger?.debug({ peers: this.#peers }, 'peer list changed');
     try {
       this.#listener?.(this.#peers);
     } catch (err) {

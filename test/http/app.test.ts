@@ -115,6 +115,10 @@ test('/metrics counts a known sequence of requests exactly', async () => {
   assert.equal(value('geecache_api_request_duration_seconds_count{group="scores",code="404"}'), 1);
   assert.equal(value('geecache_load_duration_seconds_count{group="scores",outcome="ok"}'), 1);
   assert.equal(metricValue(text, 'geecache_discovery_errors_total'), 0);
+  // Slabs are process-wide (other tests in this file cache values too): live never exceeds held.
+  const live = metricValue(text, 'geecache_slab_bytes', { state: 'live' })!;
+  assert.ok(live >= '630'.length, `live ${live}`);
+  assert.ok(metricValue(text, 'geecache_slab_bytes', { state: 'held' })! >= live);
   assert.match(text, /# TYPE geecache_gets_total counter/);
 });
 
