@@ -1,6 +1,7 @@
 // config.ts turns environment variables and command-line flags into one validated Config.
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { isPeerUrl } from './pool.js';
 import { DEFAULT_BASE_PATH } from './protocol.js';
 
 export type SourceConfig = { kind: 'demo' } | { kind: 'http'; origin: string };
@@ -214,7 +215,6 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
 
   return {
     ...values,
-    bind: values.bind,
     self,
     peers,
     service,
@@ -231,13 +231,7 @@ function peerUrlFor(host: string, portNumber: number): string {
 }
 
 function checkPeerUrl(url: string, setting: string): void {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== url) {
+  if (!isPeerUrl(url)) {
     throw new ConfigError(setting, `"${url}" must be a base URL like http://10.0.0.5:8001 (scheme, host, port; no path)`);
   }
 }

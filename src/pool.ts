@@ -21,15 +21,21 @@ export interface PeerPoolOptions {
   onChange?: (peers: readonly string[]) => void;
 }
 
-/** Checks a peer base URL: http(s), a host, no path, query or trailing slash. */
-export function validatePeerUrl(url: string): string {
+/** Whether `url` is a peer base URL: http(s), a host, no path, query or trailing slash. */
+export function isPeerUrl(url: string): boolean {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new TypeError(`peer URL ${JSON.stringify(url)} is not a URL`);
+    return false;
   }
-  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== url) {
+  return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === url;
+}
+
+/** Returns `url` if it is a peer base URL, else throws a TypeError saying what is wrong. */
+export function validatePeerUrl(url: string): string {
+  if (!URL.canParse(url)) throw new TypeError(`peer URL ${JSON.stringify(url)} is not a URL`);
+  if (!isPeerUrl(url)) {
     throw new TypeError(`peer URL ${JSON.stringify(url)} must be scheme://host:port with no path, e.g. http://10.0.0.5:8001`);
   }
   return url;
