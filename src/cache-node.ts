@@ -65,7 +65,7 @@ export class CacheNode {
       peerFallback: (group, key, peer, error) =>
         logger.warn({ group, key, peer, err: error.message }, 'owner unreachable, loading locally'),
     };
-    this.registry = new GroupRegistry({ peers: this.pool, observer, random: config.hotCache ? Math.random : () => 1 });
+    this.registry = new GroupRegistry({ peers: this.pool, observer, hotCache: config.hotCache });
     for (const group of config.groups) {
       let getter;
       if (group.source.kind === 'demo') {

@@ -49,6 +49,8 @@ export interface GroupOptions {
   getter: Getter;
   /** Finds owners. Default: noPeers (this process owns every key). */
   peers?: PeerPicker;
+  /** Keep a sample of values fetched from owners in the hot cache (groupcache's rule). Default true. */
+  hotCache?: boolean;
   /** Uniform [0, 1) random numbers for hot-cache sampling. Default Math.random. */
   random?: () => number;
   /** Monotonic clock in milliseconds, for load durations. Default performance.now. */
@@ -76,6 +78,7 @@ export class Group {
   readonly hotCache: ByteLru;
   private readonly getter: Getter;
   private readonly peers: PeerPicker;
+  private readonly hotCacheEnabled: boolean;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly observer: GroupObserver;
@@ -104,6 +107,7 @@ export class Group {
     this.cacheBytes = options.cacheBytes;
     this.getter = options.getter;
     this.peers = options.peers ?? noPeers;
+    this.hotCacheEnabled = options.hotCache ?? true;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
     this.observer = options.observer ?? {};
@@ -201,7 +205,7 @@ export class Group {
     // The decoded bytes belong to this response alone. They may be a view into a larger
     // socket buffer: a cache that keeps the value moves it into a slab (ByteView.adopt).
     const value = ByteView.adopt(bytes);
-    if (this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
+    if (this.hotCacheEnabled && this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
     return value;
   }
 
@@ -243,7 +247,7 @@ export class Group {
 export class GroupRegistry {
   private readonly groups = new Map<string, Group>();
 
-  constructor(private readonly defaults: Pick<GroupOptions, 'peers' | 'random' | 'now' | 'observer'> = {}) {}
+  constructor(private readonly defaults: Pick<GroupOptions, 'peers' | 'hotCache' | 'random' | 'now' | 'observer'> = {}) {}
 
   /** Creates and registers a group; a second group with the same name is an error. */
   create(options: GroupOptions): Group {

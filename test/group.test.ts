@@ -109,6 +109,15 @@ test('values from the owner are not put in the main cache; 1 in 10 is sampled in
   assert.equal(stats.hotHits, 1);
 });
 
+test('with the hot cache off, values from the owner are never kept', async () => {
+  const peer = remotePeer(async (key) => Buffer.from(`v:${key}`));
+  const group = new Group({ name: 'g', cacheBytes: 10_000, getter: async () => assert.fail('no local load'), peers: peer, hotCache: false, random: () => 0 });
+  await group.get('a');
+  await group.get('a');
+  assert.deepEqual(peer.calls, ['a', 'a']);
+  assert.equal(group.hotCache.items, 0);
+});
+
 test("the owner's not-found and source failure are final: no local load", async () => {
   let localLoads = 0;
   const peer = remotePeer(async (key) => {
