@@ -18,8 +18,9 @@ function newestMtime(dir) {
 ensureDeps();
 const entry = 'dist/src/local-cluster.js';
 if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime('src')) {
+  // Only src/: the tests and benchmarks are not needed to run the cluster.
   console.error('building (tsc) ...');
-  run('npx', ['tsc', '-p', 'tsconfig.json']);
+  run('npx', ['tsc', '-p', 'tsconfig.build.json']);
 }
 const child = spawn(process.execPath, [entry, ...process.argv.slice(2)], { stdio: 'inherit' });
 // Ctrl-C reaches the whole process group; the cluster stops its peers, we wait for it.

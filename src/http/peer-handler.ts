@@ -34,26 +34,29 @@ export function createPeerHandler(options: PeerHandlerOptions): (req: IncomingMe
       sendText(res, 404, `no such group: ${parsed.group}`);
       return;
     }
-    const answer = (view: ByteView) => {
-      const body = encodeGetResponse(ByteView.bytesForWrite(view));
-      writeBytes(res, body, PROTOBUF_CONTENT_TYPE, req.method === 'HEAD');
-    };
+    const headOnly = req.method === 'HEAD';
     const fail = (err: unknown) => {
       if (!(err instanceof GeecacheError)) onUnexpectedError?.(err, req);
       const { status, message } = httpStatusOf(err);
       sendText(res, status, message);
     };
-    const options = { fromPeer: true };
+    // A hit is answered synchronously, as in api-handler.ts.
     let cached: ByteView | undefined;
     try {
-      cached = group.getCached(parsed.key, options);
+      cached = group.getCached(parsed.key, FROM_PEER);
     } catch (err) {
       fail(err);
       return;
     }
-    if (cached) answer(cached);
-    else group.get(parsed.key, options).then(answer, fail);
+    if (cached) writeGetResponse(res, cached, headOnly);
+    else group.get(parsed.key, FROM_PEER).then((view) => writeGetResponse(res, view, headOnly), fail);
   };
+}
+
+const FROM_PEER = { fromPeer: true } as const;
+
+function writeGetResponse(res: ServerResponse, view: ByteView, headOnly: boolean): void {
+  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view)), PROTOBUF_CONTENT_TYPE, headOnly);
 }
 
 /** Writes a cached value with its length; the bytes go to the socket, never to user code. */
