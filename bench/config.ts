@@ -60,10 +60,11 @@ export interface BenchConfig {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--case NAME]... [--json PATH] [--reps N] [--duration S]
-                      [--generator wrk|autocannon] [--memory-mib N]
+                      [--warmup S] [--generator wrk|autocannon] [--memory-mib N]
   --quick        every case once, briefly (about a minute in all)
   --case NAME    run only NAME (repeatable; ratios pull in their baselines): ${CASES.join(', ')}
   --json PATH    also write the JSON result to PATH (always: bench/results/<timestamp>.json and latest.json)
+  --warmup S     seconds of load on every server before its first measured run (default 5, quick 1)
   --generator    force the load generator (default: wrk when on PATH, else autocannon)`;
 
 export function parseConfig(argv: string[]): BenchConfig {
@@ -75,6 +76,7 @@ export function parseConfig(argv: string[]): BenchConfig {
       json: { type: 'string' },
       reps: { type: 'string' },
       duration: { type: 'string' },
+      warmup: { type: 'string' },
       generator: { type: 'string' },
       'memory-mib': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -111,7 +113,7 @@ export function parseConfig(argv: string[]): BenchConfig {
     cases,
     reps: Math.round(positive('reps', values.reps, quick ? 1 : 3)),
     durationS: Math.round(positive('duration', values.duration, quick ? 2 : 5)),
-    warmupS: quick ? 1 : 3,
+    warmupS: positive('warmup', values.warmup, quick ? 1 : 5),
     rewarmS: quick ? 0 : 1,
     noisyRetries: quick ? 0 : 2,
     connections: 50,

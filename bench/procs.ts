@@ -1,5 +1,7 @@
 // procs.ts starts the benchmark's child processes pinned to a core and makes sure every one of them dies with the bench.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 
 /** How many recent output lines of each child we keep to explain a failure. */
@@ -47,15 +49,23 @@ export interface SpawnOptions {
 }
 
 /** Spawns `command args` (through `taskset -c cpus`, which execs, so the pid is the command's). */
-export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions = {}): Child {
+export function spawnChild(name: string, command: string, givenArgs: string[], options: SpawnOptions = {}): Child {
+  // BENCH_NODE_ARGS="--trace-gc …": extra flags for every node child (NODE_OPTIONS refuses some, e.g. --trace-gc).
+  const extra = command === process.execPath ? (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
+  const args = [...extra, ...givenArgs];
   const pinned = hasTaskset && options.cpus !== undefined;
   const proc = pinned
     ? spawn('taskset', ['-c', options.cpus!, command, ...args], { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (proc.pid === undefined) throw new Error(`could not start ${name} (${command})`);
 
+  // BENCH_CHILD_LOGS=<dir>: every line each child writes, with ms since the bench started (e.g. with
+  // NODE_OPTIONS=--trace-gc, to line GC up with a round's latency).
+  const logDir = process.env.BENCH_CHILD_LOGS;
+  const logFile: WriteStream | undefined = logDir ? createWriteStream(join(logDir, `${name}.log`), { flags: 'a' }) : undefined;
   const lines: string[] = [];
   const keep = (line: string): void => {
+    logFile?.write(`${Math.round(performance.now())} ${line}\n`);
     lines.push(line);
     if (lines.length > TAIL_LINES) lines.shift();
   };
@@ -79,6 +89,7 @@ export function spawnChild(name: string, command: string, args: string[], option
         options.onLine?.(partial);
         partial = '';
       }
+      logFile?.end();
       resolve(code ?? signal ?? 'unknown');
     });
     proc.on('error', (err) => {

@@ -9,6 +9,7 @@ import { KubernetesDiscovery, loadKubeConfig, podNamespace } from './discovery/k
 import { StaticDiscovery } from './discovery/static.js';
 import { GroupRegistry, type GroupObserver } from './group.js';
 import { createApiHandler } from './http/api-handler.js';
+import { expressMessageClasses, type MessageClasses } from './http/message-classes.js';
 import { createHttpApp, createPeerApp } from './http/app.js';
 import { HttpPeerClient } from './http/peer-client.js';
 import { createPeerHandler } from './http/peer-handler.js';
@@ -91,12 +92,14 @@ export class CacheNode {
     });
     const peerApp = createPeerApp(logger);
     const fast = config.hotPath === 'fast';
+    const classes = expressMessageClasses(httpApp);
     // The two hot routes skip Express's routing when hotPath is fast (see bench/); the rest goes through Express.
-    this.peerServer = this.makeServer((req, res) => {
+    this.peerServer = this.makeServer(classes, (req, res) => {
       if (req.url?.startsWith(config.basePath)) peerHandler(req, res);
       else peerApp(req, res);
     });
     this.httpServer = this.makeServer(
+      classes,
       fast
         ? (req, res) => {
             const url = req.url ?? '';
@@ -187,9 +190,9 @@ export class CacheNode {
     this.logger.info('shut down');
   }
 
-  private makeServer(listener: Listener): Server {
+  private makeServer(classes: MessageClasses, listener: Listener): Server {
     // Per-request work here is on every hot path: a boolean check and nothing else.
-    const server: Server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
+    const server: Server = createServer({ ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
       // While draining, tell keep-alive clients to go elsewhere after this answer.
       if (this.draining) res.setHeader('connection', 'close');
       listener(req, res);
