@@ -88,6 +88,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     throw err;
   }
 
+  return { pods, ...keyOwnership(selves), close };
+}
+
+/** Which pod owns a key, on the ring geecache and Go groupcache both build from the same peer URLs. */
+export function keyOwnership(selves: readonly string[]): Pick<Cluster, 'ownerOf' | 'keyOwnedBy' | 'keysOwnedBy'> {
   const ring = new HashRing(selves);
   const ownerOf = (key: string): number => selves.indexOf(ring.ownerOf(key) ?? '');
   const keysOwnedBy = (index: number, prefix: string, count: number): string[] => {
@@ -97,5 +102,5 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     if (keys.length < count) throw new Error(`only ${keys.length} of ${count} keys ${prefix}<n> owned by pod ${index} in ${tries} tries`);
     return keys;
   };
-  return { pods, ownerOf, keysOwnedBy, keyOwnedBy: (index, prefix) => keysOwnedBy(index, prefix, 1)[0]!, close };
+  return { ownerOf, keysOwnedBy, keyOwnedBy: (index, prefix) => keysOwnedBy(index, prefix, 1)[0]! };
 }

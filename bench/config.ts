@@ -14,6 +14,8 @@ export const CASES = [
   'peer-hop',
   'peer-hop-1key',
   'hot-key',
+  'go-api-hit',
+  'go-peer-hop',
   'miss-storm',
   'memory',
 ] as const;
@@ -27,6 +29,8 @@ const NEEDS: Partial<Record<CaseName, CaseName[]>> = {
   'peer-hop': ['api-hit', 'baseline'],
   'peer-hop-1key': ['api-hit', 'baseline'],
   'hot-key': ['api-hit', 'baseline'],
+  'go-api-hit': ['baseline'],
+  'go-peer-hop': ['go-api-hit', 'baseline'],
 };
 
 /** `baseline-self` (the baseline measured against a second copy of itself) only runs when asked for. */

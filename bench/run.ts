@@ -7,6 +7,7 @@ import { parseConfig, USAGE, type BenchConfig, type CaseName } from './config.js
 import { memoryRows } from './memory.js';
 import { lruRows, ringRows } from './micro.js';
 import { missStormRows } from './miss-storm.js';
+import { goReference, startGoCluster } from './groupcache.js';
 import { startOrigin, type Origin } from './origin.js';
 import { hasTaskset, installCleanup, pinProcess, stopAll } from './procs.js';
 import { formatTable, writeResults, type Row } from './report.js';
@@ -14,7 +15,10 @@ import { runThroughput, throughputRows, type Target } from './throughput.js';
 import { valueFor, VALUE_BYTES } from './values.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-const THROUGHPUT_CASES: readonly CaseName[] = ['baseline', 'baseline-self', 'api-hit', 'api-hit-express', 'peer-hop', 'peer-hop-1key', 'hot-key'];
+const THROUGHPUT_CASES: readonly CaseName[] = ['baseline', 'baseline-self', 'api-hit', 'api-hit-express', 'peer-hop', 'peer-hop-1key', 'hot-key', 'go-api-hit', 'go-peer-hop'];
+const GO_CASES: readonly CaseName[] = ['go-api-hit', 'go-peer-hop'];
+/** Go groupcache's cache on the peer-hop's API pod: room for about 30 values, so its hot cache (always on) absorbs few of the 2000 keys. */
+const GO_API_POD_CACHE_BYTES = 4096;
 const GEECACHE_CASES: readonly CaseName[] = ['api-hit', 'api-hit-express', 'peer-hop', 'peer-hop-1key', 'hot-key', 'miss-storm', 'memory'];
 /** Distinct keys in the peer-hop case: with 50 connections, two concurrent requests rarely pick the same one. */
 const PEER_HOP_KEYS = 2000;
@@ -39,9 +43,11 @@ async function throughputStage(config: BenchConfig): Promise<Row[]> {
   if (wanted.length === 0) return [];
   const built = serverBuilt();
   const rows: Row[] = [];
-  const runnable = wanted.filter((c) => built || !GEECACHE_CASES.includes(c));
+  const go = wanted.some((c) => GO_CASES.includes(c)) ? goReference() : undefined;
+  const runnable = wanted.filter((c) => (built || !GEECACHE_CASES.includes(c)) && (!GO_CASES.includes(c) || (go !== undefined && 'binary' in go)));
   for (const skipped of wanted.filter((c) => !runnable.includes(c))) {
-    rows.push({ case: skipped, verdict: 'SKIP', note: 'dist/src/main.js is missing (server not built)' });
+    const note = GO_CASES.includes(skipped) && go && 'reason' in go ? go.reason : 'dist/src/main.js is missing (server not built)';
+    rows.push({ case: skipped, verdict: 'SKIP', note });
   }
 
   let origin: Origin | undefined;
@@ -56,7 +62,11 @@ async function throughputStage(config: BenchConfig): Promise<Row[]> {
     const hotOff = has('api-hit') || has('peer-hop') || has('peer-hop-1key') ? await startCluster({ name: 'hotoff', pods: 2, groups, hotCache: 'off', cpus }) : undefined;
     const express = has('api-hit-express') ? await startCluster({ name: 'express', pods: 1, groups, hotPath: 'express', cpus }) : undefined;
     const hotOn = has('hot-key') ? await startCluster({ name: 'hoton', pods: 2, groups, hotCache: 'on', cpus }) : undefined;
-    clusters.push(...[hotOff, express, hotOn].filter((c): c is Cluster => c !== undefined));
+    const goPods =
+      go && 'binary' in go && (has('go-api-hit') || has('go-peer-hop'))
+        ? await startGoCluster({ name: 'go', binary: go.binary, pods: 2, origin: origin.url, cacheBytes: (i) => (i === 0 ? GO_API_POD_CACHE_BYTES : 64 << 20), cpus })
+        : undefined;
+    clusters.push(...[hotOff, express, hotOn, goPods].filter((c): c is Cluster => c !== undefined));
 
     const apiKey = hotOff ? hotOff.keyOwnedBy(0, 'api-') : 'api-0';
     const targets: Target[] = [];
@@ -98,6 +108,22 @@ async function throughputStage(config: BenchConfig): Promise<Row[]> {
       const key = hotOn.keyOwnedBy(1, 'hot-');
       const setup = `API on pod a, key owned by pod b, hot cache on (measured after warm-up), a and b share ${core}`;
       targets.push({ case: 'hot-key', base: a.http, paths: [a.apiPath(key)], expected: valueFor(key), pids: [a.child.pid, b.child.pid], pods: [a, b], setup });
+    }
+    if (goPods) {
+      const [a, b] = [goPods.pods[0]!, goPods.pods[1]!];
+      const pids = [a.child.pid, b.child.pid];
+      if (has('go-api-hit')) {
+        const key = goPods.keyOwnedBy(1, 'api-');
+        const setup = `Go groupcache (GOMAXPROCS=1): API on pod b, which owns the key and has it cached; pods a+b on ${core}`;
+        targets.push({ case: 'go-api-hit', base: b.http, paths: [b.apiPath(key)], expected: valueFor(key), pids, pods: [b], setup });
+      }
+      if (has('go-peer-hop')) {
+        const keys = goPods.keysOwnedBy(1, 'peer-', PEER_HOP_KEYS);
+        const setup =
+          `Go groupcache (GOMAXPROCS=1): API on pod a, ${keys.length} keys owned by pod b and cached there, one at random per request; ` +
+          `a's cache is ${GO_API_POD_CACHE_BYTES} bytes because groupcache's hot cache cannot be turned off; a and b share ${core}`;
+        targets.push({ case: 'go-peer-hop', base: a.http, paths: keys.map((k) => a.apiPath(k)), expected: valueFor(keys[0]!), prefill: true, pids, pods: [a, b], setup });
+      }
     }
     if (targets.length > 0) rows.push(...throughputRows(await runThroughput(config, targets, log)));
   } finally {

@@ -208,6 +208,8 @@ const GOALS: Partial<Record<CaseName, Goal>> = {
   'peer-hop': { against: 'api-hit', minRps: 0.4 },
   'peer-hop-1key': { against: 'api-hit' },
   'hot-key': { against: 'api-hit', minRps: 0.8 },
+  'go-api-hit': { against: 'baseline' },
+  'go-peer-hop': { against: 'go-api-hit' },
 };
 
 export function throughputRows(results: Map<CaseName, ThroughputResult>): Row[] {

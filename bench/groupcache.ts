@@ -1,0 +1,79 @@
+// groupcache.ts builds Go groupcache as a bench pod (bench/reference/groupcache-server) and starts it like a geecache cluster.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { keyOwnership, type Cluster, type Pod } from './cluster.js';
+import type { Counters } from './metrics.js';
+import { freePort, spawnChild, waitForOk } from './procs.js';
+
+const SOURCE_DIR = fileURLToPath(new URL('../../bench/reference/groupcache-server/', import.meta.url));
+const BINARY = fileURLToPath(new URL('../../.cache/bin/groupcache-server', import.meta.url));
+
+/**
+ * The path of the Go reference server, built (or rebuilt when its source is newer) with `go build`,
+ * or the reason it cannot be had here. The first build fetches groupcache from the Go module proxy.
+ */
+export function goReference(): { binary: string } | { reason: string } {
+  const sources = ['main.go', 'go.mod', 'go.sum'].map((f) => statSync(SOURCE_DIR + f).mtimeMs);
+  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= Math.max(...sources)) return { binary: BINARY };
+  try {
+    execFileSync('go', ['version'], { stdio: 'ignore' });
+  } catch {
+    return { reason: 'no `go` on PATH to build bench/reference/groupcache-server' };
+  }
+  try {
+    mkdirSync(fileURLToPath(new URL('.', `file://${BINARY}`)), { recursive: true });
+    execFileSync('go', ['build', '-o', BINARY, '.'], { cwd: SOURCE_DIR, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+    return { binary: BINARY };
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+    return { reason: `go build of bench/reference/groupcache-server failed: ${stderr?.split('\n')[0] ?? String(err)}` };
+  }
+}
+
+export interface GoClusterOptions {
+  name: string;
+  binary: string;
+  pods: number;
+  /** The bench origin's base URL: a miss loads GET <origin>/<key>. */
+  origin: string;
+  /** Cache budget of pod `index` (main + hot; groupcache cannot turn its hot cache off). */
+  cacheBytes: (index: number) => number;
+  cpus: string | undefined;
+}
+
+/** Starts Go groupcache processes as one static ring; their pods report counters from /stats. */
+export async function startGoCluster(options: GoClusterOptions): Promise<Cluster> {
+  const ports = await Promise.all(Array.from({ length: options.pods * 2 }, () => freePort()));
+  const selves = Array.from({ length: options.pods }, (_, i) => `http://127.0.0.1:${ports[2 * i]!}`);
+  const pods: Pod[] = selves.map((self, i) => {
+    const name = `${options.name}-${String.fromCharCode(97 + i)}`;
+    const apiAddress = `127.0.0.1:${ports[2 * i + 1]!}`;
+    const args = ['-self', self, '-peers', selves.join(','), '-api', apiAddress, '-origin', options.origin, '-cache-bytes', String(options.cacheBytes(i))];
+    // GOMAXPROCS=1: one core's worth of Go scheduler, as the pods get one core between them.
+    const child = spawnChild(name, options.binary, args, { cpus: options.cpus, env: { ...process.env, GOMAXPROCS: '1' } });
+    const http = `http://${apiAddress}`;
+    return {
+      name,
+      self,
+      http,
+      child,
+      apiPath: (key) => `/api?key=${encodeURIComponent(key)}`,
+      counters: async () => {
+        const res = await fetch(`${http}/stats`, { signal: AbortSignal.timeout(5000) });
+        if (res.status !== 200) throw new Error(`GET ${http}/stats: HTTP ${res.status}`);
+        return (await res.json()) as Counters;
+      },
+    };
+  });
+  const close = async (): Promise<void> => {
+    await Promise.all(pods.map((pod) => pod.child.stop()));
+  };
+  try {
+    await Promise.all(pods.map((pod) => waitForOk(`${pod.http}/readyz`, pod.child, 20_000)));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { pods, ...keyOwnership(selves), close };
+}
