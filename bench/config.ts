@@ -43,9 +43,13 @@ export interface BenchConfig {
   reps: number;
   /** Measured seconds per throughput run. Default 5 (quick: 2). */
   durationS: number;
-  /** Seconds of load on each server before its first measured run. Default 3 (quick: 1). */
+  /** Seconds of load on each server before its first measured run. Default 5 (quick: 1). */
   warmupS: number;
-  /** Seconds of load before every measured run, after the first warm-up. Default 1 (quick: 0). */
+  /**
+   * Seconds of load before every measured run, after the first warm-up. Default 3 (quick: 0): a pod
+   * left idle while the other cases ran starts V8's memory reducer (two or three full GCs of ~25 ms)
+   * when load returns; that belongs to the idle gap the interleaving made, not to the measurement.
+   */
   rewarmS: number;
   /** Extra measurements of a round when other work on the host disturbed it. Default 2 (quick: 0). */
   noisyRetries: number;
@@ -64,11 +68,12 @@ export interface BenchConfig {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--case NAME]... [--json PATH] [--reps N] [--duration S]
-                      [--warmup S] [--generator wrk|autocannon] [--memory-mib N]
+                      [--warmup S] [--rewarm S] [--generator wrk|autocannon] [--memory-mib N]
   --quick        every case once, briefly (about a minute in all)
   --case NAME    run only NAME (repeatable; ratios pull in their baselines): ${CASES.join(', ')}
   --json PATH    also write the JSON result to PATH (always: bench/results/<timestamp>.json and latest.json)
   --warmup S     seconds of load on every server before its first measured run (default 5, quick 1)
+  --rewarm S     seconds of load on a server before each later measured run (default 3, quick 0)
   --generator    force the load generator (default: wrk when on PATH, else autocannon)`;
 
 export function parseConfig(argv: string[]): BenchConfig {
@@ -81,6 +86,7 @@ export function parseConfig(argv: string[]): BenchConfig {
       reps: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      rewarm: { type: 'string' },
       generator: { type: 'string' },
       'memory-mib': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -118,7 +124,7 @@ export function parseConfig(argv: string[]): BenchConfig {
     reps: Math.round(positive('reps', values.reps, quick ? 1 : 3)),
     durationS: Math.round(positive('duration', values.duration, quick ? 2 : 5)),
     warmupS: positive('warmup', values.warmup, quick ? 1 : 5),
-    rewarmS: quick ? 0 : 1,
+    rewarmS: values.rewarm === '0' ? 0 : positive('rewarm', values.rewarm, quick ? 0 : 3),
     noisyRetries: quick ? 0 : 2,
     connections: 50,
     generator,
