@@ -78,6 +78,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       counters: async () => counters(await scrape(`${http}/metrics`)),
     });
   }
+  return readyCluster(pods, selves);
+}
+
+/** Waits until every pod answers /readyz (stopping them all if one does not), then gives the cluster. */
+export async function readyCluster(pods: Pod[], selves: readonly string[]): Promise<Cluster> {
   const close = async (): Promise<void> => {
     await Promise.all(pods.map((pod) => pod.child.stop()));
   };
@@ -87,7 +92,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await close();
     throw err;
   }
-
   return { pods, ...keyOwnership(selves), close };
 }
 

@@ -2,9 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { keyOwnership, type Cluster, type Pod } from './cluster.js';
+import { readyCluster, type Cluster, type Pod } from './cluster.js';
 import type { Counters } from './metrics.js';
-import { freePort, spawnChild, waitForOk } from './procs.js';
+import { freePort, spawnChild } from './procs.js';
 
 const SOURCE_DIR = fileURLToPath(new URL('../../bench/reference/groupcache-server/', import.meta.url));
 const BINARY = fileURLToPath(new URL('../../.cache/bin/groupcache-server', import.meta.url));
@@ -66,14 +66,5 @@ export async function startGoCluster(options: GoClusterOptions): Promise<Cluster
       },
     };
   });
-  const close = async (): Promise<void> => {
-    await Promise.all(pods.map((pod) => pod.child.stop()));
-  };
-  try {
-    await Promise.all(pods.map((pod) => waitForOk(`${pod.http}/readyz`, pod.child, 20_000)));
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  return { pods, ...keyOwnership(selves), close };
+  return readyCluster(pods, selves);
 }
