@@ -60,7 +60,7 @@ export function spawnChild(name: string, command: string, givenArgs: string[], o
   if (proc.pid === undefined) throw new Error(`could not start ${name} (${command})`);
 
   // BENCH_CHILD_LOGS=<dir>: every line each child writes, with ms since the bench started (e.g. with
-  // NODE_OPTIONS=--trace-gc, to line GC up with a round's latency).
+  // BENCH_NODE_ARGS=--trace-gc, to line GC up with a round's latency).
   const logDir = process.env.BENCH_CHILD_LOGS;
   const logFile: WriteStream | undefined = logDir ? createWriteStream(join(logDir, `${name}.log`), { flags: 'a' }) : undefined;
   const lines: string[] = [];

@@ -9,8 +9,8 @@ import { KubernetesDiscovery, loadKubeConfig, podNamespace } from './discovery/k
 import { StaticDiscovery } from './discovery/static.js';
 import { GroupRegistry, type GroupObserver } from './group.js';
 import { createApiHandler } from './http/api-handler.js';
-import { expressMessageClasses, type MessageClasses } from './http/message-classes.js';
 import { createHttpApp, createPeerApp } from './http/app.js';
+import { expressMessageClasses, type MessageClasses } from './http/message-classes.js';
 import { HttpPeerClient } from './http/peer-client.js';
 import { createPeerHandler } from './http/peer-handler.js';
 import { createMetrics, type CacheMetrics } from './metrics.js';
