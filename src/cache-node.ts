@@ -9,10 +9,10 @@ import { KubernetesDiscovery, loadKubeConfig, podNamespace } from './discovery/k
 import { StaticDiscovery } from './discovery/static.js';
 import { GroupRegistry, type GroupObserver } from './group.js';
 import { createApiHandler } from './http/api-handler.js';
-import { createHttpApp, createPeerApp } from './http/app.js';
+import { createHttpApp } from './http/app.js';
 import { expressMessageClasses, type MessageClasses } from './http/message-classes.js';
 import { HttpPeerClient } from './http/peer-client.js';
-import { createPeerHandler } from './http/peer-handler.js';
+import { createPeerHandler, sendText } from './http/peer-handler.js';
 import { createMetrics, type CacheMetrics } from './metrics.js';
 import { PeerPool } from './pool.js';
 import { demoSource } from './sources/demo.js';
@@ -90,13 +90,13 @@ export class CacheNode {
       basePath: config.basePath,
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
     });
-    const peerApp = createPeerApp(logger);
     const fast = config.hotPath === 'fast';
     const classes = expressMessageClasses(httpApp);
     // The two hot routes skip Express's routing when hotPath is fast (see bench/); the rest goes through Express.
     this.peerServer = this.makeServer(classes, (req, res) => {
       if (req.url?.startsWith(config.basePath)) peerHandler(req, res);
-      else peerApp(req, res);
+      // Not through a second Express app: it would re-parent requests to its own prototypes (message-classes.ts).
+      else sendText(res, 404, `no route for ${req.method ?? ''} ${(req.url ?? '').split('?')[0]}`);
     });
     this.httpServer = this.makeServer(
       classes,

@@ -1,4 +1,4 @@
-// app.ts builds the two Express apps: the HTTP port's (API, metrics, health, debug) and the peer port's fallback.
+// app.ts builds the HTTP port's Express app: API, metrics, health, debug, and the error answers.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { CacheMetrics } from '../metrics.js';
@@ -77,9 +77,4 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
 
   return finishApp(app, logger);
-}
-
-/** The peer port serves only the peer protocol (in front of this app); everything else is 404 here. */
-export function createPeerApp(logger: Logger): Express {
-  return finishApp(baseApp(), logger);
 }

@@ -155,7 +155,7 @@ test('the peer port answers only the peer protocol', async () => {
   await peer.get('/_geecache/scores/kkk').expect(404, 'kkk not exist\n');
   await peer.get('/_geecache/nope/Tom').expect(404, 'no such group: nope\n');
   await peer.get('/_geecache/scores').expect(400);
-  await peer.get('/api?key=Tom').expect(404);
-  await peer.get('/metrics').expect(404);
+  await peer.get('/api?key=Tom').expect(404, 'no route for GET /api\n');
+  await peer.get('/metrics').expect(404, 'no route for GET /metrics\n');
   assert.equal(node.registry.get('scores')!.stats().serverRequests, 2);
 });
