@@ -1,12 +1,11 @@
 // cache-node.ts is one cache process (a pod): groups, peer pool, discovery, both listeners, and graceful shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Discovery } from './discovery/discovery.js';
-import { KubernetesDiscovery, loadKubeConfig, podNamespace } from './discovery/kubernetes.js';
 import { StaticDiscovery } from './discovery/static.js';
+import { WorkerDiscovery } from './discovery/worker-discovery.js';
 import { GroupRegistry, type GroupObserver } from './group.js';
 import { createApiHandler } from './http/api-handler.js';
 import { createHttpApp } from './http/app.js';
@@ -147,6 +146,7 @@ export class CacheNode {
     await listen(this.peerServer, config.port, config.bind, 'peer');
     await listen(this.httpServer, config.httpPort, config.bind, 'http');
     this.discovery.start((peers) => this.pool.set(...peers));
+    await this.discovery.ready;
     this.logger.info(
       {
         self: config.self,
@@ -211,29 +211,23 @@ export class CacheNode {
   private makeDiscovery(): Discovery {
     const { config, logger } = this;
     if (config.discovery === 'static') return new StaticDiscovery({ peers: config.peers, self: config.self });
-    const kubeConfig = loadKubeConfig({ KUBECONFIG: config.kubeconfig, KUBERNETES_SERVICE_HOST: config.inCluster ? 'set' : undefined });
-    return new KubernetesDiscovery({
-      kubeConfig,
-      namespace: namespaceFor(config, kubeConfig),
-      service: config.service!,
-      self: config.self,
-      portName: config.peerPortName,
-      debounceMs: config.discoveryDebounceMs,
+    return new WorkerDiscovery({
+      settings: {
+        kubeconfig: config.kubeconfig,
+        inCluster: config.inCluster,
+        namespace: config.namespace,
+        service: config.service!,
+        self: config.self,
+        portName: config.peerPortName,
+        debounceMs: config.discoveryDebounceMs,
+        logLevel: logger.level,
+        logFormat: config.logFormat,
+        logBase: { self: config.self },
+      },
       logger,
       onError: () => this.metrics.discoveryErrors.inc(),
       onRestart: (reason) => this.metrics.discoveryRestarts.inc({ reason }),
     });
-  }
-}
-
-/** POD_NAMESPACE, else the service account's namespace file, else (outside a cluster) the kubeconfig context's namespace. */
-function namespaceFor(config: Config, kubeConfig: KubeConfig): string {
-  try {
-    return podNamespace({ POD_NAMESPACE: config.namespace });
-  } catch (err) {
-    const fromContext = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
-    if (fromContext) return fromContext;
-    throw err;
   }
 }
 

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   try {
     node = new CacheNode({ config, logger });
   } catch (err) {
-    // Bad settings that only show when used (a kubeconfig that cannot be read, no namespace).
+    // Settings the constructor cannot use (e.g. an origin URL it rejects).
     process.stderr.write(`geecache: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(EXIT_CONFIG);
   }
@@ -63,6 +63,11 @@ async function main(): Promise<void> {
   try {
     await node.start();
   } catch (err) {
+    // Settings that only fail when used (a kubeconfig that cannot be read, no namespace) are configuration errors too.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`geecache: cannot start: ${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
     logger.fatal({ err }, 'cannot start');
     process.exit(1);
   }

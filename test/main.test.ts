@@ -13,6 +13,25 @@ test('a bad configuration exits 2 with one clear line on stderr', async () => {
   assert.match(flag.output(), /GEECACHE_PORT: must be a number/);
 });
 
+test('a kubeconfig that cannot be read exits 2 with one clear line on stderr', async () => {
+  const [peerPort, httpPort] = await freePorts(2);
+  const proc = startProcess(['dist/src/main.js'], {
+    env: {
+      ...process.env,
+      GEECACHE_PORT: String(peerPort),
+      GEECACHE_HTTP_PORT: String(httpPort),
+      GEECACHE_BIND: '127.0.0.1',
+      GEECACHE_DISCOVERY: 'kubernetes',
+      GEECACHE_SERVICE: 'geecache-peers',
+      POD_NAMESPACE: 'ns',
+      GEECACHE_SELF: `http://127.0.0.1:${peerPort}`,
+      KUBECONFIG: '/nonexistent/geecache-kubeconfig',
+    },
+  });
+  assert.equal(await proc.exited, 2, proc.output());
+  assert.match(proc.output(), /^geecache: cannot start: discovery: .*\/nonexistent\/geecache-kubeconfig/m);
+});
+
 test('--help prints every setting', async () => {
   const proc = startProcess(['dist/src/main.js', '--help']);
   assert.equal(await proc.exited, 0);

@@ -16,6 +16,11 @@ export interface Discovery {
   readonly hasListed: boolean;
   /** The last peer list delivered, empty before the first. */
   readonly peers: readonly string[];
+  /**
+   * For sources set up asynchronously: settles once set up, rejects (with a ConfigError) when the
+   * settings cannot work. Not about reaching peers: an unreachable API server is retried, not fatal.
+   */
+  readonly ready?: Promise<void>;
 }
 
 /** Sorts and de-duplicates peer URLs: the canonical form every listener receives. */

@@ -1,0 +1,68 @@
+// worker-discovery.test.ts runs the discovery worker thread against the fake API server.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { WorkerDiscovery } from '../../src/discovery/worker-discovery.js';
+import type { KubernetesWorkerSettings } from '../../src/discovery/worker-protocol.js';
+import { ConfigError } from '../../src/errors.js';
+import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile } from '../support/fake-kube-apiserver.js';
+import { waitFor } from '../support/processes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'geecache-worker-discovery-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function settings(overrides: Partial<KubernetesWorkerSettings>): KubernetesWorkerSettings {
+  return {
+    kubeconfig: undefined,
+    inCluster: false,
+    namespace: 'ns',
+    service: 'geecache-peers',
+    self: 'http://10.0.0.1:8001',
+    portName: 'peer',
+    debounceMs: 50,
+    logLevel: 'silent',
+    logFormat: 'json',
+    logBase: {},
+    ...overrides,
+  };
+}
+
+test('the worker delivers the peer list and its changes, and close() ends it', { timeout: 30_000 }, async () => {
+  const api = await FakeKubeApiServer.start();
+  after(() => api.close());
+  api.applySlice('ns', endpointSlice({ name: 'peers-a', service: 'geecache-peers', endpoints: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }] }));
+  const lists: string[][] = [];
+  // A close timeout beyond the test's: the test finishing means the worker ended by itself.
+  const discovery = new WorkerDiscovery({
+    settings: settings({ kubeconfig: writeKubeConfigFile(api, join(dir, 'ok'), 'ns') }),
+    logger: pino({ level: 'silent' }),
+    closeTimeoutMs: 60_000,
+  });
+  discovery.start((peers) => lists.push([...peers]));
+  await discovery.ready;
+  await waitFor(() => discovery.hasListed, 10_000, 'the first list');
+  assert.deepEqual(discovery.peers, ['http://10.0.0.1:8001', 'http://10.0.0.2:8001']);
+
+  api.applySlice('ns', endpointSlice({ name: 'peers-a', service: 'geecache-peers', endpoints: [{ ip: '10.0.0.1' }, { ip: '10.0.0.3' }] }));
+  await waitFor(() => discovery.peers.includes('http://10.0.0.3:8001'), 10_000, 'the changed list');
+  assert.deepEqual(lists.at(-1), ['http://10.0.0.1:8001', 'http://10.0.0.3:8001']);
+
+  const neverStarted = new WorkerDiscovery({ settings: settings({}), logger: pino({ level: 'silent' }) });
+  await neverStarted.close();
+  await discovery.close();
+  api.applySlice('ns', endpointSlice({ name: 'peers-a', service: 'geecache-peers', endpoints: [{ ip: '10.0.0.4' }] }));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.deepEqual(discovery.peers, ['http://10.0.0.1:8001', 'http://10.0.0.3:8001'], 'no lists after close');
+});
+
+test('a kubeconfig that cannot be read rejects ready with a ConfigError; start() itself does not throw', { timeout: 30_000 }, async () => {
+  const errors: unknown[] = [];
+  const discovery = new WorkerDiscovery({ settings: settings({ kubeconfig: join(dir, 'missing') }), logger: pino({ level: 'silent' }), onError: () => errors.push(1) });
+  discovery.start(() => assert.fail('no list expected'));
+  await assert.rejects(discovery.ready, (err: unknown) => err instanceof ConfigError && /discovery: .*missing/.test(err.message));
+  assert.equal(discovery.hasListed, false);
+  await discovery.close();
+});
