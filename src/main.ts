@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   try {
     node = new CacheNode({ config, logger });
   } catch (err) {
-    // Settings the constructor cannot use (e.g. an origin URL it rejects).
+    // The constructor throws only for settings it cannot use.
     process.stderr.write(`geecache: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(EXIT_CONFIG);
   }
