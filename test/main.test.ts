@@ -13,21 +13,21 @@ test('a bad configuration exits 2 with one clear line on stderr', async () => {
   assert.match(flag.output(), /GEECACHE_PORT: must be a number/);
 });
 
-test('a kubeconfig that cannot be read exits 2 with one clear line on stderr', async () => {
+/** The environment of one process on two free loopback ports, plus `extra`. */
+async function podEnv(extra: NodeJS.ProcessEnv): Promise<{ env: NodeJS.ProcessEnv; peerPort: number; httpPort: number }> {
   const [peerPort, httpPort] = await freePorts(2);
-  const proc = startProcess(['dist/src/main.js'], {
-    env: {
-      ...process.env,
-      GEECACHE_PORT: String(peerPort),
-      GEECACHE_HTTP_PORT: String(httpPort),
-      GEECACHE_BIND: '127.0.0.1',
-      GEECACHE_DISCOVERY: 'kubernetes',
-      GEECACHE_SERVICE: 'geecache-peers',
-      POD_NAMESPACE: 'ns',
-      GEECACHE_SELF: `http://127.0.0.1:${peerPort}`,
-      KUBECONFIG: '/nonexistent/geecache-kubeconfig',
-    },
+  const env = { ...process.env, GEECACHE_PORT: String(peerPort), GEECACHE_HTTP_PORT: String(httpPort), GEECACHE_BIND: '127.0.0.1', ...extra };
+  return { env, peerPort: peerPort!, httpPort: httpPort! };
+}
+
+test('a kubeconfig that cannot be read exits 2 with one clear line on stderr', async () => {
+  const { env, peerPort } = await podEnv({
+    GEECACHE_DISCOVERY: 'kubernetes',
+    GEECACHE_SERVICE: 'geecache-peers',
+    POD_NAMESPACE: 'ns',
+    KUBECONFIG: '/nonexistent/geecache-kubeconfig',
   });
+  const proc = startProcess(['dist/src/main.js'], { env: { ...env, GEECACHE_SELF: `http://127.0.0.1:${peerPort}` } });
   assert.equal(await proc.exited, 2, proc.output());
   assert.match(proc.output(), /^geecache: cannot start: discovery: .*\/nonexistent\/geecache-kubeconfig/m);
 });
@@ -39,16 +39,8 @@ test('--help prints every setting', async () => {
 });
 
 test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
-  const [peerPort, httpPort] = await freePorts(2);
-  const proc = startProcess(['dist/src/main.js'], {
-    env: {
-      ...process.env,
-      GEECACHE_PORT: String(peerPort),
-      GEECACHE_HTTP_PORT: String(httpPort),
-      GEECACHE_BIND: '127.0.0.1',
-      GEECACHE_DEMO_LATENCY_MS: '700',
-    },
-  });
+  const { env, httpPort } = await podEnv({ GEECACHE_DEMO_LATENCY_MS: '700' });
+  const proc = startProcess(['dist/src/main.js'], { env });
   after(() => proc.stop());
   const base = `http://127.0.0.1:${httpPort}`;
   await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 10_000, `readiness:\n${proc.output()}`);
