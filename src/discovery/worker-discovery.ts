@@ -54,7 +54,8 @@ export class WorkerDiscovery implements Discovery {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#respawnTimer);
-    this.#settle?.reject(new Error('discovery closed before it started'));
+    // A shutdown during start-up is not a failure: start() may finish, and the pod drains as usual.
+    this.#settle?.resolve();
     const worker = this.#worker;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once('exit', resolve));

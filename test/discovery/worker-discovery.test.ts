@@ -66,3 +66,17 @@ test('a kubeconfig that cannot be read rejects ready with a ConfigError; start()
   assert.equal(discovery.hasListed, false);
   await discovery.close();
 });
+
+test('close() while the worker is still starting ends it, and ready resolves: a shutdown is not a failure', { timeout: 30_000 }, async () => {
+  const api = await FakeKubeApiServer.start();
+  after(() => api.close());
+  const discovery = new WorkerDiscovery({
+    settings: settings({ kubeconfig: writeKubeConfigFile(api, join(dir, 'starting'), 'ns') }),
+    logger: pino({ level: 'silent' }),
+    closeTimeoutMs: 60_000,
+  });
+  discovery.start(() => {});
+  await discovery.close(); // the worker is still loading client-node
+  await discovery.ready;
+  assert.equal(discovery.hasListed, false);
+});
