@@ -26,10 +26,9 @@ function namespaceFor(kubeConfig: KubeConfig): string {
 let discovery: KubernetesDiscovery;
 try {
   const kubeConfig = loadKubeConfig({ KUBECONFIG: settings.kubeconfig, KUBERNETES_SERVICE_HOST: settings.inCluster ? 'set' : undefined });
-  const namespace = namespaceFor(kubeConfig);
   discovery = new KubernetesDiscovery({
     kubeConfig,
-    namespace,
+    namespace: namespaceFor(kubeConfig),
     service: settings.service,
     self: settings.self,
     portName: settings.portName,
@@ -38,8 +37,8 @@ try {
     onError: () => post({ type: 'error' }),
     onRestart: (reason) => post({ type: 'restart', reason }),
   });
-  post({ type: 'started', namespace });
-  discovery.start((peers) => post({ type: 'peers', peers: [...peers] }));
+  post({ type: 'started' });
+  discovery.start((peers) => post({ type: 'peers', peers }));
   port.on('message', (message: MainMessage) => {
     if (message.type !== 'close') return;
     // process.exit in a worker ends the thread, not the process: client-node's idle sockets cannot hold it.

@@ -20,9 +20,9 @@ export interface KubernetesWorkerSettings {
 
 /** Worker → main. */
 export type WorkerMessage =
-  | { type: 'started'; namespace: string }
+  | { type: 'started' }
   | { type: 'failed'; message: string }
-  | { type: 'peers'; peers: string[] }
+  | { type: 'peers'; peers: readonly string[] }
   | { type: 'error' }
   | { type: 'restart'; reason: RestartReason };
 
