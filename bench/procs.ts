@@ -1,6 +1,6 @@
 // procs.ts starts the benchmark's child processes pinned to a core and makes sure every one of them dies with the bench.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 
@@ -62,6 +62,7 @@ export function spawnChild(name: string, command: string, givenArgs: string[], o
   // BENCH_CHILD_LOGS=<dir>: every line each child writes, with ms since the bench started (e.g. with
   // BENCH_NODE_ARGS=--trace-gc, to line GC up with a round's latency).
   const logDir = process.env.BENCH_CHILD_LOGS;
+  if (logDir) mkdirSync(logDir, { recursive: true });
   const logFile: WriteStream | undefined = logDir ? createWriteStream(join(logDir, `${name}.log`), { flags: 'a' }) : undefined;
   const lines: string[] = [];
   const keep = (line: string): void => {
