@@ -4,6 +4,8 @@ import { ByteView } from '../byteview.js';
 import { GeecacheError, httpStatusOf } from '../errors.js';
 import type { GroupRegistry } from '../group.js';
 import { encodeGetResponse, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol.js';
+import { parseBatchPath } from '../batch-protocol.js';
+import { answerBatch } from './peer-batch-handler.js';
 
 export interface PeerHandlerOptions {
   registry: GroupRegistry;
@@ -20,8 +22,19 @@ export interface PeerHandlerOptions {
 export function createPeerHandler(options: PeerHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { registry, basePath, onUnexpectedError } = options;
   return (req, res) => {
+    if (req.method === 'POST') {
+      const groupName = parseBatchPath(basePath, req.url ?? '/');
+      if (groupName === undefined) {
+        sendText(res, 400, `expected POST ${basePath}<group>/ with a batch of keys`);
+        return;
+      }
+      const group = registry.get(groupName);
+      if (!group) sendText(res, 404, `no such group: ${groupName}`);
+      else answerBatch(req, res, group, (err) => onUnexpectedError?.(err, req));
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendText(res, 405, 'only GET is supported', { allow: 'GET, HEAD' });
+      sendText(res, 405, 'only GET and POST (a batch) are supported', { allow: 'GET, HEAD, POST' });
       return;
     }
     const parsed = parsePeerPath(basePath, req.url ?? '/');

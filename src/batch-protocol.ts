@@ -1,0 +1,105 @@
+// batch-protocol.ts is the wire format of a batched peer request: many keys of one group in one POST, answered key by key as each is ready.
+//
+// Request:  POST <basePath><group>/  with content-type BATCH_CONTENT_TYPE and a body of keys,
+//           each as [u32 LE byte length][UTF-8 bytes].
+// Response: 200 with content-type BATCH_CONTENT_TYPE and a body of frames, one per key, in the
+//           order they became ready: [u32 LE key index][u32 LE status][u32 LE length][bytes].
+//           Status 200: the bytes are the value. Any other status is what a single GET of the
+//           key would have answered (404, 502, ...), and the bytes are its message.
+// A peer that does not know batches answers anything else (our older pods: 405; a Go
+// groupcache peer: an error for the empty key), and the client asks for each key alone.
+
+export const BATCH_CONTENT_TYPE = 'application/x-geecache-batch';
+/** Most keys in one batch; a larger batch is refused (413). */
+export const MAX_BATCH_KEYS = 512;
+/** Largest request body of keys accepted. */
+export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
+
+/** The request path of a batch for `group`: <basePath><group>/, the group percent-encoded. */
+export function batchPath(basePath: string, group: string): string {
+  return basePath + encodeURIComponent(group) + '/';
+}
+
+/** The group of a batch path, or undefined if `rawUrl` is not one. */
+export function parseBatchPath(basePath: string, rawUrl: string): string | undefined {
+  const queryAt = rawUrl.indexOf('?');
+  const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+  if (!path.startsWith(basePath) || !path.endsWith('/')) return undefined;
+  const group = path.slice(basePath.length, -1);
+  if (group === '' || group.includes('/')) return undefined;
+  try {
+    return decodeURIComponent(group);
+  } catch {
+    return undefined;
+  }
+}
+
+export function encodeKeys(keys: readonly string[]): Buffer {
+  const encoded = keys.map((key) => Buffer.from(key, 'utf8'));
+  const out = Buffer.allocUnsafe(encoded.reduce((sum, bytes) => sum + 4 + bytes.byteLength, 0));
+  let at = 0;
+  for (const bytes of encoded) {
+    at = out.writeUInt32LE(bytes.byteLength, at);
+    at += bytes.copy(out, at);
+  }
+  return out;
+}
+
+export type DecodedKeys = { ok: true; keys: string[] } | { ok: false; message: string };
+
+export function decodeKeys(body: Buffer, maxKeys = MAX_BATCH_KEYS): DecodedKeys {
+  const keys: string[] = [];
+  let at = 0;
+  while (at < body.byteLength) {
+    if (keys.length === maxKeys) return { ok: false, message: `more than ${maxKeys} keys in one batch` };
+    if (at + 4 > body.byteLength) return { ok: false, message: 'truncated key length' };
+    const length = body.readUInt32LE(at);
+    at += 4;
+    if (at + length > body.byteLength) return { ok: false, message: 'truncated key' };
+    keys.push(body.toString('utf8', at, at + length));
+    at += length;
+  }
+  return { ok: true, keys };
+}
+
+export function encodeFrame(index: number, status: number, bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(12 + bytes.byteLength);
+  out.writeUInt32LE(index, 0);
+  out.writeUInt32LE(status, 4);
+  out.writeUInt32LE(bytes.byteLength, 8);
+  out.set(bytes, 12);
+  return out;
+}
+
+export interface Frame {
+  index: number;
+  status: number;
+  bytes: Buffer;
+}
+
+/** Cuts a response body into frames as its chunks arrive, whatever the chunk boundaries. */
+export class FrameReader {
+  private buffered: Buffer = Buffer.alloc(0);
+
+  /** The frames completed by `chunk`; their bytes may be views of it. */
+  push(chunk: Buffer): Frame[] {
+    let data = this.buffered.byteLength === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    const frames: Frame[] = [];
+    let at = 0;
+    while (data.byteLength - at >= 12) {
+      const length = data.readUInt32LE(at + 8);
+      if (data.byteLength - at < 12 + length) break;
+      frames.push({ index: data.readUInt32LE(at), status: data.readUInt32LE(at + 4), bytes: data.subarray(at + 12, at + 12 + length) });
+      at += 12 + length;
+    }
+    data = data.subarray(at);
+    // Keep only the incomplete tail, copied, so it does not pin the whole chunk.
+    this.buffered = data.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(data);
+    return frames;
+  }
+
+  /** Bytes of an incomplete frame left over (non-zero at the end of a body means it was cut short). */
+  get pendingBytes(): number {
+    return this.buffered.byteLength;
+  }
+}

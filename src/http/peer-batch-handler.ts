@@ -1,0 +1,79 @@
+// peer-batch-handler.ts answers a batched peer request (batch-protocol.ts): each key from cache or a local load, each answer sent as soon as it is ready.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ByteView } from '../byteview.js';
+import { BATCH_CONTENT_TYPE, decodeKeys, encodeFrame, MAX_BATCH_BODY_BYTES } from '../batch-protocol.js';
+import { GeecacheError, httpStatusOf } from '../errors.js';
+import type { Group } from '../group.js';
+import { sendText } from './peer-handler.js';
+
+const FROM_PEER = { fromPeer: true } as const;
+
+/**
+ * Reads the keys, then writes the frames of every cached key in one chunk and each
+ * load's frame when it finishes, so a slow key does not hold back the others.
+ */
+export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Group, onUnexpectedError?: (err: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.byteLength;
+    if (received > MAX_BATCH_BODY_BYTES) {
+      req.removeAllListeners('data');
+      sendText(res, 413, `batch body larger than ${MAX_BATCH_BODY_BYTES} bytes`, { connection: 'close' });
+      res.on('finish', () => req.destroy());
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (res.headersSent) return;
+    const decoded = decodeKeys(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    if (!decoded.ok) {
+      sendText(res, decoded.message.startsWith('more than') ? 413 : 400, decoded.message);
+      return;
+    }
+    const { keys } = decoded;
+    const ready: Buffer[] = [];
+    const failed = (index: number, err: unknown): Buffer => {
+      if (!(err instanceof GeecacheError)) onUnexpectedError?.(err);
+      const { status, message } = httpStatusOf(err);
+      return encodeFrame(index, status, Buffer.from(message, 'utf8'));
+    };
+    const loads: Array<Promise<Buffer>> = [];
+    keys.forEach((key, index) => {
+      let cached: ByteView | undefined;
+      try {
+        cached = group.getCached(key, FROM_PEER);
+      } catch (err) {
+        ready.push(failed(index, err));
+        return;
+      }
+      if (cached) ready.push(encodeFrame(index, 200, ByteView.bytesForWrite(cached)));
+      else {
+        loads.push(
+          group.get(key, FROM_PEER).then(
+            (view) => encodeFrame(index, 200, ByteView.bytesForWrite(view)),
+            (err: unknown) => failed(index, err),
+          ),
+        );
+      }
+    });
+    const first = ready.length === 1 ? ready[0]! : Buffer.concat(ready);
+    if (loads.length === 0) {
+      // Everything was cached: one body with its length, as a single GET is answered.
+      res.writeHead(200, ['content-type', BATCH_CONTENT_TYPE, 'content-length', String(first.byteLength)]);
+      res.end(first);
+      return;
+    }
+    res.writeHead(200, ['content-type', BATCH_CONTENT_TYPE]);
+    if (first.byteLength > 0) res.write(first);
+    let waiting = loads.length;
+    for (const load of loads) {
+      void load.then((frame) => {
+        if (res.destroyed) return;
+        res.write(frame);
+        if (--waiting === 0) res.end();
+      });
+    }
+  });
+}

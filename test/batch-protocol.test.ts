@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { batchPath, decodeKeys, encodeFrame, encodeKeys, FrameReader, parseBatchPath } from '../src/batch-protocol.js';
+
+test('keys survive encoding, including empty, multi-byte and separator characters', () => {
+  const keys = ['a', '', 'héllo wörld', 'x/y?z=1&\n', '🔑'.repeat(100)];
+  assert.deepEqual(decodeKeys(encodeKeys(keys)), { ok: true, keys });
+  assert.deepEqual(decodeKeys(Buffer.alloc(0)), { ok: true, keys: [] });
+});
+
+test('malformed or oversized key lists are refused with a reason', () => {
+  const body = encodeKeys(['abc', 'def']);
+  assert.deepEqual(decodeKeys(body.subarray(0, body.byteLength - 1)), { ok: false, message: 'truncated key' });
+  assert.deepEqual(decodeKeys(body.subarray(0, 9)), { ok: false, message: 'truncated key length' });
+  assert.deepEqual(decodeKeys(encodeKeys(['a', 'b', 'c']), 2), { ok: false, message: 'more than 2 keys in one batch' });
+});
+
+test('frames are read back whole wherever the body is cut into chunks', () => {
+  const sent = [
+    { index: 2, status: 200, bytes: Buffer.from('value two') },
+    { index: 0, status: 404, bytes: Buffer.from('no such key') },
+    { index: 1, status: 200, bytes: Buffer.alloc(0) },
+    { index: 3, status: 200, bytes: Buffer.alloc(3000, 7) },
+  ];
+  const body = Buffer.concat(sent.map((f) => encodeFrame(f.index, f.status, f.bytes)));
+  for (const size of [1, 2, 5, 11, 12, 13, 100, body.byteLength]) {
+    const reader = new FrameReader();
+    const got = [];
+    for (let at = 0; at < body.byteLength; at += size) got.push(...reader.push(body.subarray(at, at + size)));
+    assert.deepEqual(
+      got.map((f) => ({ index: f.index, status: f.status, bytes: Buffer.from(f.bytes) })),
+      sent,
+      `chunks of ${size} bytes`,
+    );
+    assert.equal(reader.pendingBytes, 0);
+  }
+  const cut = new FrameReader();
+  assert.deepEqual(cut.push(body.subarray(0, 15)), []);
+  assert.equal(cut.pendingBytes, 15, 'an unfinished frame is held, not dropped');
+});
+
+test('batch paths name the group; anything else is not a batch path', () => {
+  assert.equal(batchPath('/_geecache/', 'a b/c'), '/_geecache/a%20b%2Fc/');
+  assert.equal(parseBatchPath('/_geecache/', batchPath('/_geecache/', 'a b/c')), 'a b/c');
+  for (const url of ['/_geecache/', '/_geecache/g/k', '/_geecache/g', '/other/g/', '/_geecache/%zz/']) {
+    assert.equal(parseBatchPath('/_geecache/', url), undefined, url);
+  }
+});

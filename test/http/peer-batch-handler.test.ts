@@ -1,0 +1,115 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpPeerClient } from '../../src/http/peer-client.js';
+import { createPeerHandler } from '../../src/http/peer-handler.js';
+import { GroupRegistry } from '../../src/group.js';
+import { NotFoundError, SourceError } from '../../src/errors.js';
+import { encodeGetResponse, parsePeerPath } from '../../src/protocol.js';
+
+async function serve(listener: RequestListener): Promise<{ url: string; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    listener(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+/** A real peer: our peer handler over a group whose source knows "v-*" keys, fails "bad-*" and is slow for "slow-*". */
+async function peer(): Promise<{ url: string; requests: string[] }> {
+  const registry = new GroupRegistry();
+  registry.create({
+    name: 'scores',
+    cacheBytes: 1 << 20,
+    getter: async (key) => {
+      if (key.startsWith('slow-')) await new Promise((resolve) => setTimeout(resolve, 300));
+      if (key.startsWith('bad-')) throw new Error('source down');
+      if (!key.startsWith('v-') && !key.startsWith('slow-')) throw new NotFoundError(`no ${key}`);
+      return `value of ${key}`;
+    },
+  });
+  return serve(createPeerHandler({ registry, basePath: '/_geecache/' }));
+}
+
+test('keys asked for in one turn go to the owner as one batch; each gets its own answer', async () => {
+  const owner = await peer();
+  const client = new HttpPeerClient({ url: owner.url });
+  after(() => client.close());
+  const keys = Array.from({ length: 40 }, (_, i) => `v-${i}`);
+  const answers = await Promise.all(keys.map((key) => client.get('scores', key)));
+  assert.deepEqual(answers.map((bytes) => Buffer.from(bytes).toString()), keys.map((key) => `value of ${key}`));
+  assert.deepEqual(owner.requests, ['POST /_geecache/scores/']);
+
+  // Now cached on the owner: the same batch again is answered in one body.
+  await Promise.all(keys.map((key) => client.get('scores', key)));
+  assert.equal(owner.requests.length, 2);
+
+  const mixed = await Promise.allSettled([client.get('scores', 'v-1'), client.get('scores', 'nope'), client.get('scores', 'bad-1')]);
+  assert.equal(mixed[0].status === 'fulfilled' && Buffer.from(mixed[0].value).toString(), 'value of v-1');
+  assert.ok(mixed[1].status === 'rejected' && mixed[1].reason instanceof NotFoundError && mixed[1].reason.message === 'no nope');
+  assert.ok(mixed[2].status === 'rejected' && mixed[2].reason instanceof SourceError && mixed[2].reason.status === 502);
+  assert.equal(owner.requests.length, 3);
+
+  // A key asked for alone is a plain GET, as groupcache sends it.
+  await client.get('scores', 'v-99');
+  assert.equal(owner.requests.at(-1), 'GET /_geecache/scores/v-99');
+});
+
+test('a slow key does not hold back the rest of its batch', async () => {
+  const owner = await peer();
+  const client = new HttpPeerClient({ url: owner.url });
+  after(() => client.close());
+  const started = performance.now();
+  let slowDone = false;
+  const slow = client.get('scores', 'slow-1').then((bytes) => {
+    slowDone = true;
+    return bytes;
+  });
+  const fast = await Promise.all(['v-a', 'v-b', 'v-c'].map((key) => client.get('scores', key)));
+  assert.equal(slowDone, false, 'the fast keys arrived before the slow one');
+  assert.equal(Buffer.from(fast[2]!).toString(), 'value of v-c');
+  assert.equal(Buffer.from(await slow).toString(), 'value of slow-1');
+  assert.ok(performance.now() - started >= 250);
+  assert.equal(owner.requests.length, 1);
+});
+
+test('a peer that does not answer batches gets single GETs, then only single GETs', async () => {
+  // An older peer: GET only, 405 for anything else.
+  const old = await serve((req, res) => {
+    if (req.method !== 'GET') {
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('only GET\n');
+      return;
+    }
+    const parsed = parsePeerPath('/_geecache/', req.url!);
+    res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(encodeGetResponse(Buffer.from(parsed.ok ? parsed.key : '?')));
+  });
+  const client = new HttpPeerClient({ url: old.url });
+  after(() => client.close());
+  const first = await Promise.all(['a', 'b', 'c'].map((key) => client.get('g', key)));
+  assert.deepEqual(first.map((bytes) => Buffer.from(bytes).toString()), ['a', 'b', 'c']);
+  assert.equal(old.requests[0], 'POST /_geecache/g/');
+  assert.deepEqual(old.requests.slice(1).sort(), ['GET /_geecache/g/a', 'GET /_geecache/g/b', 'GET /_geecache/g/c']);
+  await Promise.all(['d', 'e'].map((key) => client.get('g', key)));
+  assert.deepEqual(old.requests.slice(4).sort(), ['GET /_geecache/g/d', 'GET /_geecache/g/e']);
+});
+
+test('bad batches are refused with 4xx and a message', async () => {
+  const owner = await peer();
+  const post = (path: string, body: Uint8Array) => fetch(owner.url + path, { method: 'POST', body, signal: AbortSignal.timeout(5000) });
+  const truncated = await post('/_geecache/scores/', Buffer.from([5, 0, 0, 0, 97]));
+  assert.equal(truncated.status, 400);
+  assert.match(await truncated.text(), /truncated key/);
+  const unknown = await post('/_geecache/nope/', Buffer.alloc(0));
+  assert.equal(unknown.status, 404);
+  const notBatch = await post('/_geecache/scores/k', Buffer.alloc(0));
+  assert.equal(notBatch.status, 400);
+  const huge = await post('/_geecache/scores/', Buffer.alloc(2 * 1024 * 1024));
+  assert.equal(huge.status, 413);
+});
