@@ -10,7 +10,7 @@ import { GroupRegistry, type GroupObserver } from './group.js';
 import { createApiHandler } from './http/api-handler.js';
 import { createHttpApp } from './http/app.js';
 import { expressMessageClasses, type MessageClasses } from './http/message-classes.js';
-import { HttpPeerClient } from './http/peer-client.js';
+import { HttpPeerClient, type PeerTraffic } from './http/peer-client.js';
 import { createPeerHandler, sendText } from './http/peer-handler.js';
 import { createMetrics, type CacheMetrics } from './metrics.js';
 import { PeerPool } from './pool.js';
@@ -50,10 +50,12 @@ export class CacheNode {
     const { config, logger } = options;
     this.config = config;
     this.logger = logger;
+    // One set of counters for every peer client, so peers that leave keep their share of the totals.
+    const peerTraffic: PeerTraffic = { gets: 0, batches: 0, batchedKeys: 0 };
     this.pool = new PeerPool({
       self: config.self,
       replicas: config.replicas,
-      createClient: (url) => new HttpPeerClient({ url, basePath: config.basePath, timeoutMs: config.peerTimeoutMs }),
+      createClient: (url) => new HttpPeerClient({ url, basePath: config.basePath, timeoutMs: config.peerTimeoutMs, traffic: peerTraffic }),
       onChange: (peers) => logger.info({ peers, count: peers.length }, 'peer membership changed'),
     });
     // Loads only happen after construction, when this.metrics is set.
@@ -78,7 +80,7 @@ export class CacheNode {
       }
       this.registry.create({ name: group.name, cacheBytes: group.cacheBytes, getter });
     }
-    const metrics = createMetrics(this.registry, this.pool, { defaultMetrics: options.defaultMetrics });
+    const metrics = createMetrics(this.registry, this.pool, { defaultMetrics: options.defaultMetrics, peerTraffic });
     this.metrics = metrics;
     this.discovery = options.discovery ?? this.makeDiscovery();
 

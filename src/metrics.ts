@@ -3,6 +3,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GroupRegistry, GroupStats } from './group.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import type { PeerPool } from './pool.js';
+import type { PeerTraffic } from './http/peer-client.js';
 import { SlabArena } from './slab.js';
 
 export interface CacheMetrics {
@@ -25,7 +26,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export function createMetrics(
   groups: GroupRegistry,
   pool: PeerPool,
-  options: { defaultMetrics?: boolean; arena?: SlabArena } = {},
+  options: { defaultMetrics?: boolean; arena?: SlabArena; peerTraffic?: PeerTraffic } = {},
 ): CacheMetrics {
   const registry = new Registry();
   const arena = options.arena ?? SlabArena.shared;
@@ -52,6 +53,30 @@ export function createMetrics(
   mirror('geecache_peer_loads_total', 'Values fetched from the owner peer.', (s) => s.peerLoads);
   mirror('geecache_peer_errors_total', 'Peer fetches that failed and fell back to a local load.', (s) => s.peerErrors);
   mirror('geecache_server_requests_total', 'Gets that arrived from other peers.', (s) => s.serverRequests);
+
+  const traffic = options.peerTraffic;
+  if (traffic) {
+    new Counter({
+      name: 'geecache_peer_http_requests_total',
+      help: 'HTTP requests sent to owner peers: single GETs, and batches of the keys asked for in one event-loop turn.',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ kind: 'get' }, traffic.gets);
+        this.inc({ kind: 'batch' }, traffic.batches);
+      },
+    });
+    new Counter({
+      name: 'geecache_peer_batched_keys_total',
+      help: 'Keys sent to owner peers in batches (divide by the batch requests for the mean batch size).',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(traffic.batchedKeys);
+      },
+    });
+  }
 
   new Counter({
     name: 'geecache_cache_hits_total',

@@ -49,3 +49,16 @@ test('the latency histograms print exactly what the prom-client Histograms they 
     assert.deepEqual(lines, family(expected, spec.name));
   }
 });
+
+test('peer traffic counters read the shared counts at scrape time', async () => {
+  const pool = new PeerPool({ self: 'http://127.0.0.1:1', createClient: () => assert.fail('no peers in this test') });
+  const peerTraffic = { gets: 0, batches: 0, batchedKeys: 0 };
+  const metrics = createMetrics(new GroupRegistry(), pool, { defaultMetrics: false, peerTraffic });
+  peerTraffic.gets = 3;
+  peerTraffic.batches = 2;
+  peerTraffic.batchedKeys = 57;
+  const text = await metrics.registry.metrics();
+  assert.match(text, /^geecache_peer_http_requests_total\{kind="get"\} 3$/m);
+  assert.match(text, /^geecache_peer_http_requests_total\{kind="batch"\} 2$/m);
+  assert.match(text, /^geecache_peer_batched_keys_total 57$/m);
+});

@@ -23,6 +23,15 @@ export interface HttpPeerClientOptions {
    * single GETs from then on. Default true.
    */
   batch?: boolean;
+  /** Counts this client's requests; pass one object to every client to count a process's peer traffic. */
+  traffic?: PeerTraffic;
+}
+
+/** HTTP requests made to peers: single GETs, and batches with the keys they carried. Only ever grow. */
+export interface PeerTraffic {
+  gets: number;
+  batches: number;
+  batchedKeys: number;
 }
 
 interface Waiting {
@@ -41,6 +50,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
   private readonly pool: Pool;
   private closing: Promise<void> | undefined;
   private batching: boolean;
+  private readonly traffic: PeerTraffic;
   /** Keys asked for in this turn of the event loop, by group; sent by flush() in setImmediate. */
   private queued = new Map<string, Waiting[]>();
   private flushScheduled = false;
@@ -51,6 +61,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
     this.batching = options.batch ?? true;
+    this.traffic = options.traffic ?? { gets: 0, batches: 0, batchedKeys: 0 };
     this.pool = new Pool(options.url, {
       connections: options.connections ?? 32,
       connectTimeout: this.timeoutMs,
@@ -135,6 +146,8 @@ export class HttpPeerClient implements ClosablePeerGetter {
       },
       onResponseError: (_controller, err) => failAll(err),
     };
+    this.traffic.batches++;
+    this.traffic.batchedKeys += waiting.length;
     try {
       this.pool.dispatch(
         {
@@ -155,6 +168,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
   private async getOne(group: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
     let status: number;
     let body: Buffer;
+    this.traffic.gets++;
     try {
       // undici's own connect, headers and body timeouts bound the request; they run on its
       // shared coarse timer. AbortSignal.timeout + AbortSignal.any per request cost the

@@ -40,7 +40,8 @@ async function peer(): Promise<{ url: string; requests: string[] }> {
 
 test('keys asked for in one turn go to the owner as one batch; each gets its own answer', async () => {
   const owner = await peer();
-  const client = new HttpPeerClient({ url: owner.url });
+  const traffic = { gets: 0, batches: 0, batchedKeys: 0 };
+  const client = new HttpPeerClient({ url: owner.url, traffic });
   after(() => client.close());
   const keys = Array.from({ length: 40 }, (_, i) => `v-${i}`);
   const answers = await Promise.all(keys.map((key) => client.get('scores', key)));
@@ -60,6 +61,7 @@ test('keys asked for in one turn go to the owner as one batch; each gets its own
   // A key asked for alone is a plain GET, as groupcache sends it.
   await client.get('scores', 'v-99');
   assert.equal(owner.requests.at(-1), 'GET /_geecache/scores/v-99');
+  assert.deepEqual(traffic, { gets: 1, batches: 3, batchedKeys: 83 });
 });
 
 test('a slow key does not hold back the rest of its batch', async () => {
