@@ -39,6 +39,9 @@ export const COUNTERS = {
   peerLoads: ['geecache_peer_loads_total', {}],
   mainHits: ['geecache_cache_hits_total', { cache: 'main' }],
   hotHits: ['geecache_cache_hits_total', { cache: 'hot' }],
+  peerGets: ['geecache_peer_http_requests_total', { kind: 'get' }],
+  peerBatches: ['geecache_peer_http_requests_total', { kind: 'batch' }],
+  batchedKeys: ['geecache_peer_batched_keys_total', {}],
 } as const satisfies Record<string, readonly [string, Record<string, string>]>;
 
 export type CounterName = keyof typeof COUNTERS;

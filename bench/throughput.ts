@@ -187,6 +187,7 @@ function servedBy(result: ThroughputResult): string {
         c.mainHits ? `main hits ${pct(c.mainHits)}` : '',
         c.hotHits ? `hot hits ${pct(c.hotHits)}` : '',
         c.peerLoads ? `peer loads ${pct(c.peerLoads)}` : '',
+        c.peerBatches ? `${c.peerBatches + c.peerGets} peer requests (${c.peerBatches} batches of ${(c.batchedKeys / c.peerBatches).toFixed(1)} keys on average)` : '',
         c.localLoads ? `source loads ${c.localLoads}` : '',
       ].filter(Boolean);
       return `${pod.name}: ${parts.join(', ') || 'idle'}`;
