@@ -1,6 +1,7 @@
 // The README's main job, run for real: three processes from `local-cluster`, on free ports.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { Pool } from 'undici';
 import { freePorts } from '../support/ports.js';
 import { metricValue } from '../support/cache-process.js';
 import { startProcess, waitFor } from '../support/processes.js';
@@ -36,6 +37,26 @@ test('50 concurrent requests for one cold key: one source load across the cluste
     assert.equal(response.status, 404);
     assert.equal(await response.text(), 'kkk not exist\n');
   }
+});
+
+test('a burst of different keys through one peer: every answer right, found or not, however the hops were batched', async () => {
+  // Keep-alive connections opened first, so the burst reaches the peer at once and its hops share batches.
+  const pool = new Pool(api, { connections: 60 });
+  after(() => pool.close());
+  await Promise.all(Array.from({ length: 60 }, () => pool.request({ path: '/readyz', method: 'GET' }).then((r) => r.body.text())));
+  const keys = Array.from({ length: 60 }, (_, i) => ['Tom', 'Jack', 'Sam'][i % 4] ?? `missing-${i}`);
+  const answers = await Promise.all(
+    keys.map(async (key) => {
+      const response = await pool.request({ path: `/api?key=${key}`, method: 'GET' });
+      return [response.statusCode, await response.body.text()];
+    }),
+  );
+  const expected = keys.map((key) => ({ Tom: [200, '630'], Jack: [200, '589'], Sam: [200, '567'] })[key] ?? [404, `${key} not exist\n`]);
+  assert.deepEqual(answers, expected);
+  const metrics = await text(`${api}/metrics`);
+  const batches = metricValue(metrics, 'geecache_peer_http_requests_total', { kind: 'batch' });
+  const gets = metricValue(metrics, 'geecache_peer_http_requests_total', { kind: 'get' });
+  assert.ok(batches !== undefined && gets !== undefined, 'the peer exports its peer traffic');
 });
 
 test('every peer agrees on the owner of every key', async () => {

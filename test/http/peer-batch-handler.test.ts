@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { createPeerHandler } from '../../src/http/peer-handler.js';
 import { GroupRegistry } from '../../src/group.js';
-import { NotFoundError, SourceError } from '../../src/errors.js';
+import { NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
+import { BATCH_CONTENT_TYPE, encodeFrame } from '../../src/batch-protocol.js';
 import { encodeGetResponse, parsePeerPath } from '../../src/protocol.js';
 
 async function serve(listener: RequestListener): Promise<{ url: string; requests: string[] }> {
@@ -114,4 +115,31 @@ test('bad batches are refused with 4xx and a message', async () => {
   assert.equal(notBatch.status, 400);
   const huge = await post('/_geecache/scores/', Buffer.alloc(2 * 1024 * 1024));
   assert.equal(huge.status, 413);
+});
+
+test('a peer that dies in the middle of a batch: answered keys keep their values, the rest fail as unavailable', async () => {
+  const dying = await serve((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': BATCH_CONTENT_TYPE });
+      res.write(encodeFrame(1, 200, Buffer.from('second')));
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+  });
+  const client = new HttpPeerClient({ url: dying.url });
+  after(() => client.destroy());
+  const [first, second, third] = await Promise.allSettled(['a', 'b', 'c'].map((key) => client.get('g', key)));
+  assert.ok(second!.status === 'fulfilled' && Buffer.from(second!.value).toString() === 'second');
+  for (const lost of [first!, third!]) assert.ok(lost.status === 'rejected' && lost.reason instanceof PeerUnavailableError, String(lost.status));
+});
+
+test('keys still queued when the client closes fail as unavailable instead of hanging', async () => {
+  const owner = await peer();
+  const client = new HttpPeerClient({ url: owner.url });
+  const pending = ['v-1', 'v-2'].map((key) => client.get('scores', key));
+  await client.close();
+  for (const outcome of await Promise.allSettled(pending)) {
+    assert.ok(outcome.status === 'rejected' && outcome.reason instanceof PeerUnavailableError, String(outcome.status));
+  }
+  assert.deepEqual(owner.requests, []);
 });
