@@ -7,7 +7,7 @@
 //           Status 200: the bytes are the value. Any other status is what a single GET of the
 //           key would have answered (404, 502, ...), and the bytes are its message.
 // A peer that does not know batches answers anything else (our older pods: 405; a Go
-// groupcache peer: an error for the empty key), and the client asks for each key alone.
+// groupcache peer treats it as a get of the empty key), and the client asks for each key alone.
 
 export const BATCH_CONTENT_TYPE = 'application/x-geecache-batch';
 /** Most keys in one batch; a larger batch is refused (413). */
