@@ -31,6 +31,7 @@ export interface ClusterOptions {
   groups: string;
   hotCache?: 'on' | 'off';
   hotPath?: 'fast' | 'express';
+  peerBatch?: 'on' | 'off';
   cpus: string | undefined;
   /** Extra node flags (e.g. --cpu-prof) per pod index. */
   nodeArgs?: (index: number) => string[];
@@ -65,6 +66,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       GEECACHE_GROUPS: options.groups,
       GEECACHE_HOT_CACHE: options.hotCache ?? 'on',
       GEECACHE_HOT_PATH: options.hotPath ?? 'fast',
+      GEECACHE_PEER_BATCH: options.peerBatch ?? 'on',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
     };

@@ -13,6 +13,7 @@ export const CASES = [
   'api-hit-express',
   'peer-hop',
   'peer-hop-1key',
+  'peer-hop-unbatched',
   'hot-key',
   'go-api-hit',
   'go-peer-hop',
@@ -28,13 +29,17 @@ const NEEDS: Partial<Record<CaseName, CaseName[]>> = {
   'api-hit-express': ['baseline'],
   'peer-hop': ['api-hit', 'baseline'],
   'peer-hop-1key': ['api-hit', 'baseline'],
+  'peer-hop-unbatched': ['peer-hop', 'api-hit', 'baseline'],
   'hot-key': ['api-hit', 'baseline'],
   'go-api-hit': ['baseline'],
   'go-peer-hop': ['go-api-hit', 'baseline'],
 };
 
-/** `baseline-self` (the baseline measured against a second copy of itself) only runs when asked for. */
-const DEFAULT_CASES = CASES.filter((c) => c !== 'baseline-self');
+/**
+ * Only when asked for: `baseline-self` (the baseline against a second copy of itself) and
+ * `peer-hop-unbatched` (the peer hop with GEECACHE_PEER_BATCH=off, two more pods and rounds).
+ */
+const DEFAULT_CASES = CASES.filter((c) => c !== 'baseline-self' && c !== 'peer-hop-unbatched');
 
 export interface BenchConfig {
   quick: boolean;

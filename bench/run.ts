@@ -15,11 +15,22 @@ import { runThroughput, throughputRows, type Target } from './throughput.js';
 import { valueFor, VALUE_BYTES } from './values.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-const THROUGHPUT_CASES: readonly CaseName[] = ['baseline', 'baseline-self', 'api-hit', 'api-hit-express', 'peer-hop', 'peer-hop-1key', 'hot-key', 'go-api-hit', 'go-peer-hop'];
+const THROUGHPUT_CASES: readonly CaseName[] = [
+  'baseline',
+  'baseline-self',
+  'api-hit',
+  'api-hit-express',
+  'peer-hop',
+  'peer-hop-1key',
+  'peer-hop-unbatched',
+  'hot-key',
+  'go-api-hit',
+  'go-peer-hop',
+];
 const GO_CASES: readonly CaseName[] = ['go-api-hit', 'go-peer-hop'];
 /** Go groupcache's cache on the peer-hop's API pod: room for about 30 values, so its hot cache (always on) absorbs few of the 2000 keys. */
 const GO_API_POD_CACHE_BYTES = 4096;
-const GEECACHE_CASES: readonly CaseName[] = ['api-hit', 'api-hit-express', 'peer-hop', 'peer-hop-1key', 'hot-key', 'miss-storm', 'memory'];
+const GEECACHE_CASES: readonly CaseName[] = ['api-hit', 'api-hit-express', 'peer-hop', 'peer-hop-1key', 'peer-hop-unbatched', 'hot-key', 'miss-storm', 'memory'];
 /** Distinct keys in the peer-hop case: with 50 connections, two concurrent requests rarely pick the same one. */
 const PEER_HOP_KEYS = 2000;
 
@@ -61,12 +72,13 @@ async function throughputStage(config: BenchConfig): Promise<Row[]> {
 
     const hotOff = has('api-hit') || has('peer-hop') || has('peer-hop-1key') ? await startCluster({ name: 'hotoff', pods: 2, groups, hotCache: 'off', cpus }) : undefined;
     const express = has('api-hit-express') ? await startCluster({ name: 'express', pods: 1, groups, hotPath: 'express', cpus }) : undefined;
+    const unbatched = has('peer-hop-unbatched') ? await startCluster({ name: 'unbatched', pods: 2, groups, hotCache: 'off', peerBatch: 'off', cpus }) : undefined;
     const hotOn = has('hot-key') ? await startCluster({ name: 'hoton', pods: 2, groups, hotCache: 'on', cpus }) : undefined;
     const goPods =
       go && 'binary' in go && (has('go-api-hit') || has('go-peer-hop'))
         ? await startGoCluster({ name: 'go', binary: go.binary, pods: 2, origin: origin.url, cacheBytes: (i) => (i === 0 ? GO_API_POD_CACHE_BYTES : 64 << 20), cpus })
         : undefined;
-    clusters.push(...[hotOff, express, hotOn, goPods].filter((c): c is Cluster => c !== undefined));
+    clusters.push(...[hotOff, express, unbatched, hotOn, goPods].filter((c): c is Cluster => c !== undefined));
 
     const apiKey = hotOff ? hotOff.keyOwnedBy(0, 'api-') : 'api-0';
     const targets: Target[] = [];
@@ -102,6 +114,13 @@ async function throughputStage(config: BenchConfig): Promise<Row[]> {
         const setup = `as peer-hop but one key for all 50 connections: a's singleflight merges concurrent requests into one fetch from b`;
         targets.push({ case: 'peer-hop-1key', base: a.http, paths: [a.apiPath(keys[0]!)], expected: valueFor(keys[0]!), pids, pods: [a, b], setup });
       }
+    }
+    if (unbatched) {
+      const [a, b] = [unbatched.pods[0]!, unbatched.pods[1]!];
+      const keys = unbatched.keysOwnedBy(1, 'peer-', PEER_HOP_KEYS);
+      const setup = `as peer-hop with GEECACHE_PEER_BATCH=off: one GET to b per key, as groupcache does; a and b share ${core}`;
+      const paths = keys.map((k) => a.apiPath(k));
+      targets.push({ case: 'peer-hop-unbatched', base: a.http, paths, expected: valueFor(keys[0]!), prefill: true, pids: [a.child.pid, b.child.pid], pods: [a, b], setup });
     }
     if (hotOn && has('hot-key')) {
       const [a, b] = [hotOn.pods[0]!, hotOn.pods[1]!];

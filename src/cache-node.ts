@@ -55,7 +55,8 @@ export class CacheNode {
     this.pool = new PeerPool({
       self: config.self,
       replicas: config.replicas,
-      createClient: (url) => new HttpPeerClient({ url, basePath: config.basePath, timeoutMs: config.peerTimeoutMs, traffic: peerTraffic }),
+      createClient: (url) =>
+        new HttpPeerClient({ url, basePath: config.basePath, timeoutMs: config.peerTimeoutMs, batch: config.peerBatch, traffic: peerTraffic }),
       onChange: (peers) => logger.info({ peers, count: peers.length }, 'peer membership changed'),
     });
     // Loads only happen after construction, when this.metrics is set.

@@ -36,6 +36,8 @@ export interface Config {
   sourceTimeoutMs: number;
   demoLatencyMs: number;
   hotCache: boolean;
+  /** Send the keys wanted from one owner in one event-loop turn as one batch (README: peer protocol). */
+  peerBatch: boolean;
   hotPath: 'fast' | 'express';
   drainTimeoutMs: number;
   shutdownDelayMs: number;
@@ -65,6 +67,7 @@ const SETTINGS = {
   sourceTimeoutMs: { env: 'GEECACHE_SOURCE_TIMEOUT_MS', flag: 'source-timeout-ms', default: '5000' },
   demoLatencyMs: { env: 'GEECACHE_DEMO_LATENCY_MS', flag: 'demo-latency-ms', default: '50' },
   hotCache: { env: 'GEECACHE_HOT_CACHE', flag: 'hot-cache', default: 'on' },
+  peerBatch: { env: 'GEECACHE_PEER_BATCH', flag: 'peer-batch', default: 'on' },
   hotPath: { env: 'GEECACHE_HOT_PATH', flag: 'hot-path', default: 'fast' },
   drainTimeoutMs: { env: 'GEECACHE_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', default: '10000' },
   shutdownDelayMs: { env: 'GEECACHE_SHUTDOWN_DELAY_MS', flag: 'shutdown-delay-ms', default: '0' },
@@ -175,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     sourceTimeoutMs: millis(SETTINGS.sourceTimeoutMs.env, 1),
     demoLatencyMs: millis(SETTINGS.demoLatencyMs.env),
     hotCache: oneOf(SETTINGS.hotCache.env, ['on', 'off']),
+    peerBatch: oneOf(SETTINGS.peerBatch.env, ['on', 'off']),
     hotPath: oneOf(SETTINGS.hotPath.env, ['fast', 'express']),
     drainTimeoutMs: millis(SETTINGS.drainTimeoutMs.env),
     shutdownDelayMs: millis(SETTINGS.shutdownDelayMs.env),
@@ -221,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     namespace: raw.namespace.trim() || undefined,
     groups,
     hotCache: values.hotCache === 'on',
+    peerBatch: values.peerBatch === 'on',
     kubeconfig: env.KUBECONFIG || undefined,
     inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
   };

@@ -15,6 +15,8 @@ test('defaults give a working single static peer with the demo group', () => {
   assert.equal(config.peerTimeoutMs, 2000);
   assert.equal(config.replicas, 50);
   assert.equal(config.hotCache, true);
+  assert.equal(config.peerBatch, true);
+  assert.equal(loadConfig({}, ['--peer-batch', 'off']).peerBatch, false);
 });
 
 test('flags override environment variables', () => {
@@ -63,6 +65,7 @@ test('every bad value fails with a ConfigError naming its variable', () => {
     [{ GEECACHE_PEER_TIMEOUT_MS: '1.5' }, /^GEECACHE_PEER_TIMEOUT_MS: must be a whole number/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of/],
     [{ GEECACHE_HOT_CACHE: 'yes' }, /^GEECACHE_HOT_CACHE: must be one of on, off/],
+    [{ GEECACHE_PEER_BATCH: 'true' }, /^GEECACHE_PEER_BATCH: must be one of on, off/],
   ];
   for (const [env, message] of cases) {
     assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message), JSON.stringify(env));
