@@ -3,7 +3,7 @@ import { cpus as cpuInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startBaseline } from './baseline.js';
 import { serverBuilt, startCluster, type Cluster } from './cluster.js';
-import { parseConfig, USAGE, type BenchConfig, type CaseName } from './config.js';
+import { CASES, parseConfig, USAGE, type BenchConfig, type CaseName } from './config.js';
 import { memoryRows } from './memory.js';
 import { lruRows, ringRows } from './micro.js';
 import { missStormRows } from './miss-storm.js';
@@ -15,18 +15,9 @@ import { runThroughput, throughputRows, type Target } from './throughput.js';
 import { valueFor, VALUE_BYTES } from './values.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-const THROUGHPUT_CASES: readonly CaseName[] = [
-  'baseline',
-  'baseline-self',
-  'api-hit',
-  'api-hit-express',
-  'peer-hop',
-  'peer-hop-1key',
-  'peer-hop-unbatched',
-  'hot-key',
-  'go-api-hit',
-  'go-peer-hop',
-];
+/** The cases measured under load from wrk or autocannon: all but the micro benchmarks, the miss storm and memory. */
+const OTHER_STAGES: readonly CaseName[] = ['micro-ring', 'micro-lru', 'miss-storm', 'memory'];
+const THROUGHPUT_CASES: readonly CaseName[] = CASES.filter((c) => !OTHER_STAGES.includes(c));
 const GO_CASES: readonly CaseName[] = ['go-api-hit', 'go-peer-hop'];
 /** Go groupcache's cache on the peer-hop's API pod: room for about 30 values, so its hot cache (always on) absorbs few of the 2000 keys. */
 const GO_API_POD_CACHE_BYTES = 4096;
