@@ -33,4 +33,4 @@ USER node
 EXPOSE 8001 9999
 # Exec form: node is PID 1 and receives SIGTERM itself (it drains, then exits 0).
 # No HEALTHCHECK: Kubernetes probes /healthz and /readyz instead.
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--no-memory-reducer", "dist/src/main.js"]

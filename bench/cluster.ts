@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HashRing } from '../src/ring.js';
+import { NODE_FLAGS } from '../src/node-flags.js';
 import { freePort, spawnChild, waitForOk, type Child } from './procs.js';
 import { counters, scrape, type Counters } from './metrics.js';
 
@@ -70,7 +71,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
     };
-    const child = spawnChild(name, process.execPath, [...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env });
+    // The pods' own flags first (as the Dockerfile's CMD gives them), then the bench's, which may override them.
+    const child = spawnChild(name, process.execPath, [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env });
     pods.push({
       name,
       self: selves[i]!,

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { NODE_FLAGS } from './node-flags.js';
 
 export interface LocalClusterOptions {
   peerPorts: number[];
@@ -56,7 +57,7 @@ export function runLocalCluster(options: LocalClusterOptions): { stop: (signal?:
 
   const exits = options.peerPorts.map((port, i) => {
     const name = `peer${i + 1}`;
-    const child = spawn(process.execPath, [mainJs], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, mainJs], {
       env: {
         LOG_FORMAT: 'pretty',
         ...passThrough,

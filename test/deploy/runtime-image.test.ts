@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { repoRoot, scratchDir } from './render.js';
 import { httpGet } from '../support/cache-process.js';
 import { freePorts } from '../support/ports.js';
@@ -76,7 +77,7 @@ const expectedRuntime = [
   'COPY --from=build /app/dist/src ./dist/src',
   'USER node',
   'EXPOSE 8001 9999',
-  'CMD ["node", "dist/src/main.js"]',
+  'CMD ["node", "--no-memory-reducer", "dist/src/main.js"]',
 ];
 
 /** The image's Node version, from `ARG NODE_IMAGE=node:<version>-<variant>`. */
@@ -285,6 +286,8 @@ describe('runtime image (the Dockerfile runtime stage, reproduced without Docker
     // EXPOSE lists the ports the program listens on by default.
     const defaults = loadConfig({});
     assert.ok(expectedRuntime.includes(`EXPOSE ${defaults.port} ${defaults.httpPort}`), 'EXPOSE matches the default ports');
+    // The pod runs with the flags local-cluster and bench/ start it with.
+    assert.ok(expectedRuntime.includes(`CMD ${JSON.stringify(['node', ...NODE_FLAGS, 'dist/src/main.js']).replaceAll(',', ', ')}`), 'CMD passes NODE_FLAGS');
   });
 
   it('sends only the files the build copies into the build context', () => {
