@@ -12,6 +12,7 @@ import { startCluster } from './cluster.js';
 import { defaultGenerator, runLoad } from './load.js';
 import { startOrigin } from './origin.js';
 import { hasTaskset, installCleanup, sleep, stopAll } from './procs.js';
+import { scrapeWhile } from './throughput.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,16 +39,13 @@ async function probe(idleS: number): Promise<number> {
     const load = (durationS: number) =>
       runLoad({ base: a.http, paths: [path], connections: 50, durationS, generator: defaultGenerator, cpus: loadCpus, serverPids: [a.child.pid] });
     await sleep(idleS * 1000);
-    let scraping = true;
-    const scraper = (async () => {
-      while (scraping) {
-        await fetch(`${a.http}/metrics`).then((res) => res.text());
-        await sleep(500);
-      }
-    })();
-    await load(5);
-    scraping = false;
-    await scraper;
+    // Scraped during the warm-up as the bench's warm-up does (runThroughput).
+    const scraping = scrapeWhile([a], 500);
+    try {
+      await load(5);
+    } finally {
+      await scraping.stop();
+    }
     const rps: number[] = [];
     for (let i = 0; i < 5; i++) rps.push((await load(5)).rps);
     await sleep(5000);

@@ -81,7 +81,7 @@ async function podCounters(pods: readonly Pod[]): Promise<Record<string, Counter
 }
 
 /** Scrapes every pod's /metrics every `everyMs` until stopped (a no-op without pods). */
-function scrapeWhile(pods: readonly Pod[], everyMs: number): { stop(): Promise<void> } {
+export function scrapeWhile(pods: readonly Pod[], everyMs: number): { stop(): Promise<void> } {
   if (pods.length === 0) return { stop: async () => {} };
   let last: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {

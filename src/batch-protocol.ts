@@ -77,9 +77,12 @@ export interface Frame {
   bytes: Buffer;
 }
 
+/** What a reader holds between frames; shared, never written. */
+const EMPTY = Buffer.alloc(0);
+
 /** Cuts a response body into frames as its chunks arrive, whatever the chunk boundaries. */
 export class FrameReader {
-  private buffered: Buffer = Buffer.alloc(0);
+  private buffered: Buffer = EMPTY;
 
   /** The frames completed by `chunk`; their bytes may be views of it. */
   push(chunk: Buffer): Frame[] {
@@ -94,7 +97,7 @@ export class FrameReader {
     }
     data = data.subarray(at);
     // Keep only the incomplete tail, copied, so it does not pin the whole chunk.
-    this.buffered = data.byteLength === 0 ? Buffer.alloc(0) : Buffer.from(data);
+    this.buffered = data.byteLength === 0 ? EMPTY : Buffer.from(data);
     return frames;
   }
 

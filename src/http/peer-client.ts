@@ -116,7 +116,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
       }
     };
     const failAll = (err: unknown): void => {
-      const error = new PeerUnavailableError(this.url, `peer ${this.url} unavailable: ${describeNetworkError(err, this.timeoutMs)}`, { cause: err });
+      const error = this.unavailable(err);
       for (const one of waiting) settle(one, () => { throw error; });
     };
     const handler: Dispatcher.DispatchHandler = {
@@ -175,7 +175,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
       // peer hop a good part of its throughput on Node 20 (bench/).
       ({ status, body } = await fetchBytes(this.pool, peerPath(this.basePath, group, key), this.maxResponseBytes, signal));
     } catch (err) {
-      throw new PeerUnavailableError(this.url, `peer ${this.url} unavailable: ${describeNetworkError(err, this.timeoutMs)}`, { cause: err });
+      throw this.unavailable(err);
     }
     if (status === 200) {
       try {
@@ -185,6 +185,11 @@ export class HttpPeerClient implements ClosablePeerGetter {
       }
     }
     return this.valueOrThrow(status, body);
+  }
+
+  /** A request that got no answer (refused, reset, timed out, closed client), as the caller's fallback signal. */
+  private unavailable(err: unknown): PeerUnavailableError {
+    return new PeerUnavailableError(this.url, `peer ${this.url} unavailable: ${describeNetworkError(err, this.timeoutMs)}`, { cause: err });
   }
 
   /** The value of a 200 (already decoded), or the error a status stands for. */
