@@ -136,13 +136,14 @@ export function createMetrics(
   // Slabs free only when every value in them is gone: held / live is the packing overhead.
   new Gauge({
     name: 'geecache_slab_bytes',
-    help: 'Bytes of value slabs not yet freed (held), and bytes of cached values in them (live).',
+    help: 'Bytes of value slabs not yet freed (held), bytes of cached values in them (live), and bytes of slabs emptied of values and waiting for a full GC (empty).',
     labelNames: ['state'],
     registers: [registry],
     collect() {
       const stats = arena.stats();
       this.set({ state: 'held' }, stats.slabBytesHeld);
       this.set({ state: 'live' }, stats.liveBytes);
+      this.set({ state: 'empty' }, stats.emptySlabBytes);
     },
   });
 

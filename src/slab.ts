@@ -15,6 +15,8 @@ export class Slab {
   /** Sealed (the arena moved on to a new slab) and less than `sparseFraction` live: hits move their value out. */
   sparse = false;
   sealed = false;
+  /** Sealed with nothing live: only the garbage collector can free it now (counted in the arena's emptySlabBytes). */
+  empty = false;
 
   constructor(
     readonly arena: SlabArena,
@@ -26,6 +28,7 @@ export class Slab {
 
   /** A cache took a value in this slab. */
   addLive(bytes: number): void {
+    if (this.empty) this.arena.markEmpty(this, false);
     this.live += bytes;
     this.arena.liveBytes += bytes;
     if (this.sparse && this.live >= this.used * this.arena.sparseFraction) this.sparse = false;
@@ -36,6 +39,7 @@ export class Slab {
     this.live -= bytes;
     this.arena.liveBytes -= bytes;
     if (this.sealed && this.live < this.used * this.arena.sparseFraction) this.sparse = true;
+    if (this.sealed && this.live === 0) this.arena.markEmpty(this, true);
   }
 }
 
@@ -57,6 +61,12 @@ export interface SlabArenaStats {
   slabBytesHeld: number;
   /** Bytes of values some cache holds. slabBytesHeld / liveBytes is the fragmentation overhead. */
   liveBytes: number;
+  /**
+   * Bytes of sealed slabs that no cache value is in any more, not yet freed: garbage that only
+   * the next full GC returns. An evicting cache piles these up between V8's full GCs, and
+   * a cache that stops evicting keeps them until something else triggers one (idle-gc.ts).
+   */
+  emptySlabBytes: number;
   /** Values copied out of sparse slabs on a hit. */
   relocations: number;
 }
@@ -86,8 +96,11 @@ export class SlabArena {
   private current: Slab | undefined;
   private slabs = 0;
   private slabsFreed = 0;
+  private emptySlabBytes = 0;
+  // A slab can only be collected once no cache value is in it and it is sealed, so it was counted empty first.
   private readonly freed = new FinalizationRegistry<undefined>(() => {
     this.slabsFreed++;
+    this.emptySlabBytes -= this.slabBytes;
   });
 
   constructor(options: SlabArenaOptions = {}) {
@@ -133,8 +146,15 @@ export class SlabArena {
       slabsFreed: this.slabsFreed,
       slabBytesHeld: (this.slabs - this.slabsFreed) * this.slabBytes,
       liveBytes: this.liveBytes,
+      emptySlabBytes: this.emptySlabBytes,
       relocations: this.relocations,
     };
+  }
+
+  /** @internal For Slab: it became empty (sealed, nothing live), or took a value again. */
+  markEmpty(slab: Slab, empty: boolean): void {
+    slab.empty = empty;
+    this.emptySlabBytes += empty ? this.slabBytes : -this.slabBytes;
   }
 
   private startSlab(): Slab {
@@ -142,6 +162,7 @@ export class SlabArena {
     if (old !== undefined) {
       old.sealed = true;
       if (old.live < old.used * this.sparseFraction) old.sparse = true;
+      if (old.live === 0) this.markEmpty(old, true);
     }
     const slab = new Slab(this, this.slabBytes);
     this.slabs++;

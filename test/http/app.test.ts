@@ -118,7 +118,10 @@ test('/metrics counts a known sequence of requests exactly', async () => {
   // Slabs are process-wide (other tests in this file cache values too): live never exceeds held.
   const live = metricValue(text, 'geecache_slab_bytes', { state: 'live' })!;
   assert.ok(live >= '630'.length, `live ${live}`);
-  assert.ok(metricValue(text, 'geecache_slab_bytes', { state: 'held' })! >= live);
+  const held = metricValue(text, 'geecache_slab_bytes', { state: 'held' })!;
+  assert.ok(held >= live);
+  const empty = metricValue(text, 'geecache_slab_bytes', { state: 'empty' })!;
+  assert.ok(empty >= 0 && empty <= held - live, `empty ${empty} is part of what is held and not live`);
   assert.match(text, /# TYPE geecache_gets_total counter/);
 });
 
