@@ -20,6 +20,8 @@ RUN npx tsc -p tsconfig.build.json
 # ---- runtime: production dependencies and compiled JavaScript only ---------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# glibc maps each 128 KiB+ block on its own, so freed value slabs leave RSS (src/node-flags.ts).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
@@ -33,4 +35,4 @@ USER node
 EXPOSE 8001 9999
 # Exec form: node is PID 1 and receives SIGTERM itself (it drains, then exits 0).
 # No HEALTHCHECK: Kubernetes probes /healthz and /readyz instead.
-CMD ["node", "--no-memory-reducer", "dist/src/main.js"]
+CMD ["node", "--no-memory-reducer", "--expose-gc", "dist/src/main.js"]

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HashRing } from '../src/ring.js';
-import { NODE_FLAGS } from '../src/node-flags.js';
+import { NODE_FLAGS, POD_ENV } from '../src/node-flags.js';
 import { freePort, spawnChild, waitForOk, type Child } from './procs.js';
 import { counters, scrape, type Counters } from './metrics.js';
 
@@ -57,6 +57,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const name = `${options.name}-${String.fromCharCode(97 + i)}`;
     const http = `http://127.0.0.1:${ports[2 * i + 1]!}`;
     const env: NodeJS.ProcessEnv = {
+      ...POD_ENV,
       ...process.env,
       GEECACHE_PORT: String(ports[2 * i]!),
       GEECACHE_HTTP_PORT: String(ports[2 * i + 1]!),

@@ -12,8 +12,10 @@ import { createHttpApp } from './http/app.js';
 import { expressMessageClasses, type MessageClasses } from './http/message-classes.js';
 import { HttpPeerClient, type PeerTraffic } from './http/peer-client.js';
 import { createPeerHandler, sendText } from './http/peer-handler.js';
+import { IdleGc } from './idle-gc.js';
 import { createMetrics, type CacheMetrics } from './metrics.js';
 import { PeerPool } from './pool.js';
+import { SlabArena } from './slab.js';
 import { demoSource } from './sources/demo.js';
 import { httpOriginSource } from './sources/http-origin.js';
 
@@ -39,6 +41,8 @@ export class CacheNode {
   readonly peerServer: Server;
   /** Serves the API, metrics, health and debug routes. */
   readonly httpServer: Server;
+  /** Frees emptied value slabs once eviction stops (config.idleGc). */
+  readonly idleGc: IdleGc | undefined;
   private readonly closers: Array<() => Promise<void>> = [];
   /** Open client connections of both servers, so a shutdown can ask busy ones to close. */
   private readonly sockets = new Set<Socket>();
@@ -83,6 +87,7 @@ export class CacheNode {
     }
     const metrics = createMetrics(this.registry, this.pool, { defaultMetrics: options.defaultMetrics, peerTraffic });
     this.metrics = metrics;
+    this.idleGc = config.idleGc ? new IdleGc({ arena: SlabArena.shared, logger }) : undefined;
     this.discovery = options.discovery ?? this.makeDiscovery();
 
     const api = createApiHandler({ registry: this.registry, metrics, logger, pool: this.pool });
@@ -150,6 +155,7 @@ export class CacheNode {
     await listen(this.httpServer, config.httpPort, config.bind, 'http');
     this.discovery.start((peers) => this.pool.set(...peers));
     await this.discovery.ready;
+    this.idleGc?.start();
     this.logger.info(
       {
         self: config.self,
@@ -158,6 +164,7 @@ export class CacheNode {
         bind: config.bind,
         discovery: config.discovery,
         groups: config.groups.map((g) => `${g.name}:${g.cacheBytes}:${g.source.kind}`),
+        idleGc: this.idleGc === undefined ? 'off' : this.idleGc.available ? 'on' : 'off (node was started without --expose-gc)',
       },
       'geecache started',
     );
@@ -165,6 +172,7 @@ export class CacheNode {
 
   private async doClose(): Promise<void> {
     this.draining = true;
+    this.idleGc?.close();
     const { shutdownDelayMs, drainTimeoutMs } = this.config;
     this.logger.info({ connections: this.sockets.size, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
     if (shutdownDelayMs > 0) await sleep(shutdownDelayMs);

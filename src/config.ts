@@ -38,6 +38,8 @@ export interface Config {
   hotCache: boolean;
   /** Send the keys wanted from one owner in one event-loop turn as one batch (README: peer protocol). */
   peerBatch: boolean;
+  /** After eviction stops, one full GC frees the emptied value slabs (idle-gc.ts); needs node --expose-gc. */
+  idleGc: boolean;
   hotPath: 'fast' | 'express';
   drainTimeoutMs: number;
   shutdownDelayMs: number;
@@ -68,6 +70,7 @@ const SETTINGS = {
   demoLatencyMs: { env: 'GEECACHE_DEMO_LATENCY_MS', flag: 'demo-latency-ms', default: '50' },
   hotCache: { env: 'GEECACHE_HOT_CACHE', flag: 'hot-cache', default: 'on' },
   peerBatch: { env: 'GEECACHE_PEER_BATCH', flag: 'peer-batch', default: 'on' },
+  idleGc: { env: 'GEECACHE_IDLE_GC', flag: 'idle-gc', default: 'on' },
   hotPath: { env: 'GEECACHE_HOT_PATH', flag: 'hot-path', default: 'fast' },
   drainTimeoutMs: { env: 'GEECACHE_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', default: '10000' },
   shutdownDelayMs: { env: 'GEECACHE_SHUTDOWN_DELAY_MS', flag: 'shutdown-delay-ms', default: '0' },
@@ -179,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     demoLatencyMs: millis(SETTINGS.demoLatencyMs.env),
     hotCache: oneOf(SETTINGS.hotCache.env, ['on', 'off']),
     peerBatch: oneOf(SETTINGS.peerBatch.env, ['on', 'off']),
+    idleGc: oneOf(SETTINGS.idleGc.env, ['on', 'off']),
     hotPath: oneOf(SETTINGS.hotPath.env, ['fast', 'express']),
     drainTimeoutMs: millis(SETTINGS.drainTimeoutMs.env),
     shutdownDelayMs: millis(SETTINGS.shutdownDelayMs.env),
@@ -226,6 +230,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     groups,
     hotCache: values.hotCache === 'on',
     peerBatch: values.peerBatch === 'on',
+    idleGc: values.idleGc === 'on',
     kubeconfig: env.KUBECONFIG || undefined,
     inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
   };

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { NODE_FLAGS } from './node-flags.js';
+import { NODE_FLAGS, POD_ENV } from './node-flags.js';
 
 export interface LocalClusterOptions {
   peerPorts: number[];
@@ -60,6 +60,7 @@ export function runLocalCluster(options: LocalClusterOptions): { stop: (signal?:
     const child = spawn(process.execPath, [...NODE_FLAGS, mainJs], {
       env: {
         LOG_FORMAT: 'pretty',
+        ...POD_ENV,
         ...passThrough,
         GEECACHE_PORT: String(port),
         GEECACHE_HTTP_PORT: String(options.httpPorts[i]),

@@ -17,6 +17,9 @@ test('defaults give a working single static peer with the demo group', () => {
   assert.equal(config.hotCache, true);
   assert.equal(config.peerBatch, true);
   assert.equal(loadConfig({}, ['--peer-batch', 'off']).peerBatch, false);
+  assert.equal(config.idleGc, true);
+  assert.equal(loadConfig({ GEECACHE_IDLE_GC: 'off' }).idleGc, false);
+  assert.throws(() => loadConfig({ GEECACHE_IDLE_GC: 'yes' }), /GEECACHE_IDLE_GC/);
 });
 
 test('flags override environment variables', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { NODE_FLAGS } from '../../src/node-flags.js';
+import { NODE_FLAGS, POD_ENV } from '../../src/node-flags.js';
 import { repoRoot, scratchDir } from './render.js';
 import { httpGet } from '../support/cache-process.js';
 import { freePorts } from '../support/ports.js';
@@ -71,13 +71,14 @@ const show = (instructions: Instruction[] | undefined) => (instructions ?? []).m
  */
 const expectedRuntime = [
   'ENV NODE_ENV=production',
+  'ENV MALLOC_MMAP_THRESHOLD_=131072',
   'WORKDIR /app',
   'COPY package.json package-lock.json ./',
   'RUN npm ci --omit=dev && npm cache clean --force',
   'COPY --from=build /app/dist/src ./dist/src',
   'USER node',
   'EXPOSE 8001 9999',
-  'CMD ["node", "--no-memory-reducer", "dist/src/main.js"]',
+  'CMD ["node", "--no-memory-reducer", "--expose-gc", "dist/src/main.js"]',
 ];
 
 /** The image's Node version, from `ARG NODE_IMAGE=node:<version>-<variant>`. */
@@ -219,6 +220,7 @@ async function exerciseImage(nodeBinary: string, app: string): Promise<string> {
     assert.ok(started, `a "geecache started" line (stdout: ${server.stdout()})`);
     assert.equal(started.self, `http://127.0.0.1:${peerPort}`, 'static self defaults to the bind address and peer port');
     assert.equal(started.httpPort, httpPort);
+    assert.equal(started.idleGc, 'on', 'the CMD exposes gc, so the idle GC runs');
     assert.ok(logs.some((l) => l.msg === 'shut down'), `a "shut down" line (stdout: ${server.stdout()})`);
     assert.ok(!logs.some((l) => typeof l.level === 'number' && l.level >= 50), 'no error or fatal lines');
     return version;
@@ -288,6 +290,7 @@ describe('runtime image (the Dockerfile runtime stage, reproduced without Docker
     assert.ok(expectedRuntime.includes(`EXPOSE ${defaults.port} ${defaults.httpPort}`), 'EXPOSE matches the default ports');
     // The pod runs with the flags local-cluster and bench/ start it with.
     assert.ok(expectedRuntime.includes(`CMD ${JSON.stringify(['node', ...NODE_FLAGS, 'dist/src/main.js']).replaceAll(',', ', ')}`), 'CMD passes NODE_FLAGS');
+    for (const [name, value] of Object.entries(POD_ENV)) assert.equal(imageEnv()[name], value, `the image sets ${name} as POD_ENV does`);
   });
 
   it('sends only the files the build copies into the build context', () => {
