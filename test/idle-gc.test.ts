@@ -7,16 +7,9 @@ import { IdleGcPolicy } from '../src/idle-gc-policy.js';
 import { ByteLru } from '../src/lru.js';
 import { SlabArena } from '../src/slab.js';
 import { fullGc } from './support/gc.js';
+import { waitFor } from './support/processes.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, done: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** An arena whose small LRU has evicted about 60 KiB of values (so about 60 emptied 1 KiB slabs). */
 function churned(): { arena: SlabArena; lru: ByteLru; evicted: Uint8Array[] } {
@@ -48,7 +41,7 @@ test('once eviction stops, one real GC frees the emptied slabs, and no more foll
   idle.start();
   idle.start(); // idempotent: one timer
   try {
-    await waitFor('the emptied slabs to be freed', () => arena.stats().emptySlabBytes === 0);
+    await waitFor(() => arena.stats().emptySlabBytes === 0, 3000, 'the emptied slabs to be freed');
     assert.equal(calls, 1);
     await sleep(300);
     assert.equal(calls, 1, 'nothing left to free: no further collections');
@@ -69,7 +62,7 @@ test('slabs still pinned by readers cost one collection, not one per tick', asyn
   });
   idle.start();
   try {
-    await waitFor('a first collection', () => calls === 1);
+    await waitFor(() => calls === 1, 3000, 'a first collection');
     await sleep(300);
     assert.equal(calls, 1);
     assert.ok(arena.stats().emptySlabBytes >= 50 * 1024, 'the pinned slabs are still there');
