@@ -8,11 +8,13 @@ export type ApiQuery =
  * Extracts `key` and `group` from a query string (the part after '?'), decoding
  * form encoding ('+' is a space, %XX escapes). Other parameters are ignored.
  * A repeated key or group, or a malformed escape, is an error.
+ * With `from`, the query string is `query` from that index on: a whole request
+ * URL can be read in place, without cutting its query out first.
  */
-export function parseApiQuery(query: string): ApiQuery {
+export function parseApiQuery(query: string, from = 0): ApiQuery {
   let key: string | undefined;
   let group: string | undefined;
-  let start = 0;
+  let start = from;
   while (start <= query.length) {
     let end = query.indexOf('&', start);
     if (end === -1) end = query.length;

@@ -22,3 +22,11 @@ test('a repeated parameter or a malformed escape is an error', () => {
   assert.deepEqual(parseApiQuery('group=a&key=k&group=b'), { ok: false, message: 'give key and group at most once each' });
   assert.deepEqual(parseApiQuery('key=%E0%A4%A'), { ok: false, message: 'malformed percent-encoding in key' });
 });
+
+test('from reads the query string inside a whole URL, the same as the cut-out string', () => {
+  for (const url of ['/api?key=Tom', '/api?x=1&group=scores&key=Sam&y', '/api?', '/api?key=a&key=b', '/api?key=a%2Fb']) {
+    const at = url.indexOf('?') + 1;
+    assert.deepEqual(parseApiQuery(url, at), parseApiQuery(url.slice(at)), url);
+  }
+  assert.deepEqual(parseApiQuery('/api', 4), { ok: true, key: undefined, group: undefined });
+});
