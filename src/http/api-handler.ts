@@ -8,6 +8,8 @@ import type { CacheMetrics } from '../metrics.js';
 import type { PeerPool } from '../pool.js';
 import { sendText, writeValue } from './peer-handler.js';
 import { parseApiQuery } from './query.js';
+// The module's binding, not the global: globalThis.performance is a getter, run twice per request.
+import { performance } from 'node:perf_hooks';
 
 export interface ApiHandlerOptions {
   registry: GroupRegistry;

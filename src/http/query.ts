@@ -14,17 +14,29 @@ export type ApiQuery =
 export function parseApiQuery(query: string, from = 0): ApiQuery {
   let key: string | undefined;
   let group: string | undefined;
+  const length = query.length;
   let start = from;
-  while (start <= query.length) {
-    let end = query.indexOf('&', start);
-    if (end === -1) end = query.length;
-    const eq = query.indexOf('=', start);
-    const nameEnd = eq === -1 || eq > end ? end : eq;
+  while (start <= length) {
+    // One scan per parameter finds its end, its first '=' and whether its value needs decoding:
+    // a query is a few short parameters, where a loop beats several indexOf calls.
+    let end = start;
+    let eq = -1;
+    let encoded = false;
+    for (; end < length; end++) {
+      const c = query.charCodeAt(end);
+      if (c === AMPERSAND) break;
+      if (eq === -1) {
+        if (c === EQUALS) eq = end;
+      } else if (c === PERCENT || c === PLUS) {
+        encoded = true;
+      }
+    }
+    const nameEnd = eq === -1 ? end : eq;
     // Compare the name in place: slicing it out would allocate a string per parameter.
     const name = nameEnd - start === 3 && query.startsWith('key', start) ? 'key' : nameEnd - start === 5 && query.startsWith('group', start) ? 'group' : undefined;
     if (name !== undefined) {
-      const raw = nameEnd === end ? '' : query.slice(nameEnd + 1, end);
-      const value = decodeFormValue(raw);
+      const raw = eq === -1 ? '' : query.slice(eq + 1, end);
+      const value = encoded ? decodeFormValue(raw) : raw;
       if (value === undefined) return { ok: false, message: `malformed percent-encoding in ${name}` };
       if (name === 'key') {
         if (key !== undefined) return { ok: false, message: 'give key and group at most once each' };
@@ -39,9 +51,13 @@ export function parseApiQuery(query: string, from = 0): ApiQuery {
   return { ok: true, key, group };
 }
 
+const AMPERSAND = 0x26;
+const EQUALS = 0x3d;
+const PERCENT = 0x25;
+const PLUS = 0x2b;
+
+/** Form decoding ('+' is a space, then %XX escapes); undefined for a malformed escape. */
 function decodeFormValue(raw: string): string | undefined {
-  // Most keys need no decoding; skip the replace and decode for them.
-  if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return raw;
   try {
     return decodeURIComponent(raw.replace(/\+/g, ' '));
   } catch {

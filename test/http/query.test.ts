@@ -30,3 +30,25 @@ test('from reads the query string inside a whole URL, the same as the cut-out st
   }
   assert.deepEqual(parseApiQuery('/api', 4), { ok: true, key: undefined, group: undefined });
 });
+
+test('agrees with URLSearchParams on random query strings', () => {
+  const alphabet = ['key', 'group', 'k', '=', '=', '&', '&', '%41', '%', '+', 'a', 'b', '%2B'];
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let i = 0; i < 5000; i++) {
+    let query = '';
+    for (let j = random(10); j > 0; j--) query += alphabet[random(alphabet.length)];
+    const params = new URLSearchParams(query);
+    const parsed = parseApiQuery(query);
+    if (parsed.ok) {
+      assert.deepEqual(parsed, { ok: true, key: params.get('key') ?? undefined, group: params.get('group') ?? undefined }, query);
+    } else if (parsed.message.startsWith('give')) {
+      assert.ok(params.getAll('key').length > 1 || params.getAll('group').length > 1, query);
+    } else {
+      assert.match(query, /%/, query);
+    }
+  }
+});
