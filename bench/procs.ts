@@ -21,7 +21,7 @@ export interface Child {
 
 const live = new Set<Child>();
 
-function hasCommand(command: string): boolean {
+export function hasCommand(command: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
     return true;
