@@ -36,14 +36,12 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
     if (!recorder) byStatus.set(status, (recorder = metrics.apiDuration.child({ group, code: status })));
     return recorder;
   };
-  const observe = (group: string, status: number, started: number) =>
-    recorderFor(group, status).observe((performance.now() - started) / 1000);
+  const record = (recorder: Recorder, started: number) => recorder.observe((performance.now() - started) / 1000);
+  const observe = (group: string, status: number, started: number) => record(recorderFor(group, status), started);
   // Most answers are a 200 from the default group: that recorder is kept at hand, not looked up.
   let defaultOk: Recorder | undefined;
   const observeOk = (group: Group, started: number) =>
-    (group === defaultGroup ? (defaultOk ??= recorderFor(group.name, 200)) : recorderFor(group.name, 200)).observe(
-      (performance.now() - started) / 1000,
-    );
+    record(group === defaultGroup ? (defaultOk ??= recorderFor(group.name, 200)) : recorderFor(group.name, 200), started);
   const reject = (res: ServerResponse, group: string, started: number, status: number, message: string) => {
     sendText(res, status, message);
     observe(group, status, started);
