@@ -9,11 +9,26 @@ export interface Baseline {
   apiPath(key: string): string;
 }
 
+/** How to run the baseline's node: under another command (e.g. valgrind), and how long it may take to answer. */
+export interface BaselineLaunch {
+  wrap?: string[];
+  /** Default 5 s. */
+  readyTimeoutMs?: number;
+}
+
 /** Starts the plain node:http + Map server holding `keys` (values from values.ts) on `cpus`, answering after `delayMs` (default 0). */
-export async function startBaseline(name: string, keys: readonly string[], cpus: string | undefined, delayMs = 0, nodeArgs: string[] = []): Promise<Baseline> {
+export async function startBaseline(
+  name: string,
+  keys: readonly string[],
+  cpus: string | undefined,
+  delayMs = 0,
+  nodeArgs: string[] = [],
+  launch: BaselineLaunch = {},
+): Promise<Baseline> {
   let resolvePort: (port: number) => void = () => {};
   const portLine = new Promise<number>((resolve) => (resolvePort = resolve));
-  const child = spawnChild(name, process.execPath, [...nodeArgs, fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
+  const [command, ...prefix] = [...(launch.wrap ?? []), process.execPath];
+  const child = spawnChild(name, command!, [...prefix, ...nodeArgs, fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
     cpus,
     env: { ...process.env, BENCH_KEYS: keys.join(','), BENCH_DELAY_MS: String(delayMs) },
     onLine: (line) => {
@@ -25,6 +40,6 @@ export async function startBaseline(name: string, keys: readonly string[], cpus:
   if (typeof port === 'string') throw new Error(`${name} ${port}\n${child.tail()}`);
   const url = `http://127.0.0.1:${port}`;
   const apiPath = (key: string): string => `/api?key=${encodeURIComponent(key)}`;
-  await waitForOk(url + apiPath(keys[0] ?? ''), child, 5000);
+  await waitForOk(url + apiPath(keys[0] ?? ''), child, launch.readyTimeoutMs ?? 5000);
   return { url, child, apiPath };
 }

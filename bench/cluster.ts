@@ -36,6 +36,10 @@ export interface ClusterOptions {
   cpus: string | undefined;
   /** Extra node flags (e.g. --cpu-prof) per pod index. */
   nodeArgs?: (index: number) => string[];
+  /** A command, with its arguments, that each pod's node runs under (e.g. valgrind), by pod name. Default: none. */
+  wrap?: (name: string) => string[];
+  /** How long each pod may take to answer /readyz, ms. Default 20 s. */
+  readyTimeoutMs?: number;
 }
 
 export interface Cluster {
@@ -73,7 +77,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       NODE_ENV: 'production',
     };
     // The pods' own flags first (as the Dockerfile's CMD gives them), then the bench's, which may override them.
-    const child = spawnChild(name, process.execPath, [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env });
+    const [command, ...prefix] = [...(options.wrap?.(name) ?? []), process.execPath];
+    const child = spawnChild(name, command!, [...prefix, ...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env });
     pods.push({
       name,
       self: selves[i]!,
@@ -83,16 +88,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       counters: async () => counters(await scrape(`${http}/metrics`)),
     });
   }
-  return readyCluster(pods, selves);
+  return readyCluster(pods, selves, options.readyTimeoutMs);
 }
 
 /** Waits until every pod answers /readyz (stopping them all if one does not), then gives the cluster. */
-export async function readyCluster(pods: Pod[], selves: readonly string[]): Promise<Cluster> {
+export async function readyCluster(pods: Pod[], selves: readonly string[], timeoutMs = 20_000): Promise<Cluster> {
   const close = async (): Promise<void> => {
     await Promise.all(pods.map((pod) => pod.child.stop()));
   };
   try {
-    await Promise.all(pods.map((pod) => waitForOk(`${pod.http}/readyz`, pod.child, 20_000)));
+    await Promise.all(pods.map((pod) => waitForOk(`${pod.http}/readyz`, pod.child, timeoutMs)));
   } catch (err) {
     await close();
     throw err;

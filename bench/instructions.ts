@@ -12,14 +12,14 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NODE_FLAGS, POD_ENV } from '../src/node-flags.js';
-import { MAIN_JS } from './cluster.js';
-import { freePort, hasCommand, installCleanup, spawnChild, waitForOk, type Child } from './procs.js';
+import { startBaseline } from './baseline.js';
+import { startCluster } from './cluster.js';
+import { startOrigin } from './origin.js';
+import { hasCommand, installCleanup, type Child } from './procs.js';
 
 const CONNECTIONS = 50;
-const KEY = 'Tom'; // in the demo source; the baseline is given the same 3-byte value
+const KEY = 'api-0'; // a one-pod ring owns every key
 
 /** Sends `count` keep-alive GETs of `path` over 50 connections and resolves when all are answered. */
 function drive(base: string, path: string, count: number): Promise<void> {
@@ -65,9 +65,11 @@ function dumpedInstructions(dir: string, prefix: string): number {
 }
 
 interface Target {
+  /** The callgrind dump files start with `${name}.`. */
   name: string;
   child: Child;
   base: string;
+  path: string;
   /** Requests a pod in service also gets (Prometheus scrapes), sent around the warm-up. */
   scrape?: string;
 }
@@ -77,57 +79,28 @@ interface Target {
  * scrape, `settle` more requests let V8 finish re-optimising (under valgrind that takes tens of thousands).
  */
 async function count(target: Target, dir: string, options: { warmup: number; settle: number; requests: number }): Promise<number> {
-  const path = `/api?key=${KEY}`;
   const scrape = async (): Promise<void> => {
     if (target.scrape) await (await fetch(target.base + target.scrape)).arrayBuffer();
   };
   await scrape();
-  await drive(target.base, path, options.warmup);
+  await drive(target.base, target.path, options.warmup);
   await scrape();
-  await drive(target.base, path, options.settle);
+  await drive(target.base, target.path, options.settle);
   await callgrindControl(['--instr=on', String(target.child.pid)]);
-  await drive(target.base, path, options.requests);
+  await drive(target.base, target.path, options.requests);
   await callgrindControl(['--instr=off', String(target.child.pid)]);
   await callgrindControl(['--dump', String(target.child.pid)]);
   await target.child.stop(10_000);
   return dumpedInstructions(dir, `${target.name}.`) / options.requests;
 }
 
-function underCallgrind(dir: string, name: string, nodeArgs: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Child {
-  const tool = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, `${name}.%p`)}`];
-  return spawnChild(name, 'valgrind', [...tool, process.execPath, ...nodeArgs], { env, onLine });
+/** valgrind and its flags: callgrind, counting nothing until told to, dumps named after `name`. */
+function callgrind(dir: string, name: string): string[] {
+  return ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, `${name}.%p`)}`];
 }
 
-async function startBaseline(dir: string): Promise<Target> {
-  const port = await freePort();
-  const script = fileURLToPath(new URL('./baseline-server.js', import.meta.url));
-  const env = { ...process.env, BENCH_KEYS: KEY, BENCH_VALUE_BYTES: '3', BENCH_PORT: String(port) };
-  const child = underCallgrind(dir, 'baseline', [script], env);
-  const base = `http://127.0.0.1:${port}`;
-  await waitForOk(`${base}/api?key=${KEY}`, child, 120_000);
-  return { name: 'baseline', child, base };
-}
-
-async function startPod(dir: string): Promise<Target> {
-  const [peerPort, httpPort] = await Promise.all([freePort(), freePort()]);
-  const self = `http://127.0.0.1:${peerPort}`;
-  const env: NodeJS.ProcessEnv = {
-    ...POD_ENV,
-    ...process.env,
-    GEECACHE_PORT: String(peerPort),
-    GEECACHE_HTTP_PORT: String(httpPort),
-    GEECACHE_BIND: '127.0.0.1',
-    GEECACHE_SELF: self,
-    GEECACHE_PEERS: self,
-    GEECACHE_DISCOVERY: 'static',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-  };
-  const child = underCallgrind(dir, 'geecache', [...NODE_FLAGS, MAIN_JS], env);
-  const base = `http://127.0.0.1:${httpPort}`;
-  await waitForOk(`${base}/api?key=${KEY}`, child, 120_000);
-  return { name: 'geecache', child, base, scrape: '/metrics' };
-}
+/** Under valgrind a process starts 20-50 times slower. */
+const READY_TIMEOUT_MS = 120_000;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -145,10 +118,27 @@ async function main(): Promise<void> {
   const options = { requests: Number(values.requests), warmup: Number(values.warmup), settle: Number(values.settle) };
   const dir = mkdtempSync(join(tmpdir(), 'geecache-callgrind-'));
   // One at a time: valgrind runs every thread of its program on one core, and two would share the machine.
-  const baseline = await count(await startBaseline(dir), dir, options);
-  const pod = await count(await startPod(dir), dir, options);
+  const b = await startBaseline('baseline', [KEY], undefined, 0, [], { wrap: callgrind(dir, 'baseline'), readyTimeoutMs: READY_TIMEOUT_MS });
+  const baseline = await count({ name: 'baseline', child: b.child, base: b.url, path: b.apiPath(KEY) }, dir, options);
+  // The pod reads the same 100-byte value from the bench's origin, as in the api-hit case.
+  const origin = await startOrigin();
+  let pod: number;
+  try {
+    const cluster = await startCluster({
+      name: 'geecache',
+      pods: 1,
+      groups: `bench:64MiB:${origin.url}`,
+      cpus: undefined,
+      wrap: (name) => callgrind(dir, name),
+      readyTimeoutMs: READY_TIMEOUT_MS,
+    });
+    const a = cluster.pods[0]!;
+    pod = await count({ name: a.name, child: a.child, base: a.http, path: a.apiPath(KEY), scrape: '/metrics' }, dir, options);
+  } finally {
+    await origin.close();
+  }
   const format = (n: number): string => Math.round(n).toLocaleString('en-US');
-  console.log(`user-space instructions per GET /api hit (${options.requests} requests, 3-byte value, ${CONNECTIONS} keep-alive connections)`);
+  console.log(`user-space instructions per GET /api hit (${options.requests} requests, 100-byte value, ${CONNECTIONS} keep-alive connections)`);
   console.log(`  baseline (node:http + Map)  ${format(baseline)}`);
   console.log(`  geecache pod                ${format(pod)}  (${(pod / baseline).toFixed(3)}x)`);
   console.log(`callgrind dumps: ${dir} (callgrind_annotate <file>)`);
