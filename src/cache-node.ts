@@ -172,6 +172,11 @@ export class CacheNode {
 
   private async doClose(): Promise<void> {
     this.draining = true;
+    // From here on every answer tells its keep-alive client to go elsewhere. A listener run before
+    // the handler, added only now, keeps that check off the path of every request before shutdown.
+    for (const server of [this.peerServer, this.httpServer]) {
+      server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('connection', 'close'));
+    }
     this.idleGc?.close();
     const { shutdownDelayMs, drainTimeoutMs } = this.config;
     this.logger.info({ connections: this.sockets.size, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
@@ -202,12 +207,8 @@ export class CacheNode {
   }
 
   private makeServer(classes: MessageClasses, listener: Listener): Server {
-    // Per-request work here is on every hot path: a boolean check and nothing else.
-    const server: Server = createServer({ ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
-      // While draining, tell keep-alive clients to go elsewhere after this answer.
-      if (this.draining) res.setHeader('connection', 'close');
-      listener(req, res);
-    });
+    // The listener is the server's only 'request' handler, with nothing wrapped around it (see doClose).
+    const server: Server = createServer({ ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 }, listener);
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));

@@ -140,7 +140,11 @@ test('/readyz is 503 until the first peer list, 200 after, 503 while draining; /
   const closing = node.close();
   const during = await http.get('/readyz').expect(503, /shutting down/);
   assert.equal(during.headers.connection, 'close');
-  await http.get('/api?key=Tom').expect(200);
+  // The fast /api path and the peer port say so too.
+  const answer = await http.get('/api?key=Tom').expect(200);
+  assert.equal(answer.headers.connection, 'close');
+  const peer = await request(node.peerServer).get('/_geecache/nope').expect(400);
+  assert.equal(peer.headers.connection, 'close');
   await closing;
   assert.equal(node.httpServer.listening, false);
   assert.equal(node.peerServer.listening, false);
