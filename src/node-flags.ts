@@ -13,13 +13,14 @@
  * of RSS on a full 256 MiB cache, bench/memory.ts).
  */
 /**
- * --min-semi-space-size=16: V8 shrinks the young generation at the first scavenge after an idle
- * spell (its allocation rate since the last GC looks low) and grows it back only as objects
- * survive, which in a cache serving hits takes minutes. A pod left idle for 35 s then loaded ran
- * with 1-2 MiB semi-spaces, a scavenge every 3-4 ms, and a p99 of 2.4-2.8 ms against 1.5 ms
- * (--trace-gc, bench/). 16 MiB is Node 20's largest semi-space, the size a loaded pod grows to
- * anyway; V8 caps the floor at its maximum. The cost: about 20 MiB more RSS in an idle pod
- * (79 -> 100 MiB). Pinning both bounds at 8 MiB instead served hits at 0.70x.
+ * --min-semi-space-size=16: at the first scavenge after an idle spell, V8 shrinks the young
+ * generation (its allocation rate since the last GC looks low) and grows it back over the next
+ * seconds of load. In bench/idle-after-load.ts, after 35 s idle, a pod on V8's own floor had a
+ * 16 MiB young generation and a p99 of 3.43 ms (1.65x the baseline) in its first 5 s of load; with
+ * this flag, 32 MiB and 1.69 ms (1.40x). A full `npm run bench` idles every pod between its rounds.
+ * 16 MiB is Node 20's largest semi-space, the size a loaded pod grows to anyway; V8 caps the floor
+ * at its maximum. The cost: about 20 MiB more RSS in an idle pod (79 -> 100 MiB). Pinning both
+ * bounds at 8 MiB instead served hits at 0.70x of the baseline.
  */
 export const NODE_FLAGS: readonly string[] = ['--no-memory-reducer', '--expose-gc', '--min-semi-space-size=16'];
 
