@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { startBaseline, type Baseline } from './baseline.js';
 import { startCluster } from './cluster.js';
 import { defaultGenerator, runLoad, type LoadResult } from './load.js';
+import { scrape, sum } from './metrics.js';
 import { startOrigin } from './origin.js';
 import { hasTaskset, installCleanup, pinProcess, sleep, stopAll } from './procs.js';
 import { median } from './stats.js';
@@ -41,9 +42,8 @@ function compare(pod: LoadResult[], base: LoadResult[]): string {
 
 /** The pod's young generation (V8's new space, from prom-client's heap metrics) in MiB. */
 async function youngMiB(http: string): Promise<string> {
-  const text = await (await fetch(`${http}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  const match = /^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)/m.exec(text);
-  return match ? `${(Number(match[1]) / 2 ** 20).toFixed(0)} MiB` : '?';
+  const bytes = sum(await scrape(`${http}/metrics`), 'nodejs_heap_space_size_total_bytes', { space: 'new' });
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
 
 async function probe(nodeArgs: string[]): Promise<[string, string]> {
