@@ -27,9 +27,9 @@ export async function startBaseline(
 ): Promise<Baseline> {
   let resolvePort: (port: number) => void = () => {};
   const portLine = new Promise<number>((resolve) => (resolvePort = resolve));
-  const [command, ...prefix] = [...(launch.wrap ?? []), process.execPath];
-  const child = spawnChild(name, command!, [...prefix, ...nodeArgs, fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
+  const child = spawnChild(name, process.execPath, [...nodeArgs, fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
     cpus,
+    wrap: launch.wrap,
     env: { ...process.env, BENCH_KEYS: keys.join(','), BENCH_DELAY_MS: String(delayMs) },
     onLine: (line) => {
       const match = /^listening (\d+)$/.exec(line);

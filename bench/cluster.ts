@@ -77,8 +77,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       NODE_ENV: 'production',
     };
     // The pods' own flags first (as the Dockerfile's CMD gives them), then the bench's, which may override them.
-    const [command, ...prefix] = [...(options.wrap?.(name) ?? []), process.execPath];
-    const child = spawnChild(name, command!, [...prefix, ...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env });
+    const child = spawnChild(name, process.execPath, [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env, wrap: options.wrap?.(name) });
     pods.push({
       name,
       self: selves[i]!,

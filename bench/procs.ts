@@ -46,17 +46,22 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with every complete stdout line (the child's protocol, e.g. "listening on"). */
   onLine?: (line: string) => void;
+  /** A command, with its arguments, that `command` runs under (e.g. valgrind). Default: none. */
+  wrap?: readonly string[];
 }
 
-/** Spawns `command args` (through `taskset -c cpus`, which execs, so the pid is the command's). */
+/**
+ * Spawns `command args`, under `wrap` if given (through `taskset -c cpus`, which execs, so the pid
+ * is the first program's: the wrapper's, else the command's).
+ */
 export function spawnChild(name: string, command: string, givenArgs: string[], options: SpawnOptions = {}): Child {
   // BENCH_NODE_ARGS="--trace-gc …": extra flags for every node child (NODE_OPTIONS refuses some, e.g. --trace-gc).
   const extra = command === process.execPath ? (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
-  const args = [...extra, ...givenArgs];
+  const [program, ...args] = [...(options.wrap ?? []), command, ...extra, ...givenArgs];
   const pinned = hasTaskset && options.cpus !== undefined;
   const proc = pinned
-    ? spawn('taskset', ['-c', options.cpus!, command, ...args], { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('taskset', ['-c', options.cpus!, program!, ...args], { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(program!, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (proc.pid === undefined) throw new Error(`could not start ${name} (${command})`);
 
   // BENCH_CHILD_LOGS=<dir>: every line each child writes, with ms since the bench started (e.g. with
