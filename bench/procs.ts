@@ -34,10 +34,14 @@ export function hasCommand(command: string): boolean {
 export const hasTaskset = hasCommand('taskset');
 export const hasWrk = hasCommand('wrk');
 
-/** Pins an already running process (e.g. this one) to `cpus`; a no-op without taskset. */
+/**
+ * Pins an already running process (e.g. this one), every thread of it, to `cpus`; a no-op without
+ * taskset. Without -a only the main thread moves, and V8's helper threads (GC) stay free to run on
+ * the servers' core.
+ */
 export function pinProcess(pid: number, cpus: string | undefined): void {
   if (!hasTaskset || cpus === undefined) return;
-  execFileSync('taskset', ['-pc', cpus, String(pid)], { stdio: 'ignore' });
+  execFileSync('taskset', ['-a', '-pc', cpus, String(pid)], { stdio: 'ignore' });
 }
 
 export interface SpawnOptions {
