@@ -1,7 +1,8 @@
 // baseline-server.ts is the yardstick: a plain node:http server answering GET /api?key=K from a Map, run as its own process.
 //
-// Usage: node dist/bench/baseline-server.js   (env BENCH_KEYS=k1,k2  BENCH_VALUE_BYTES=100  BENCH_DELAY_MS=0)
+// Usage: node dist/bench/baseline-server.js   (env BENCH_KEYS=k1,k2  BENCH_VALUE_BYTES=100  BENCH_DELAY_MS=0  BENCH_BODY=bytes)
 // With BENCH_DELAY_MS it answers every request after that delay: the ideal server for a miss storm.
+// BENCH_BODY=text writes each value as latin1 text made once at start (bench/write-path.ts), not as a Buffer.
 // Prints "listening <port>" once it accepts connections on 127.0.0.1.
 import { createServer } from 'node:http';
 import { valueFor, VALUE_BYTES } from './values.js';
@@ -10,6 +11,7 @@ const keys = (process.env.BENCH_KEYS ?? '').split(',').filter(Boolean);
 const size = Number(process.env.BENCH_VALUE_BYTES ?? VALUE_BYTES);
 const values = new Map<string, Buffer>(keys.map((key) => [key, valueFor(key, size)]));
 const delayMs = Number(process.env.BENCH_DELAY_MS ?? 0);
+const texts = process.env.BENCH_BODY === 'text' ? new Map([...values].map(([key, value]) => [key, value.toString('latin1')])) : undefined;
 
 // What a careful hand-written server does and no more: parse the query string,
 // look the key up, write the bytes with a length. The same content type geecache uses.
@@ -24,9 +26,11 @@ const server = createServer((req, res) => {
     res.end('not found\n');
     return;
   }
+  const text = texts?.get(key!);
   const answer = (): void => {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': value.byteLength });
-    res.end(value);
+    if (text === undefined) res.end(value);
+    else res.end(text, 'latin1');
   };
   if (delayMs > 0) setTimeout(answer, delayMs);
   else answer();

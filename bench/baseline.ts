@@ -14,6 +14,8 @@ export interface BaselineLaunch {
   wrap?: string[];
   /** Default 5 s. */
   readyTimeoutMs?: number;
+  /** More environment for the server (e.g. BENCH_VALUE_BYTES, BENCH_BODY). */
+  env?: Record<string, string>;
 }
 
 /** Starts the plain node:http + Map server holding `keys` (values from values.ts) on `cpus`, answering after `delayMs` (default 0). */
@@ -30,7 +32,7 @@ export async function startBaseline(
   const child = spawnChild(name, process.execPath, [...nodeArgs, fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
     cpus,
     wrap: launch.wrap,
-    env: { ...process.env, BENCH_KEYS: keys.join(','), BENCH_DELAY_MS: String(delayMs) },
+    env: { ...process.env, ...launch.env, BENCH_KEYS: keys.join(','), BENCH_DELAY_MS: String(delayMs) },
     onLine: (line) => {
       const match = /^listening (\d+)$/.exec(line);
       if (match?.[1]) resolvePort(Number(match[1]));
