@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteView } from '../src/byteview.js';
+import { ByteView, TEXT_WRITE_MAX_BYTES } from '../src/byteview.js';
 import { ByteLru } from '../src/lru.js';
 import { SlabArena } from '../src/slab.js';
 
@@ -134,4 +134,26 @@ test('adopt wraps without a copy; a cache that keeps a small adopted value copie
   lru.set('Tom', view);
   body.fill(0); // the response buffer is reused or dropped: the cached value must not care
   assert.equal(lru.get('Tom')!.toString(), '630');
+});
+
+test('textForWrite: a small cached value as latin1 text that encodes back to exactly its bytes, kept while cached', () => {
+  const arena = new SlabArena();
+  const every = ByteView.copyOf(new Uint8Array(256).map((_, i) => i));
+  assert.equal(ByteView.textForWrite(every), undefined, 'not cached: the caller writes the bytes');
+  ByteView.retain(every, arena);
+  const text = ByteView.textForWrite(every)!;
+  assert.equal(text.length, 256);
+  assert.deepEqual(Buffer.from(text, 'latin1'), Buffer.from(every.toBytes()));
+  assert.equal(ByteView.textForWrite(every), text, 'made once, then kept');
+  ByteView.release(every);
+  assert.equal(ByteView.textForWrite(every), undefined, 'no cache holds it: the text is dropped');
+  ByteView.retain(every, arena);
+  assert.equal(ByteView.textForWrite(every), text);
+
+  const largest = ByteView.copyOf(new Uint8Array(TEXT_WRITE_MAX_BYTES).fill(0xe9));
+  const larger = ByteView.copyOf(new Uint8Array(TEXT_WRITE_MAX_BYTES + 1).fill(0xe9));
+  ByteView.retain(largest, arena);
+  ByteView.retain(larger, arena);
+  assert.equal(ByteView.textForWrite(largest)!.length, TEXT_WRITE_MAX_BYTES);
+  assert.equal(ByteView.textForWrite(larger), undefined);
 });

@@ -74,7 +74,15 @@ function writeGetResponse(res: ServerResponse, view: ByteView, headOnly: boolean
 
 /** Writes a cached value with its length; the bytes go to the socket, never to user code. */
 export function writeValue(res: ServerResponse, view: ByteView, contentType: string, headOnly: boolean): void {
-  writeBytes(res, ByteView.bytesForWrite(view), contentType, headOnly);
+  const text = ByteView.textForWrite(view);
+  if (text === undefined) {
+    writeBytes(res, ByteView.bytesForWrite(view), contentType, headOnly);
+    return;
+  }
+  // A small cached value as latin1 text: node:http sends it in the header's write (byteview.ts).
+  res.writeHead(200, ['content-type', contentType, 'content-length', String(text.length)]);
+  if (headOnly) res.end();
+  else res.end(text, 'latin1');
 }
 
 function writeBytes(res: ServerResponse, bytes: Uint8Array, contentType: string, headOnly: boolean): void {

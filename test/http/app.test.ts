@@ -30,6 +30,8 @@ const origin = createServer((req, res) => {
   const key = decodeURIComponent(req.url!.slice(1));
   if (key === 'fail') return void res.writeHead(500).end('origin exploded');
   if (key === 'hang') return void setTimeout(() => res.end('late'), 2000);
+  // Every byte value, as a value small enough to be written as text and as one that is not.
+  if (key.startsWith('bytes')) return void res.end(Buffer.from(Array.from({ length: Number(key.slice(5)) }, (_, i) => (i * 7) & 255)));
   res.end(`page:${key}`);
 });
 await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
@@ -74,6 +76,20 @@ test('GET /api answers every case with the right status and a message', async ()
   await api.get('/nowhere').expect(404, /no route/);
   const head = await api.head('/api?key=Tom').expect(200);
   assert.equal(head.headers['content-length'], '3');
+});
+
+test('GET /api sends every byte value exactly, on the miss and on the hits, small values and large', async () => {
+  const node = await startNode();
+  const api = request(node.httpServer);
+  for (const size of [1, 256, 512, 513, 4096]) {
+    const expected = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7) & 255));
+    for (let i = 0; i < 3; i++) {
+      const res = await api.get(`/api?key=bytes${size}&group=pages`).expect(200).expect('content-length', String(size));
+      assert.deepEqual(res.body, expected, `${size} bytes, request ${i + 1}`);
+    }
+    const head = await api.head(`/api?key=bytes${size}&group=pages`).expect(200).expect('content-length', String(size));
+    assert.equal(head.text ?? '', '');
+  }
 });
 
 test('the Express route answers /api the same way when the fast path is off', async () => {
