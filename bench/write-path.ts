@@ -13,6 +13,7 @@ import { startBaseline, type Baseline } from './baseline.js';
 import { defaultGenerator, runLoad } from './load.js';
 import { hasTaskset, installCleanup, pinProcess, stopAll } from './procs.js';
 import { median } from './stats.js';
+import { checkTarget } from './throughput.js';
 import { valueFor } from './values.js';
 
 const { values } = parseArgs({
@@ -32,11 +33,9 @@ pinProcess(process.pid, loadCpus);
 const load = (server: Baseline, seconds: number) =>
   runLoad({ base: server.url, paths: [server.apiPath(KEY)], connections: 50, durationS: seconds, generator: defaultGenerator, cpus: loadCpus });
 
-async function checkBody(server: Baseline, size: number): Promise<void> {
-  const res = await fetch(server.url + server.apiPath(KEY), { signal: AbortSignal.timeout(5000) });
-  const body = Buffer.from(await res.arrayBuffer());
-  if (res.status !== 200 || !body.equals(valueFor(KEY, size))) throw new Error(`${server.child.name}: wrong answer (${res.status}, ${body.length} bytes)`);
-}
+/** Throws unless `server` answers 200 with exactly the value's bytes. */
+const checkBody = (server: Baseline, size: number): Promise<void> =>
+  checkTarget({ case: 'baseline', base: server.url, paths: [server.apiPath(KEY)], expected: valueFor(KEY, size), pids: [], pods: [], setup: server.child.name });
 
 console.log(`generator ${defaultGenerator}, 50 connections, ${rounds} x ${durationS} s per side and size${hasTaskset ? ', servers on core 0, load on core 1' : ', NOT PINNED'}`);
 console.log('value bytes   Buffer rps   text rps   text/Buffer');

@@ -72,23 +72,22 @@ function writeGetResponse(res: ServerResponse, view: ByteView, headOnly: boolean
   writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view)), PROTOBUF_CONTENT_TYPE, headOnly);
 }
 
-/** Writes a cached value with its length; the bytes go to the socket, never to user code. */
+/**
+ * Writes a cached value with its length; the bytes go to the socket, never to user code. A small
+ * cached value goes as latin1 text, which node:http sends in the header's write (byteview.ts).
+ */
 export function writeValue(res: ServerResponse, view: ByteView, contentType: string, headOnly: boolean): void {
-  const text = ByteView.textForWrite(view);
-  if (text === undefined) {
-    writeBytes(res, ByteView.bytesForWrite(view), contentType, headOnly);
-    return;
-  }
-  // A small cached value as latin1 text: node:http sends it in the header's write (byteview.ts).
-  res.writeHead(200, ['content-type', contentType, 'content-length', String(text.length)]);
-  if (headOnly) res.end();
-  else res.end(text, 'latin1');
+  writeBytes(res, ByteView.textForWrite(view) ?? ByteView.bytesForWrite(view), contentType, headOnly);
 }
 
-function writeBytes(res: ServerResponse, bytes: Uint8Array, contentType: string, headOnly: boolean): void {
+/** `body` is bytes, or latin1 text (one character per byte). */
+function writeBytes(res: ServerResponse, body: Uint8Array | string, contentType: string, headOnly: boolean): void {
+  const text = typeof body === 'string';
   // The flat array form skips building and walking a headers object.
-  res.writeHead(200, ['content-type', contentType, 'content-length', String(bytes.byteLength)]);
-  res.end(headOnly ? undefined : bytes);
+  res.writeHead(200, ['content-type', contentType, 'content-length', String(text ? body.length : body.byteLength)]);
+  if (headOnly) res.end();
+  else if (text) res.end(body, 'latin1');
+  else res.end(body);
 }
 
 /** Writes a short plain-text answer, the way every error leaves our servers. */
