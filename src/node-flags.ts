@@ -19,8 +19,9 @@
  * 16 MiB young generation and a p99 of 3.43 ms (1.65x the baseline) in its first 5 s of load; with
  * this flag, 32 MiB and 1.69 ms (1.40x). A full `npm run bench` idles every pod between its rounds.
  * 16 MiB is Node 20's largest semi-space, the size a loaded pod grows to anyway; V8 caps the floor
- * at its maximum. The cost: about 20 MiB more RSS in an idle pod (79 -> 100 MiB). Pinning both
- * bounds at 8 MiB instead served hits at 0.70x of the baseline.
+ * at its maximum. The cost: about 20 MiB more RSS in an idle pod (79 -> 100 MiB), and 1-2% of
+ * throughput (the bench's baseline server run with this flag served 0.98x and 0.99x of itself).
+ * Pinning both bounds at 8 MiB instead served hits at 0.70x of the baseline.
  */
 export const NODE_FLAGS: readonly string[] = ['--no-memory-reducer', '--expose-gc', '--min-semi-space-size=16'];
 
