@@ -1,6 +1,7 @@
 // baseline.ts starts baseline-server.js as a pinned child process and hands back its URL.
 import { fileURLToPath } from 'node:url';
 import { spawnChild, waitForOk, type Child } from './procs.js';
+import { serverNode } from './server-node.js';
 
 export interface Baseline {
   readonly url: string;
@@ -29,7 +30,7 @@ export async function startBaseline(
 ): Promise<Baseline> {
   let resolvePort: (port: number) => void = () => {};
   const portLine = new Promise<number>((resolve) => (resolvePort = resolve));
-  const child = spawnChild(name, process.execPath, [...nodeArgs, fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
+  const child = spawnChild(name, serverNode(), [...nodeArgs, fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
     cpus,
     wrap: launch.wrap,
     env: { ...process.env, ...launch.env, BENCH_KEYS: keys.join(','), BENCH_DELAY_MS: String(delayMs) },

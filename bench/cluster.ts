@@ -5,6 +5,7 @@ import { HashRing } from '../src/ring.js';
 import { NODE_FLAGS, POD_ENV } from '../src/node-flags.js';
 import { freePort, spawnChild, waitForOk, type Child } from './procs.js';
 import { counters, scrape, type Counters } from './metrics.js';
+import { serverNode } from './server-node.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -77,7 +78,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       NODE_ENV: 'production',
     };
     // The pods' own flags first (as the Dockerfile's CMD gives them), then the bench's, which may override them.
-    const child = spawnChild(name, process.execPath, [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env, wrap: options.wrap?.(name) });
+    const child = spawnChild(name, serverNode(), [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env, wrap: options.wrap?.(name) });
     pods.push({
       name,
       self: selves[i]!,

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultGenerator, type GeneratorName } from './load.js';
 import { hasTaskset } from './procs.js';
+import type { ServerNodeWanted } from './server-node.js';
 
 export const CASES = [
   'micro-ring',
@@ -51,9 +52,10 @@ export interface BenchConfig {
   /** Seconds of load on each server before its first measured run. Default 5 (quick: 1). */
   warmupS: number;
   /**
-   * Seconds of load before every measured run, after the first warm-up. Default 3 (quick: 0): a pod
-   * left idle while the other cases ran starts V8's memory reducer (two or three full GCs of ~25 ms)
-   * when load returns; that belongs to the idle gap the interleaving made, not to the measurement.
+   * Seconds of load before every measured run, after the first warm-up. Default 3 (quick: 0): a server
+   * left idle while the other cases ran (the baseline; pods run with --no-memory-reducer) starts V8's
+   * memory reducer (two or three full GCs of ~25 ms) when load returns; that belongs to the idle gap
+   * the interleaving made, not to the measurement.
    */
   rewarmS: number;
   /** Extra measurements of a round when other work on the host disturbed it. Default 2 (quick: 0). */
@@ -70,16 +72,21 @@ export interface BenchConfig {
   /** Concurrent requests in the miss storm. Default 1000. */
   stormRequests: number;
   jsonPath: string | undefined;
+  /** The node the pods and baselines run on. Default: the image's (Dockerfile). */
+  node: ServerNodeWanted;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--case NAME]... [--json PATH] [--reps N] [--duration S]
                       [--warmup S] [--rewarm S] [--generator wrk|autocannon] [--memory-mib N]
+                      [--node image|current|PATH]
   --quick        every case once, briefly (about a minute in all)
   --case NAME    run only NAME (repeatable; ratios pull in their baselines): ${CASES.join(', ')}
   --json PATH    also write the JSON result to PATH (always: bench/results/<timestamp>.json and latest.json)
   --warmup S     seconds of load on every server before its first measured run (default 5, quick 1)
   --rewarm S     seconds of load on a server before each later measured run (default 3, quick 0)
-  --generator    force the load generator (default: wrk when on PATH, else autocannon)`;
+  --generator    force the load generator (default: wrk when on PATH, else autocannon)
+  --node         what the pods and baselines run on: the image's Node (default; scripts/node24.sh
+                 fetches it once), the node running the bench (current), or a node binary`;
 
 export function parseConfig(argv: string[]): BenchConfig {
   const { values } = parseArgs({
@@ -94,6 +101,7 @@ export function parseConfig(argv: string[]): BenchConfig {
       rewarm: { type: 'string' },
       generator: { type: 'string' },
       'memory-mib': { type: 'string' },
+      node: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -120,6 +128,7 @@ export function parseConfig(argv: string[]): BenchConfig {
 
   const generator = values.generator ?? defaultGenerator;
   if (generator !== 'wrk' && generator !== 'autocannon') throw new TypeError(`--generator must be wrk or autocannon, got "${generator}"`);
+  if (values.node === '') throw new TypeError('--node must be image, current or the path of a node binary');
 
   // With two or more cores and taskset: servers on core 0, everything that makes load on core 1.
   const pin = hasTaskset && availableParallelism() >= 2;
@@ -139,5 +148,6 @@ export function parseConfig(argv: string[]): BenchConfig {
     stormLatencyMs: 200,
     stormRequests: 1000,
     jsonPath: values.json,
+    node: values.node ?? 'image',
   };
 }

@@ -3,6 +3,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { serverNode } from './server-node.js';
 
 /** How many recent output lines of each child we keep to explain a failure. */
 const TAIL_LINES = 40;
@@ -60,7 +61,7 @@ export interface SpawnOptions {
  */
 export function spawnChild(name: string, command: string, givenArgs: string[], options: SpawnOptions = {}): Child {
   // BENCH_NODE_ARGS="--trace-gc …": extra flags for every node child (NODE_OPTIONS refuses some, e.g. --trace-gc).
-  const extra = command === process.execPath ? (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
+  const extra = command === process.execPath || command === serverNode() ? (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
   const [program, ...args] = [...(options.wrap ?? []), command, ...extra, ...givenArgs];
   const pinned = hasTaskset && options.cpus !== undefined;
   const proc = pinned

@@ -11,6 +11,7 @@ import { goReference, startGoCluster } from './groupcache.js';
 import { startOrigin, type Origin } from './origin.js';
 import { hasTaskset, installCleanup, pinProcess, stopAll } from './procs.js';
 import { formatTable, writeResults, type Row } from './report.js';
+import { resolveServerNode, useServerNode, type ServerNodeChoice } from './server-node.js';
 import { runThroughput, throughputRows, type Target } from './throughput.js';
 import { valueFor, VALUE_BYTES } from './values.js';
 
@@ -179,11 +180,22 @@ async function main(): Promise<number> {
     console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
     return 2;
   }
+  if (config.node === 'image') log("finding the image's Node (scripts/node24.sh; the first time it downloads it)");
+  let node: ServerNodeChoice;
+  try {
+    node = resolveServerNode(config.node);
+  } catch (err) {
+    console.error(`--node ${config.node}: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    return 2;
+  }
+  useServerNode(node.path);
   installCleanup();
   pinProcess(process.pid, config.loadCpus);
   const startedAt = new Date();
   const cores = coresNote(config);
+  const nodeNote = `servers (pods and baselines) on Node ${node.version}: ${node.note}; the bench and its generator on ${process.version}`;
   log(`geecache bench (${config.quick ? 'quick' : 'full'}): cases ${[...config.cases].join(', ')}`);
+  log(nodeNote);
   log(`generator ${config.generator}, ${config.connections} connections, ${VALUE_BYTES}-byte values, ${config.reps} x ${config.durationS} s per case`);
   log(cores);
 
@@ -212,6 +224,7 @@ async function main(): Promise<number> {
   const finishedAt = new Date();
   const durationS = (finishedAt.getTime() - startedAt.getTime()) / 1000;
   console.log(`\n${formatTable(rows)}\n`);
+  console.log(`node: ${nodeNote}`);
   console.log(`cores: ${cores}`);
   console.log(`gen cpu / srv cpu: cores busy during the measured runs (1.00 = one core saturated). A generator near 1.00 was the limit, not the server.`);
   const result = {
@@ -223,6 +236,7 @@ async function main(): Promise<number> {
     durationS,
     environment: {
       node: process.version,
+      serverNode: { version: node.version, path: node.path, note: node.note },
       cpus: cpuInfo().length,
       cpuModel: cpuInfo()[0]?.model,
       taskset: hasTaskset,
