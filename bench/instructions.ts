@@ -4,9 +4,11 @@
 // Needs valgrind (Debian: apt-get install valgrind). Not part of `npm run bench` or the tests: it takes a few minutes.
 //
 // Requests per second on a shared 2-core host vary by several percent from one run to the next, more than most
-// single changes to the hit path are worth. An instruction count does not depend on the host's speed: repeated
-// runs agree within about 2-3%, so a change of 1,000 instructions per request (2%) shows after two runs each.
-// It leaves out the kernel (writev and read are about half of a hit's time) and cache misses.
+// single changes to the hit path are worth. An instruction count does not depend on the host's speed, but the
+// pod's still moves between runs (why is not known): the baseline's repeated within
+// 0.6% (57,375-57,699), the pod's within 5% (56,648-59,309), so a change of 1,000 instructions per request
+// needs three or four runs each to show. It leaves out the kernel (writev and read are about half of a hit's
+// time) and cache misses; valgrind's --cache-sim=yes --branch-sim=yes can add simulated ones.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
