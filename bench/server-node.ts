@@ -41,8 +41,7 @@ export function resolveServerNode(wanted: ServerNodeWanted): ServerNodeChoice {
     return choice(path, "the image's Node (Dockerfile), from scripts/node24.sh");
   } catch (err) {
     const stderr = String((err as { stderr?: unknown }).stderr ?? err).trim().split('\n').pop();
-    const current = choice(process.execPath, '');
-    return { ...current, note: `NOT the image's Node: scripts/node24.sh failed (${stderr}); servers run on the bench's own node` };
+    return choice(process.execPath, `NOT the image's Node: scripts/node24.sh failed (${stderr}); servers run on the bench's own node`);
   }
 }
 

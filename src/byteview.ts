@@ -104,7 +104,7 @@ export class ByteView {
    */
   static textForWrite(view: ByteView): string | undefined {
     if (view.#refs === 0 || view.#length > TEXT_WRITE_MAX_BYTES) return undefined;
-    return (view.#text ??= Buffer.from(view.#buffer, view.#offset, view.#length).toString('latin1'));
+    return (view.#text ??= ByteView.bytesForWrite(view).toString('latin1'));
   }
 
   /**
