@@ -1,8 +1,8 @@
 // cluster.ts starts geecache pods (node dist/src/main.js) on loopback as one static ring, and answers which pod owns a key.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { HashRing } from '../src/ring.js';
-import { NODE_FLAGS, POD_ENV } from '../src/node-flags.js';
+import { HashRing } from '../src/engine/ring.js';
+import { NODE_FLAGS, POD_ENV } from '../src/memory/node-flags.js';
 import { freePort, spawnChild, waitForOk, type Child } from './procs.js';
 import { counters, scrape, type Counters } from './metrics.js';
 import { serverNode } from './server-node.js';

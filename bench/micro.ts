@@ -1,8 +1,8 @@
 // micro.ts measures the pure hot-path pieces in-process: HashRing.ownerOf, and ByteLru get/set against lru-cache alone.
 import { LRUCache } from 'lru-cache';
-import { ByteView } from '../src/byteview.js';
-import { ByteLru } from '../src/lru.js';
-import { HashRing } from '../src/ring.js';
+import { ByteView } from '../src/engine/byteview.js';
+import { ByteLru } from '../src/engine/lru.js';
+import { HashRing } from '../src/engine/ring.js';
 import { median } from './stats.js';
 import type { Row } from './report.js';
 

@@ -1,8 +1,8 @@
 // config.ts turns environment variables and command-line flags into one validated Config.
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { isPeerUrl } from './pool.js';
-import { DEFAULT_BASE_PATH } from './protocol.js';
+import { isPeerUrl } from './engine/peer-ring.js';
+import { DEFAULT_BASE_PATH } from './protocol/get.js';
 
 export type SourceConfig = { kind: 'demo' } | { kind: 'http'; origin: string };
 

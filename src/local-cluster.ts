@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { NODE_FLAGS, POD_ENV } from './node-flags.js';
+import { NODE_FLAGS, POD_ENV } from './memory/node-flags.js';
 
 export interface LocalClusterOptions {
   peerPorts: number[];

@@ -3,7 +3,7 @@
 import { CacheNode } from './cache-node.js';
 import { loadConfig, usage } from './config.js';
 import { ConfigError } from './errors.js';
-import { createLogger } from './log.js';
+import { createLogger } from './ops/log.js';
 
 const EXIT_CONFIG = 2;
 

@@ -2,10 +2,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { GeecacheError, httpStatusOf } from '../errors.js';
-import type { Group, GroupRegistry } from '../group.js';
-import type { Recorder } from '../latency-histogram.js';
-import type { CacheMetrics } from '../metrics.js';
-import type { PeerPool } from '../pool.js';
+import type { Group, GroupRegistry } from '../engine/group.js';
+import type { Recorder } from '../ops/latency-histogram.js';
+import type { CacheMetrics } from '../ops/metrics.js';
+import type { PeerPool } from '../engine/peer-ring.js';
 import { sendText, writeValue } from './peer-handler.js';
 import { parseApiQuery } from './query.js';
 // The module's binding, not the global: globalThis.performance is a getter, run twice per request.

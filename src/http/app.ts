@@ -1,8 +1,8 @@
 // app.ts builds the HTTP port's Express app: API, metrics, health, debug, and the error answers.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { CacheMetrics } from '../metrics.js';
-import type { PeerPool } from '../pool.js';
+import type { CacheMetrics } from '../ops/metrics.js';
+import type { PeerPool } from '../engine/peer-ring.js';
 import type { RequestListener } from './api-handler.js';
 
 export interface HttpAppOptions {

@@ -1,9 +1,9 @@
 // peer-batch-handler.ts answers a batched peer request (batch-protocol.ts): each key from cache or a local load, each answer sent as soon as it is ready.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ByteView } from '../byteview.js';
-import { BATCH_CONTENT_TYPE, decodeKeys, encodeFrame, MAX_BATCH_BODY_BYTES } from '../batch-protocol.js';
+import { ByteView } from '../engine/byteview.js';
+import { BATCH_CONTENT_TYPE, decodeKeys, encodeFrame, MAX_BATCH_BODY_BYTES } from '../protocol/batch.js';
 import { GeecacheError, httpStatusOf } from '../errors.js';
-import type { Group } from '../group.js';
+import type { Group } from '../engine/group.js';
 import { sendText } from './peer-handler.js';
 
 const FROM_PEER = { fromPeer: true } as const;

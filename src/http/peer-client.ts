@@ -1,10 +1,10 @@
 // peer-client.ts asks one peer for values over HTTP: keep-alive connections, a deadline on every request.
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
-import { decodeGetResponse, peerPath, DEFAULT_BASE_PATH } from '../protocol.js';
-import type { ClosablePeerGetter } from '../pool.js';
+import { decodeGetResponse, peerPath, DEFAULT_BASE_PATH } from '../protocol/get.js';
+import type { ClosablePeerGetter } from '../engine/peer-ring.js';
 import { fetchBytes } from './fetch-bytes.js';
-import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, FrameReader, MAX_BATCH_KEYS } from '../batch-protocol.js';
+import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, FrameReader, MAX_BATCH_KEYS } from '../protocol/batch.js';
 
 export interface HttpPeerClientOptions {
   /** The peer's base URL, e.g. http://10.0.0.2:8001. */

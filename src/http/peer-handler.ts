@@ -1,10 +1,10 @@
 // peer-handler.ts answers the peer protocol (<basePath><group>/<key>) straight on node:http, without Express.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ByteView } from '../byteview.js';
+import { ByteView } from '../engine/byteview.js';
 import { GeecacheError, httpStatusOf } from '../errors.js';
-import type { GroupRegistry } from '../group.js';
-import { encodeGetResponse, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol.js';
-import { parseBatchPath } from '../batch-protocol.js';
+import type { GroupRegistry } from '../engine/group.js';
+import { encodeGetResponse, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
+import { parseBatchPath } from '../protocol/batch.js';
 import { answerBatch } from './peer-batch-handler.js';
 
 export interface PeerHandlerOptions {

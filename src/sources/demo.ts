@@ -1,6 +1,6 @@
 // demo.ts is the seed's "slow database": three scores behind a configurable delay.
 import { NotFoundError } from '../errors.js';
-import type { Getter } from '../group.js';
+import type { Getter } from '../engine/group.js';
 
 export const DEMO_SCORES: Readonly<Record<string, string>> = Object.freeze({ Tom: '630', Jack: '589', Sam: '567' });
 

@@ -1,8 +1,8 @@
 // http-origin.ts loads values from an origin over HTTP: GET <origin>/<percent-encoded key>.
 import { Pool } from 'undici';
-import { ByteView } from '../byteview.js';
+import { ByteView } from '../engine/byteview.js';
 import { NotFoundError, SourceError } from '../errors.js';
-import type { Getter } from '../group.js';
+import type { Getter } from '../engine/group.js';
 import { describeNetworkError } from '../http/peer-client.js';
 import { fetchBytes } from '../http/fetch-bytes.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { NODE_FLAGS, POD_ENV } from '../../src/node-flags.js';
+import { NODE_FLAGS, POD_ENV } from '../../src/memory/node-flags.js';
 import { repoRoot, scratchDir } from './render.js';
 import { httpGet } from '../support/cache-process.js';
 import { freePorts } from '../support/ports.js';

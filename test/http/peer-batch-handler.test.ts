@@ -4,10 +4,10 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { createPeerHandler } from '../../src/http/peer-handler.js';
-import { GroupRegistry } from '../../src/group.js';
+import { GroupRegistry } from '../../src/engine/group.js';
 import { NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
-import { BATCH_CONTENT_TYPE, encodeFrame } from '../../src/batch-protocol.js';
-import { encodeGetResponse, parsePeerPath } from '../../src/protocol.js';
+import { BATCH_CONTENT_TYPE, encodeFrame } from '../../src/protocol/batch.js';
+import { encodeGetResponse, parsePeerPath } from '../../src/protocol/get.js';
 
 async function serve(listener: RequestListener): Promise<{ url: string; requests: string[] }> {
   const requests: string[] = [];

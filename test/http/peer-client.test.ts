@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
-import { encodeGetResponse } from '../../src/protocol.js';
+import { encodeGetResponse } from '../../src/protocol/get.js';
 import { NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
 
 async function serve(listener: RequestListener): Promise<{ url: string; connections: () => number }> {

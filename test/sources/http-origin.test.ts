@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { httpOriginSource } from '../../src/sources/http-origin.js';
 import { NotFoundError, SourceError } from '../../src/errors.js';
-import { ByteView } from '../../src/byteview.js';
+import { ByteView } from '../../src/engine/byteview.js';
 
 const seen: string[] = [];
 const origin = createServer((req, res) => {

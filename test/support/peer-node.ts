@@ -1,8 +1,8 @@
 // A cache node in this process: registry, pool and a real peer server on 127.0.0.1, for engine tests.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GroupRegistry, type Group } from '../../src/group.js';
-import { PeerPool } from '../../src/pool.js';
+import { GroupRegistry, type Group } from '../../src/engine/group.js';
+import { PeerPool } from '../../src/engine/peer-ring.js';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { createPeerHandler } from '../../src/http/peer-handler.js';
 import { NotFoundError } from '../../src/errors.js';

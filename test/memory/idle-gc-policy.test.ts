@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IdleGcPolicy } from '../src/idle-gc-policy.js';
+import { IdleGcPolicy } from '../../src/memory/idle-gc-policy.js';
 
 const MiB = 1024 * 1024;
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteView, TEXT_WRITE_MAX_BYTES } from '../src/byteview.js';
-import { ByteLru } from '../src/lru.js';
-import { SlabArena } from '../src/slab.js';
+import { ByteView, TEXT_WRITE_MAX_BYTES } from '../../src/engine/byteview.js';
+import { ByteLru } from '../../src/engine/lru.js';
+import { SlabArena } from '../../src/memory/slab.js';
 
 test('copyOf takes a copy: changing the source later does not change the view', () => {
   const source = new Uint8Array([1, 2, 3]);

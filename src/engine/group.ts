@@ -1,6 +1,6 @@
 // group.ts is a cache namespace: main and hot caches, the load path through the owner peer, and its stats.
 import { ByteView } from './byteview.js';
-import { DuplicateGroupError, GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from './errors.js';
+import { DuplicateGroupError, GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
 import { ByteLru } from './lru.js';
 import { noPeers, type PeerGetter, type PeerPicker } from './peers.js';
 import { SingleFlight } from './singleflight.js';

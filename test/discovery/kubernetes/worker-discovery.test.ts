@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { WorkerDiscovery } from '../../src/discovery/worker-discovery.js';
-import type { KubernetesWorkerSettings } from '../../src/discovery/worker-protocol.js';
-import { ConfigError } from '../../src/errors.js';
-import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile } from '../support/fake-kube-apiserver.js';
-import { waitFor } from '../support/processes.js';
+import { WorkerDiscovery } from '../../../src/discovery/kubernetes/worker-discovery.js';
+import type { KubernetesWorkerSettings } from '../../../src/discovery/kubernetes/worker-protocol.js';
+import { ConfigError } from '../../../src/errors.js';
+import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile } from '../../support/fake-kube-apiserver.js';
+import { waitFor } from '../../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'geecache-worker-discovery-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

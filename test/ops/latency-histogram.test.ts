@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Histogram, Registry, type RegistryContentType } from 'prom-client';
-import { LatencyHistogram } from '../src/latency-histogram.js';
+import { LatencyHistogram } from '../../src/ops/latency-histogram.js';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const NAME = 'geecache_test_duration_seconds';

@@ -4,8 +4,8 @@
 // the heap that serves requests, whose full GCs then have a third as much to mark (see bench/).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createLogger } from '../log.js';
-import { KubernetesDiscovery, loadKubeConfig, podNamespace } from './kubernetes.js';
+import { createLogger } from '../../ops/log.js';
+import { KubernetesDiscovery, loadKubeConfig, podNamespace } from './watch.js';
 import type { KubernetesWorkerSettings, MainMessage, WorkerMessage } from './worker-protocol.js';
 
 const port = parentPort!;

@@ -1,5 +1,5 @@
 // byteview.ts is an immutable view of a cached value: callers can read it but never change the cached bytes.
-import type { Slab, SlabArena } from './slab.js';
+import type { Slab, SlabArena } from '../memory/slab.js';
 
 /**
  * Largest cached value that `textForWrite` gives as text. node:http sends a string body in one

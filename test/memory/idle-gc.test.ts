@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { ByteView } from '../src/byteview.js';
-import { IdleGc } from '../src/idle-gc.js';
-import { IdleGcPolicy } from '../src/idle-gc-policy.js';
-import { ByteLru } from '../src/lru.js';
-import { SlabArena } from '../src/slab.js';
-import { fullGc } from './support/gc.js';
-import { waitFor } from './support/processes.js';
+import { ByteView } from '../../src/engine/byteview.js';
+import { IdleGc } from '../../src/memory/idle-gc.js';
+import { IdleGcPolicy } from '../../src/memory/idle-gc-policy.js';
+import { ByteLru } from '../../src/engine/lru.js';
+import { SlabArena } from '../../src/memory/slab.js';
+import { fullGc } from '../support/gc.js';
+import { waitFor } from '../support/processes.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,7 +1,7 @@
 // pool.ts is the peer pool: the ring of peer clients this process picks owners from.
 import { HashRing, type HashFunction } from './ring.js';
 import type { PeerGetter, PeerPicker } from './peers.js';
-import { samePeers } from './discovery/discovery.js';
+import { samePeers } from '../discovery/discovery.js';
 
 /** A peer client the pool can close when its peer leaves. */
 export interface ClosablePeerGetter extends PeerGetter {

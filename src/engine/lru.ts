@@ -1,7 +1,7 @@
 // lru.ts is a byte-bounded least-recently-used cache of ByteViews with groupcache's accounting.
 import { LRUCache } from 'lru-cache';
 import { ByteView } from './byteview.js';
-import { SlabArena } from './slab.js';
+import { SlabArena } from '../memory/slab.js';
 
 export interface ByteLruStats {
   /** Entries held now. */

@@ -14,7 +14,7 @@ import {
   type V1EndpointSliceList,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { samePeers, type Discovery, type PeersListener } from './discovery.js';
+import { samePeers, type Discovery, type PeersListener } from '../discovery.js';
 import { peersFromSlices } from './endpoint-slices.js';
 
 /** Timer functions, injectable so tests can run backoff and debounce on fast time. */

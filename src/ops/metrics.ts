@@ -1,10 +1,10 @@
 // metrics.ts is the Prometheus view of a cache process: counters mirrored from group stats, plus timings.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { GroupRegistry, GroupStats } from './group.js';
+import type { GroupRegistry, GroupStats } from '../engine/group.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import type { PeerPool } from './pool.js';
-import type { PeerTraffic } from './http/peer-client.js';
-import { SlabArena } from './slab.js';
+import type { PeerPool } from '../engine/peer-ring.js';
+import type { PeerTraffic } from '../http/peer-client.js';
+import { SlabArena } from '../memory/slab.js';
 
 export interface CacheMetrics {
   readonly registry: Registry;

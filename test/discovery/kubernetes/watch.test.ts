@@ -4,9 +4,9 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { KubernetesDiscovery, loadKubeConfig, podNamespace, type DiscoveryTimers, type KubernetesDiscoveryOptions } from '../../src/discovery/kubernetes.js';
-import { FakeKubeApiServer, endpointSlice, kubeConfigFor, type TestEndpoint } from '../support/fake-kube-apiserver.js';
-import { assertCanonical, discoverySuite, sleep, waitFor } from './discovery.shared.js';
+import { KubernetesDiscovery, loadKubeConfig, podNamespace, type DiscoveryTimers, type KubernetesDiscoveryOptions } from '../../../src/discovery/kubernetes/watch.js';
+import { FakeKubeApiServer, endpointSlice, kubeConfigFor, type TestEndpoint } from '../../support/fake-kube-apiserver.js';
+import { assertCanonical, discoverySuite, sleep, waitFor } from '../discovery.shared.js';
 
 const SERVICE = 'geecache';
 const A = 'http://10.0.0.1:8001';
@@ -403,7 +403,7 @@ describe('podNamespace and loadKubeConfig', () => {
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { writeKubeConfigFile } = await import('../support/fake-kube-apiserver.js');
+    const { writeKubeConfigFile } = await import('../../support/fake-kube-apiserver.js');
     const dir = mkdtempSync(join(tmpdir(), 'geecache-kc-'));
     try {
       const path = writeKubeConfigFile(server, join(dir, 'config'));

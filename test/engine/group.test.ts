@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Group, GroupRegistry } from '../src/group.js';
-import { DuplicateGroupError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../src/errors.js';
-import type { PeerGetter, PeerPicker } from '../src/peers.js';
+import { Group, GroupRegistry } from '../../src/engine/group.js';
+import { DuplicateGroupError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
+import type { PeerGetter, PeerPicker } from '../../src/engine/peers.js';
 
 function deferred<T>() {
   let resolve!: (v: T) => void;

@@ -1,12 +1,12 @@
 // worker-discovery.ts runs Kubernetes discovery in a worker thread and presents it to the pod as a Discovery.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { ConfigError } from '../errors.js';
-import type { Discovery, PeersListener } from './discovery.js';
-import type { RestartReason } from './kubernetes.js';
+import { ConfigError } from '../../errors.js';
+import type { Discovery, PeersListener } from '../discovery.js';
+import type { RestartReason } from './watch.js';
 import type { KubernetesWorkerSettings, MainMessage, WorkerMessage } from './worker-protocol.js';
 
-const WORKER_URL = new URL('./kubernetes-worker.js', import.meta.url);
+const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 export interface WorkerDiscoveryOptions {
   settings: KubernetesWorkerSettings;

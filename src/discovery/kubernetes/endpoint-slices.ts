@@ -1,6 +1,6 @@
 // endpoint-slices.ts turns a Service's EndpointSlices into the canonical peer list (pure: no I/O).
 
-import { canonicalPeers } from './discovery.js';
+import { canonicalPeers } from '../discovery.js';
 
 /**
  * The parts of a `discovery.k8s.io/v1` EndpointSlice we read. `V1EndpointSlice`

@@ -1,9 +1,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPeerNode, type PeerNode } from './support/peer-node.js';
-import { NotFoundError } from '../src/errors.js';
-import { PeerPool } from '../src/pool.js';
-import { HashRing } from '../src/ring.js';
+import { startPeerNode, type PeerNode } from '../support/peer-node.js';
+import { NotFoundError } from '../../src/errors.js';
+import { PeerPool } from '../../src/engine/peer-ring.js';
+import { HashRing } from '../../src/engine/ring.js';
 
 const data: Record<string, string> = {};
 for (let i = 0; i < 60; i++) data[`key-${i}`] = `value-${i}`;

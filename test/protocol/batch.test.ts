@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchPath, decodeKeys, encodeFrame, encodeKeys, FrameReader, parseBatchPath } from '../src/batch-protocol.js';
+import { batchPath, decodeKeys, encodeFrame, encodeKeys, FrameReader, parseBatchPath } from '../../src/protocol/batch.js';
 
 test('keys survive encoding, including empty, multi-byte and separator characters', () => {
   const keys = ['a', '', 'héllo wörld', 'x/y?z=1&\n', '🔑'.repeat(100)];

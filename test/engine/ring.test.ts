@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { HashRing } from '../src/ring.js';
+import { HashRing } from '../../src/engine/ring.js';
 
 interface Vector {
   replicas: number;
@@ -11,7 +11,7 @@ interface Vector {
 
 // Produced by Go groupcache's consistenthash (test/reference/ring-vectors/main.go).
 const vectors = JSON.parse(
-  readFileSync(new URL('../../test/fixtures/ring-vectors.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../test/fixtures/ring-vectors.json', import.meta.url), 'utf8'),
 ) as Vector[];
 
 test('owners match Go groupcache for every committed vector', () => {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Histogram, Registry } from 'prom-client';
-import { GroupRegistry } from '../src/group.js';
-import { createMetrics } from '../src/metrics.js';
-import { PeerPool } from '../src/pool.js';
+import { GroupRegistry } from '../../src/engine/group.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { PeerPool } from '../../src/engine/peer-ring.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

@@ -1,5 +1,5 @@
 // worker-protocol.ts is what the main thread and the discovery worker say to each other.
-import type { RestartReason } from './kubernetes.js';
+import type { RestartReason } from './watch.js';
 
 /** Everything the worker needs to build its KubernetesDiscovery and logger (structured-clonable). */
 export interface KubernetesWorkerSettings {

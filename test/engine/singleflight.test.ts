@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SingleFlight } from '../src/singleflight.js';
+import { SingleFlight } from '../../src/engine/singleflight.js';
 
 test('concurrent calls for one key share one execution and its result', async () => {
   const flight = new SingleFlight<number>();

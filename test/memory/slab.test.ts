@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteView } from '../src/byteview.js';
-import { ByteLru } from '../src/lru.js';
-import { SlabArena } from '../src/slab.js';
-import { collectUntil } from './support/gc.js';
+import { ByteView } from '../../src/engine/byteview.js';
+import { ByteLru } from '../../src/engine/lru.js';
+import { SlabArena } from '../../src/memory/slab.js';
+import { collectUntil } from '../support/gc.js';
 
 function retained(arena: SlabArena, byte: number, length = 8): ByteView {
   const view = ByteView.copyOf(new Uint8Array(length).fill(byte));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeGetResponse, encodeGetResponse, parsePeerPath, peerPath, validateBasePath } from '../src/protocol.js';
+import { decodeGetResponse, encodeGetResponse, parsePeerPath, peerPath, validateBasePath } from '../../src/protocol/get.js';
 
 test('GetResponse bytes are protobuf field 1 (bytes) and field 2 (double), as groupcache sends', () => {
   const bytes = encodeGetResponse(Buffer.from('630'), 1.5);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteLru, entryBytes } from '../src/lru.js';
-import { ByteView } from '../src/byteview.js';
-import { SlabArena } from '../src/slab.js';
+import { ByteLru, entryBytes } from '../../src/engine/lru.js';
+import { ByteView } from '../../src/engine/byteview.js';
+import { SlabArena } from '../../src/memory/slab.js';
 
 function view(n: number, fill = 1): ByteView {
   return ByteView.copyOf(new Uint8Array(n).fill(fill));
