@@ -2,7 +2,7 @@
 //
 // Usage: node dist/bench/baseline-server.js   (env BENCH_KEYS=k1,k2  BENCH_VALUE_BYTES=100  BENCH_DELAY_MS=0  BENCH_BODY=bytes)
 // With BENCH_DELAY_MS it answers every request after that delay: the ideal server for a miss storm.
-// BENCH_BODY=text writes each value as latin1 text made once at start (bench/write-path.ts), not as a Buffer.
+// BENCH_BODY=text writes each value as latin1 text made once at start (bench/experiments/write-path.ts), not as a Buffer.
 // Prints "listening <port>" once it accepts connections on 127.0.0.1.
 import { createServer } from 'node:http';
 import { valueFor, VALUE_BYTES } from './values.js';

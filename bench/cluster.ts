@@ -8,6 +8,8 @@ import { counters, scrape, type Counters } from './metrics.js';
 import { serverNode } from './server-node.js';
 
 export const MAIN_JS = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** The same pod with every route through Express (no user setting does this). */
+const EXPRESS_POD_JS = fileURLToPath(new URL('./express-pod.js', import.meta.url));
 
 /** Whether the server has been built; without it the geecache cases are skipped. */
 export function serverBuilt(): boolean {
@@ -72,13 +74,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       GEECACHE_DISCOVERY: 'static',
       GEECACHE_GROUPS: options.groups,
       GEECACHE_HOT_CACHE: options.hotCache ?? 'on',
-      GEECACHE_HOT_PATH: options.hotPath ?? 'fast',
       GEECACHE_PEER_BATCH: options.peerBatch ?? 'on',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
     };
     // The pods' own flags first (as the Dockerfile's CMD gives them), then the bench's, which may override them.
-    const child = spawnChild(name, serverNode(), [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env, wrap: options.wrap?.(name) });
+    const child = spawnChild(name, serverNode(), [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), options.hotPath === 'express' ? EXPRESS_POD_JS : MAIN_JS], { cpus: options.cpus, env, wrap: options.wrap?.(name) });
     pods.push({
       name,
       self: selves[i]!,

@@ -83,12 +83,12 @@ async function throughputStage(config: BenchConfig): Promise<Row[]> {
     if (has('baseline-self')) targets.push(await baselineTarget('baseline-self'));
     if (hotOff && has('api-hit')) {
       const a = hotOff.pods[0]!;
-      const setup = `API on pod a, which owns the key and has it cached; pods a+b on ${core}; GEECACHE_HOT_PATH=fast`;
+      const setup = `API on pod a, which owns the key and has it cached; pods a+b on ${core}`;
       targets.push({ case: 'api-hit', base: a.http, paths: [a.apiPath(apiKey)], expected: valueFor(apiKey), pids: [a.child.pid], pods: [a], setup });
     }
     if (express && has('api-hit-express')) {
       const e = express.pods[0]!;
-      const setup = `GEECACHE_HOT_PATH=express (everything through Express), one pod on ${core}`;
+      const setup = `every route through Express (bench/express-pod.ts), one pod on ${core}`;
       targets.push({ case: 'api-hit-express', base: e.http, paths: [e.apiPath(apiKey)], expected: valueFor(apiKey), pids: [e.child.pid], pods: [e], setup });
     }
     if (hotOff && (has('peer-hop') || has('peer-hop-1key'))) {

@@ -1,21 +1,24 @@
-// cache-node.ts is one cache process (a pod): groups, peer pool, discovery, both listeners, and graceful shutdown.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+// cache-node.ts is one cache process (a pod), wired: groups, peer ring, discovery, both listeners, and graceful shutdown.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config, GroupConfig } from './config.js';
 import type { Discovery } from './discovery/discovery.js';
-import { StaticDiscovery } from './discovery/static.js';
 import { WorkerDiscovery } from './discovery/kubernetes/worker-discovery.js';
-import { GroupRegistry, type GroupObserver } from './engine/group.js';
+import { StaticDiscovery } from './discovery/static.js';
+import type { Getter, GroupObserver } from './engine/group.js';
+import { GroupRegistry } from './engine/group-registry.js';
+import { PeerRing } from './engine/peer-ring.js';
+import type { PeerTraffic } from './engine/peers.js';
 import { createApiHandler } from './http/api-handler.js';
 import { createHttpApp } from './http/app.js';
-import { expressMessageClasses, type MessageClasses } from './http/message-classes.js';
-import { HttpPeerClient, type PeerTraffic } from './http/peer-client.js';
-import { createPeerHandler, sendText } from './http/peer-handler.js';
+import { expressMessageClasses } from './http/message-classes.js';
+import { HttpPeerClient } from './http/peer-client.js';
+import { createPeerHandler } from './http/peer-handler.js';
+import { sendText } from './http/responses.js';
+import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
 import { IdleGc } from './memory/idle-gc.js';
 import { createMetrics, type CacheMetrics } from './ops/metrics.js';
-import { PeerPool } from './engine/peer-ring.js';
-import { SlabArena } from './memory/slab.js';
 import { demoSource } from './sources/demo.js';
 import { httpOriginSource } from './sources/http-origin.js';
 
@@ -26,14 +29,17 @@ export interface CacheNodeOptions {
   discovery?: Discovery;
   /** Collect prom-client's default process metrics. Default true. */
   defaultMetrics?: boolean;
+  /**
+   * `fast` (the default): `/api` and the peer protocol are answered on node:http before Express;
+   * `express`: everything goes through Express's router. Only the bench's comparison sets it.
+   */
+  hotPath?: 'fast' | 'express';
 }
-
-type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
 export class CacheNode {
   readonly config: Config;
-  readonly registry: GroupRegistry;
-  readonly pool: PeerPool;
+  readonly groups: GroupRegistry;
+  readonly ring: PeerRing;
   readonly metrics: CacheMetrics;
   readonly discovery: Discovery;
   private readonly logger: Logger;
@@ -43,9 +49,8 @@ export class CacheNode {
   readonly httpServer: Server;
   /** Frees emptied value slabs once eviction stops (config.idleGc). */
   readonly idleGc: IdleGc | undefined;
+  private readonly drain: ServerDrain;
   private readonly closers: Array<() => Promise<void>> = [];
-  /** Open client connections of both servers, so a shutdown can ask busy ones to close. */
-  private readonly sockets = new Set<Socket>();
   private draining = false;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -56,7 +61,7 @@ export class CacheNode {
     this.logger = logger;
     // One set of counters for every peer client, so peers that leave keep their share of the totals.
     const peerTraffic: PeerTraffic = { gets: 0, batches: 0, batchedKeys: 0 };
-    this.pool = new PeerPool({
+    this.ring = new PeerRing({
       self: config.self,
       replicas: config.replicas,
       createClient: (url) =>
@@ -72,42 +77,32 @@ export class CacheNode {
       peerFallback: (group, key, peer, error) =>
         logger.warn({ group, key, peer, err: error.message }, 'owner unreachable, loading locally'),
     };
-    this.registry = new GroupRegistry({ peers: this.pool, observer, hotCache: config.hotCache });
+    this.groups = new GroupRegistry({ peers: this.ring, observer, hotCache: config.hotCache });
     for (const group of config.groups) {
-      let getter;
-      if (group.source.kind === 'demo') {
-        const sourceLog = logger.child({ source: 'demo', group: group.name });
-        getter = demoSource({ latencyMs: config.demoLatencyMs, onLookup: (key) => sourceLog.info({ key }, '[SlowDB] search key') });
-      } else {
-        const origin = httpOriginSource({ origin: group.source.origin, timeoutMs: config.sourceTimeoutMs });
-        this.closers.push(origin.close);
-        getter = origin.getter;
-      }
-      this.registry.create({ name: group.name, cacheBytes: group.cacheBytes, getter });
+      this.groups.create({ name: group.name, cacheBytes: group.cacheBytes, getter: this.makeGetter(group) });
     }
-    const metrics = createMetrics(this.registry, this.pool, { defaultMetrics: options.defaultMetrics, peerTraffic });
+    const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic });
     this.metrics = metrics;
-    this.idleGc = config.idleGc ? new IdleGc({ arena: SlabArena.shared, logger }) : undefined;
+    this.idleGc = config.idleGc ? new IdleGc({ arena: this.groups.arena, logger }) : undefined;
     this.discovery = options.discovery ?? this.makeDiscovery();
 
-    const api = createApiHandler({ registry: this.registry, metrics, logger, pool: this.pool });
-    const httpApp = createHttpApp({ api, metrics, pool: this.pool, logger, notReadyReason: () => this.notReadyReason() });
+    const api = createApiHandler({ groups: this.groups, metrics, logger, ring: this.ring });
+    const httpApp = createHttpApp({ api, metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason() });
     const peerHandler = createPeerHandler({
-      registry: this.registry,
+      groups: this.groups,
       basePath: config.basePath,
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
     });
-    const fast = config.hotPath === 'fast';
     const classes = expressMessageClasses(httpApp);
-    // The two hot routes skip Express's routing when hotPath is fast (see bench/); the rest goes through Express.
-    this.peerServer = this.makeServer(classes, (req, res) => {
+    this.peerServer = createCacheServer(classes, (req, res) => {
       if (req.url?.startsWith(config.basePath)) peerHandler(req, res);
       // Not through a second Express app: it would re-parent requests to its own prototypes (message-classes.ts).
       else sendText(res, 404, `no route for ${req.method ?? ''} ${(req.url ?? '').split('?')[0]}`);
     });
-    this.httpServer = this.makeServer(
+    // The hot route skips Express's routing unless told otherwise (docs/performance.md); the rest goes through Express.
+    this.httpServer = createCacheServer(
       classes,
-      fast
+      (options.hotPath ?? 'fast') === 'fast'
         ? (req, res) => {
             const url = req.url ?? '';
             if (url === '/api' || url.startsWith('/api?')) api(req, res);
@@ -115,6 +110,7 @@ export class CacheNode {
           }
         : httpApp,
     );
+    this.drain = new ServerDrain([this.peerServer, this.httpServer]);
   }
 
   /** Why /readyz answers 503, or undefined when ready. */
@@ -153,12 +149,11 @@ export class CacheNode {
     const { config } = this;
     await listen(this.peerServer, config.port, config.bind, 'peer');
     await listen(this.httpServer, config.httpPort, config.bind, 'http');
-    this.discovery.start((peers) => this.pool.set(...peers));
+    this.discovery.start((peers) => this.ring.set(...peers));
     await this.discovery.ready;
     this.idleGc?.start();
     this.logger.info(
       {
-        self: config.self,
         peerPort: this.peerAddress.port,
         httpPort: this.httpAddress.port,
         bind: config.bind,
@@ -172,52 +167,28 @@ export class CacheNode {
 
   private async doClose(): Promise<void> {
     this.draining = true;
-    // From here on every answer tells its keep-alive client to go elsewhere. A listener run before
-    // the handler, added only now, keeps that check off the path of every request before shutdown.
-    for (const server of [this.peerServer, this.httpServer]) {
-      server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('connection', 'close'));
-    }
+    this.drain.refuseKeepAlive();
     this.idleGc?.close();
     const { shutdownDelayMs, drainTimeoutMs } = this.config;
-    this.logger.info({ connections: this.sockets.size, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
+    this.logger.info({ connections: this.drain.connections, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
     if (shutdownDelayMs > 0) await sleep(shutdownDelayMs);
-    // Answers still being worked on tell their keep-alive clients to go elsewhere.
-    for (const socket of this.sockets) {
-      const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-      if (res && !res.headersSent) res.setHeader('connection', 'close');
-    }
-    const closed = Promise.all([closeServer(this.peerServer), closeServer(this.httpServer)]);
-    // Connections that go idle after their last answer would hold close() open: close them as they do.
-    const sweeper = setInterval(() => {
-      this.peerServer.closeIdleConnections();
-      this.httpServer.closeIdleConnections();
-    }, 20);
-    const drained = await Promise.race([closed.then(() => true), sleep(drainTimeoutMs).then(() => false)]);
-    clearInterval(sweeper);
-    if (!drained) {
-      this.logger.warn({ connections: this.sockets.size }, 'drain timeout: closing remaining connections');
-      this.peerServer.closeAllConnections();
-      this.httpServer.closeAllConnections();
-      await closed;
-    }
+    const cut = await this.drain.drain(drainTimeoutMs);
+    if (cut > 0) this.logger.warn({ connections: cut }, 'drain timeout: closed the remaining connections');
     await this.discovery.close();
-    await this.pool.close();
+    await this.ring.close();
     await Promise.allSettled(this.closers.map((close) => close()));
     this.logger.info('shut down');
   }
 
-  private makeServer(classes: MessageClasses, listener: Listener): Server {
-    // The listener is the server's only 'request' handler, with nothing wrapped around it (see doClose).
-    const server: Server = createServer({ ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 }, listener);
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
-    server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-      else socket.destroy();
-    });
-    return server;
+  private makeGetter(group: GroupConfig): Getter {
+    const { config, logger } = this;
+    if (group.source.kind === 'demo') {
+      const sourceLog = logger.child({ source: 'demo', group: group.name });
+      return demoSource({ latencyMs: config.demoLatencyMs, onLookup: (key) => sourceLog.info({ key }, '[SlowDB] search key') });
+    }
+    const origin = httpOriginSource({ origin: group.source.origin, timeoutMs: config.sourceTimeoutMs });
+    this.closers.push(origin.close);
+    return origin.getter;
   }
 
   private makeDiscovery(): Discovery {
@@ -241,28 +212,4 @@ export class CacheNode {
       onRestart: (reason) => this.metrics.discoveryRestarts.inc({ reason }),
     });
   }
-}
-
-function listen(server: Server, port: number, host: string, name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(new Error(`cannot listen on ${host}:${port} (${name} port): ${err.message}`, { cause: err }));
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    // Keep-alive connections with no request in flight would hold close() open.
-    server.closeIdleConnections();
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,8 +1,8 @@
 // config.ts turns environment variables and command-line flags into one validated Config.
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { isPeerUrl } from './engine/peer-ring.js';
-import { DEFAULT_BASE_PATH } from './protocol/get.js';
+import { peerUrl, peerUrlProblem, trimPeerUrl } from './engine/peer-url.js';
+import { basePathProblem, DEFAULT_BASE_PATH } from './protocol/get.js';
 
 export type SourceConfig = { kind: 'demo' } | { kind: 'http'; origin: string };
 
@@ -40,7 +40,6 @@ export interface Config {
   peerBatch: boolean;
   /** After eviction stops, one full GC frees the emptied value slabs (idle-gc.ts); needs node --expose-gc. */
   idleGc: boolean;
-  hotPath: 'fast' | 'express';
   drainTimeoutMs: number;
   shutdownDelayMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -71,7 +70,6 @@ const SETTINGS = {
   hotCache: { env: 'GEECACHE_HOT_CACHE', flag: 'hot-cache', default: 'on' },
   peerBatch: { env: 'GEECACHE_PEER_BATCH', flag: 'peer-batch', default: 'on' },
   idleGc: { env: 'GEECACHE_IDLE_GC', flag: 'idle-gc', default: 'on' },
-  hotPath: { env: 'GEECACHE_HOT_PATH', flag: 'hot-path', default: 'fast' },
   drainTimeoutMs: { env: 'GEECACHE_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', default: '10000' },
   shutdownDelayMs: { env: 'GEECACHE_SHUTDOWN_DELAY_MS', flag: 'shutdown-delay-ms', default: '0' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', default: 'info' },
@@ -175,7 +173,10 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     discovery: oneOf(SETTINGS.discovery.env, ['static', 'kubernetes']),
     peerPortName: z.string().min(1, `${SETTINGS.peerPortName.env}: must not be empty`),
     discoveryDebounceMs: millis(SETTINGS.discoveryDebounceMs.env),
-    basePath: z.string().regex(/^\/(.*\/)?$/, `${SETTINGS.basePath.env}: must start and end with '/', e.g. /_geecache/`).min(2, `${SETTINGS.basePath.env}: must not be just '/'`),
+    basePath: z.string().superRefine((value, ctx) => {
+      const problem = basePathProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${SETTINGS.basePath.env}: ${problem}` });
+    }),
     replicas: z.coerce.number({ error: `${SETTINGS.replicas.env}: must be a number` }).int(`${SETTINGS.replicas.env}: must be a whole number`).min(1, `${SETTINGS.replicas.env}: must be at least 1`).max(10_000, `${SETTINGS.replicas.env}: must be at most 10000`),
     peerTimeoutMs: millis(SETTINGS.peerTimeoutMs.env, 1),
     sourceTimeoutMs: millis(SETTINGS.sourceTimeoutMs.env, 1),
@@ -183,7 +184,6 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     hotCache: oneOf(SETTINGS.hotCache.env, ['on', 'off']),
     peerBatch: oneOf(SETTINGS.peerBatch.env, ['on', 'off']),
     idleGc: oneOf(SETTINGS.idleGc.env, ['on', 'off']),
-    hotPath: oneOf(SETTINGS.hotPath.env, ['fast', 'express']),
     drainTimeoutMs: millis(SETTINGS.drainTimeoutMs.env),
     shutdownDelayMs: millis(SETTINGS.shutdownDelayMs.env),
     logLevel: oneOf(SETTINGS.logLevel.env, ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
@@ -199,17 +199,17 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   const values = parsed.data;
 
   const groups = parseGroups(raw.groups);
-  const peers = raw.peers.split(',').map((p) => p.trim().replace(/\/+$/, '')).filter(Boolean);
+  const peers = raw.peers.split(',').map(trimPeerUrl).filter(Boolean);
   for (const peer of peers) checkPeerUrl(peer, SETTINGS.peers.env);
 
-  let self = raw.self.trim().replace(/\/+$/, '');
+  let self = trimPeerUrl(raw.self);
   if (self === '' && values.discovery === 'kubernetes') {
     if (!raw.podIp) throw new ConfigError(SETTINGS.self.env, `set it, or set ${SETTINGS.podIp.env} (Downward API status.podIP) in kubernetes mode`);
-    self = peerUrlFor(raw.podIp, values.port);
+    self = peerUrl(raw.podIp, values.port);
   }
   if (self === '') {
     const host = values.bind === '0.0.0.0' || values.bind === '::' ? '127.0.0.1' : values.bind;
-    self = peerUrlFor(host, values.port);
+    self = peerUrl(host, values.port);
   }
   checkPeerUrl(self, SETTINGS.self.env);
 
@@ -236,12 +236,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   };
 }
 
-function peerUrlFor(host: string, portNumber: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${portNumber}`;
-}
-
 function checkPeerUrl(url: string, setting: string): void {
-  if (!isPeerUrl(url)) {
-    throw new ConfigError(setting, `"${url}" must be a base URL like http://10.0.0.5:8001 (scheme, host, port; no path)`);
-  }
+  const problem = peerUrlProblem(url);
+  if (problem !== undefined) throw new ConfigError(setting, `"${url}" ${problem}`);
 }

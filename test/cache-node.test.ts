@@ -30,6 +30,6 @@ test('kubernetes mode outside a pod takes the namespace from the kubeconfig cont
   after(() => node.close());
   await node.start();
   await waitFor(() => node.discovery.hasListed, 5000, 'the first list');
-  assert.deepEqual(node.pool.peers, ['http://127.0.0.1:8001', 'http://127.0.0.9:8001']);
+  assert.deepEqual(node.ring.peers, ['http://127.0.0.1:8001', 'http://127.0.0.9:8001']);
   assert.equal(node.notReadyReason(), undefined);
 });

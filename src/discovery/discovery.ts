@@ -22,13 +22,3 @@ export interface Discovery {
    */
   readonly ready?: Promise<void>;
 }
-
-/** Sorts and de-duplicates peer URLs: the canonical form every listener receives. */
-export function canonicalPeers(peers: Iterable<string>): string[] {
-  return [...new Set(peers)].sort();
-}
-
-/** True when two canonical peer lists are equal. */
-export function samePeers(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((peer, i) => peer === b[i]);
-}

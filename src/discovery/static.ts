@@ -1,6 +1,7 @@
 // static.ts is a fixed peer list: for local clusters, tests and deployments without Kubernetes.
 
-import { canonicalPeers, type Discovery, type PeersListener } from './discovery.js';
+import { canonicalPeers, trimPeerUrl } from '../engine/peer-url.js';
+import type { Discovery, PeersListener } from './discovery.js';
 
 export interface StaticDiscoveryOptions {
   /** Peer base URLs such as `http://10.0.0.5:8001`. Self may be omitted; it is added. */
@@ -20,12 +21,12 @@ export class StaticDiscovery implements Discovery {
     if (typeof options.self !== 'string' || options.self === '') {
       throw new TypeError('StaticDiscovery: option "self" must be a non-empty peer URL');
     }
-    // Tolerate "http://host:port/" in configuration: peers are compared as strings.
-    const peers = [...options.peers].map((peer) => (typeof peer === 'string' ? peer.replace(/\/+$/, '') : peer));
+    const peers = [...options.peers];
     for (const peer of peers) {
       if (typeof peer !== 'string' || peer === '') throw new TypeError('StaticDiscovery: option "peers" holds an empty entry');
     }
-    this.#list = Object.freeze(canonicalPeers([...peers, options.self.replace(/\/+$/, '')]));
+    // Tolerate "http://host:port/" in configuration: peers are compared as strings.
+    this.#list = Object.freeze(canonicalPeers([...peers, options.self].map(trimPeerUrl)));
   }
 
   get hasListed(): boolean {

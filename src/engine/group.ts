@@ -1,7 +1,8 @@
 // group.ts is a cache namespace: main and hot caches, the load path through the owner peer, and its stats.
 import { ByteView } from './byteview.js';
-import { DuplicateGroupError, GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
+import { GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
 import { ByteLru } from './lru.js';
+import { SlabArena } from '../memory/slab.js';
 import { noPeers, type PeerGetter, type PeerPicker } from './peers.js';
 import { SingleFlight } from './singleflight.js';
 
@@ -21,14 +22,15 @@ export interface GroupStats {
   hotHits: number;
   /** Gets that missed both caches and went down the load path. */
   loads: number;
-  /** Loads that joined an identical load already in flight instead of starting their own. */
+  /** Loads left after singleflight: concurrent gets of one key that missed count once (groupcache's LoadsDeduped). */
   loadsDeduped: number;
   /** Values fetched from the owner peer. */
   peerLoads: number;
   /** Failed peer fetches that fell back to a local load. */
   peerErrors: number;
-  /** Calls of the getter. */
+  /** Values the getter loaded (groupcache's LocalLoads). */
   localLoads: number;
+  /** Getter calls that failed, not-found included (groupcache's LocalLoadErrs). */
   localLoadErrors: number;
   /** Gets that arrived from another peer over the peer protocol. */
   serverRequests: number;
@@ -56,6 +58,8 @@ export interface GroupOptions {
   /** Monotonic clock in milliseconds, for load durations. Default performance.now. */
   now?: () => number;
   observer?: GroupObserver;
+  /** Where the caches keep small values (slab.ts). Default: an arena of this group's own; a GroupRegistry passes its node's. */
+  arena?: SlabArena;
 }
 
 export interface GetOptions {
@@ -63,6 +67,9 @@ export interface GetOptions {
   fromPeer?: boolean;
   signal?: AbortSignal;
 }
+
+/** The options of every get that arrived over the peer protocol. */
+export const FROM_PEER: GetOptions = Object.freeze({ fromPeer: true });
 
 /** 1 in HOT_SAMPLE peer fetches is kept in the hot cache (groupcache's rule). */
 const HOT_SAMPLE = 10;
@@ -112,8 +119,9 @@ export class Group {
     this.now = options.now ?? (() => performance.now());
     this.observer = options.observer ?? {};
     const ceiling = Math.max(1, options.cacheBytes);
-    this.mainCache = new ByteLru(ceiling);
-    this.hotCache = new ByteLru(ceiling);
+    const arena = options.arena ?? new SlabArena();
+    this.mainCache = new ByteLru(ceiling, { arena });
+    this.hotCache = new ByteLru(ceiling, { arena });
   }
 
   /** Returns the value of `key`: from a cache, from its owner peer, or loaded here. */
@@ -169,11 +177,12 @@ export class Group {
     // Loads here and fetches from an owner have separate flights, so a peer request
     // never joins a flight that forwards; all loads of a key here still share one.
     const flight = owner ? this.fetchFlight : this.loadFlight;
-    const { promise, shared } = flight.do(key, async () => {
+    const { promise } = flight.do(key, async () => {
       // Check the cache again: a flight for this key may have filled it between our
       // miss and now (two calls that missed back to back, the first already finished).
       const cached = this.lookupCache(key);
       if (cached) return cached;
+      this.counters.loadsDeduped++;
       if (owner) {
         try {
           const value = await this.getFromPeer(owner, key, options.signal);
@@ -188,7 +197,6 @@ export class Group {
       }
       return this.loadLocally(key, options.signal);
     });
-    if (shared) this.counters.loadsDeduped++;
     return promise;
   }
 
@@ -210,7 +218,6 @@ export class Group {
   }
 
   private async loadLocally(key: string, signal: AbortSignal | undefined): Promise<ByteView> {
-    this.counters.localLoads++;
     const started = this.now();
     let value: ByteView;
     try {
@@ -224,6 +231,7 @@ export class Group {
         cause: err,
       });
     }
+    this.counters.localLoads++;
     this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000);
     this.populateCache(this.mainCache, key, value);
     return value;
@@ -240,29 +248,5 @@ export class Group {
       const victim = hotBytes > mainBytes / HOT_SHARE ? this.hotCache : this.mainCache;
       if (!victim.removeOldest()) return;
     }
-  }
-}
-
-/** The groups one server owns, by name. No process-wide registry: each server makes its own. */
-export class GroupRegistry {
-  private readonly groups = new Map<string, Group>();
-
-  constructor(private readonly defaults: Pick<GroupOptions, 'peers' | 'hotCache' | 'random' | 'now' | 'observer'> = {}) {}
-
-  /** Creates and registers a group; a second group with the same name is an error. */
-  create(options: GroupOptions): Group {
-    if (this.groups.has(options.name)) throw new DuplicateGroupError(options.name);
-    const group = new Group({ ...this.defaults, ...options });
-    this.groups.set(group.name, group);
-    return group;
-  }
-
-  get(name: string): Group | undefined {
-    return this.groups.get(name);
-  }
-
-  /** Groups in creation order; the first is the API's default group. */
-  list(): Group[] {
-    return [...this.groups.values()];
   }
 }

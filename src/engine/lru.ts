@@ -20,7 +20,7 @@ export function entryBytes(key: string, value: ByteView): number {
 }
 
 export interface ByteLruOptions {
-  /** Where small values are packed (see slab.ts). Default SlabArena.shared, one per process. */
+  /** Where small values are packed (see slab.ts). Default: an arena of this cache's own. */
   arena?: SlabArena;
 }
 
@@ -46,7 +46,7 @@ export class ByteLru {
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
       throw new TypeError(`maxBytes must be a positive integer, got ${maxBytes}`);
     }
-    this.arena = options.arena ?? SlabArena.shared;
+    this.arena = options.arena ?? new SlabArena();
     this.cache = new LRUCache<string, ByteView>({
       maxSize: maxBytes,
       sizeCalculation: (value, key) => entryBytes(key, value),

@@ -1,17 +1,12 @@
-// pool.ts is the peer pool: the ring of peer clients this process picks owners from.
+// peer-ring.ts is the current membership: the hash ring over the peers, and a client for each other peer.
 import { HashRing, type HashFunction } from './ring.js';
-import type { PeerGetter, PeerPicker } from './peers.js';
-import { samePeers } from '../discovery/discovery.js';
+import type { ClosablePeerGetter, PeerGetter, PeerPicker } from './peers.js';
+import { samePeers, validatePeerUrl } from './peer-url.js';
 
-/** A peer client the pool can close when its peer leaves. */
-export interface ClosablePeerGetter extends PeerGetter {
-  close(): Promise<void>;
-}
-
-export interface PeerPoolOptions {
+export interface PeerRingOptions {
   /** This process's own peer base URL, e.g. http://10.0.0.5:8001. Keys it owns are never fetched remotely. */
   self: string;
-  /** Makes a client for a peer base URL. */
+  /** Makes a client for a peer base URL; the ring closes it when the peer leaves. */
   createClient: (peerUrl: string) => ClosablePeerGetter;
   /** Points per peer on the ring. Default 50. */
   replicas?: number;
@@ -21,37 +16,17 @@ export interface PeerPoolOptions {
   onChange?: (peers: readonly string[]) => void;
 }
 
-/** Whether `url` is a peer base URL: http(s), a host, no path, query or trailing slash. */
-export function isPeerUrl(url: string): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === url;
-}
-
-/** Returns `url` if it is a peer base URL, else throws a TypeError saying what is wrong. */
-export function validatePeerUrl(url: string): string {
-  if (!URL.canParse(url)) throw new TypeError(`peer URL ${JSON.stringify(url)} is not a URL`);
-  if (!isPeerUrl(url)) {
-    throw new TypeError(`peer URL ${JSON.stringify(url)} must be scheme://host:port with no path, e.g. http://10.0.0.5:8001`);
-  }
-  return url;
-}
-
-export class PeerPool implements PeerPicker {
+export class PeerRing implements PeerPicker {
   readonly self: string;
-  private readonly options: PeerPoolOptions;
-  private ring: HashRing;
+  private readonly options: PeerRingOptions;
+  private hashRing: HashRing;
   private clients = new Map<string, ClosablePeerGetter>();
   private changes = 0;
 
-  constructor(options: PeerPoolOptions) {
+  constructor(options: PeerRingOptions) {
     this.options = options;
     this.self = validatePeerUrl(options.self);
-    this.ring = this.makeRing([]);
+    this.hashRing = this.makeRing([]);
   }
 
   /**
@@ -61,38 +36,38 @@ export class PeerPool implements PeerPicker {
    */
   set(...peers: string[]): void {
     peers.forEach(validatePeerUrl);
-    const ring = this.makeRing(peers);
-    if (samePeers(ring.peers, this.ring.peers)) return;
+    const next = this.makeRing(peers);
+    if (samePeers(next.peers, this.hashRing.peers)) return;
     const clients = new Map<string, ClosablePeerGetter>();
-    for (const peer of ring.peers) {
+    for (const peer of next.peers) {
       if (peer === this.self) continue;
       clients.set(peer, this.clients.get(peer) ?? this.options.createClient(peer));
     }
     const leaving = [...this.clients].filter(([peer]) => !clients.has(peer));
-    this.ring = ring;
+    this.hashRing = next;
     this.clients = clients;
     this.changes++;
     for (const [, client] of leaving) void client.close().catch(() => {});
-    this.options.onChange?.(ring.peers);
+    this.options.onChange?.(next.peers);
   }
 
   pickPeer(key: string): PeerGetter | undefined {
-    const owner = this.ring.ownerOf(key);
+    const owner = this.hashRing.ownerOf(key);
     if (owner === undefined || owner === this.self) return undefined;
     return this.clients.get(owner);
   }
 
   /** The owner of a key (self included), or undefined with no peers. */
   ownerOf(key: string): string | undefined {
-    return this.ring.ownerOf(key);
+    return this.hashRing.ownerOf(key);
   }
 
   get peers(): readonly string[] {
-    return this.ring.peers;
+    return this.hashRing.peers;
   }
 
   get replicas(): number {
-    return this.ring.replicas;
+    return this.hashRing.replicas;
   }
 
   /** How many times set() changed the membership. */
@@ -104,7 +79,7 @@ export class PeerPool implements PeerPicker {
   async close(): Promise<void> {
     const clients = [...this.clients.values()];
     this.clients = new Map();
-    this.ring = this.makeRing([]);
+    this.hashRing = this.makeRing([]);
     await Promise.allSettled(clients.map((client) => client.close()));
   }
 

@@ -12,7 +12,23 @@ export interface PeerGetter {
   get(group: string, key: string, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
-/** Picks the peer that owns a key. Implemented by the peer pool. */
+/** A peer client that can be closed when its peer leaves the ring. */
+export interface ClosablePeerGetter extends PeerGetter {
+  /** Lets requests in flight finish, then closes the connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * HTTP requests made to peers: single GETs, and batches with the keys they carried. Only ever
+ * grow. One object shared by every peer client counts a process's traffic, peers that left included.
+ */
+export interface PeerTraffic {
+  gets: number;
+  batches: number;
+  batchedKeys: number;
+}
+
+/** Picks the peer that owns a key. Implemented by the peer ring. */
 export interface PeerPicker {
   /** The owner's getter, or undefined when this process owns the key (or has no peers). */
   pickPeer(key: string): PeerGetter | undefined;

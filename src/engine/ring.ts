@@ -1,5 +1,6 @@
 // ring.ts is groupcache's consistent hash: peers own points on a crc32 circle, keys go to the next point.
 import { crc32 } from 'node:zlib';
+import { canonicalPeers } from './peer-url.js';
 
 /** Hashes the UTF-8 bytes of a string to an unsigned 32-bit integer. */
 export type HashFunction = (data: string) => number;
@@ -33,7 +34,7 @@ export class HashRing {
     }
     this.replicas = replicas;
     this.hash = options.hash ?? defaultHash;
-    this.peers = [...new Set(peers)].sort();
+    this.peers = canonicalPeers(peers);
 
     // On a hash collision the peer added last keeps the point, as Go's map overwrite does.
     const ownerByPoint = new Map<number, string>();

@@ -1,29 +1,29 @@
 // api-handler.ts answers GET /api?key=K[&group=G] on node:http; Express mounts the same function.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { GeecacheError, httpStatusOf } from '../errors.js';
-import type { Group, GroupRegistry } from '../engine/group.js';
+import type { Group } from '../engine/group.js';
+import type { GroupRegistry } from '../engine/group-registry.js';
+import type { PeerRing } from '../engine/peer-ring.js';
+import { GeecacheError, httpStatusOf, UnknownGroupError } from '../errors.js';
 import type { Recorder } from '../ops/latency-histogram.js';
 import type { CacheMetrics } from '../ops/metrics.js';
-import type { PeerPool } from '../engine/peer-ring.js';
-import { sendText, writeValue } from './peer-handler.js';
 import { parseApiQuery } from './query.js';
+import { sendText, writeValue } from './responses.js';
+import type { RequestListener } from './servers.js';
 // The module's binding, not the global: globalThis.performance is a getter, run twice per request.
 import { performance } from 'node:perf_hooks';
 
 export interface ApiHandlerOptions {
-  registry: GroupRegistry;
+  groups: GroupRegistry;
   metrics: CacheMetrics;
   logger: Logger;
   /** For debug logs of the owner a key goes to. */
-  pool?: PeerPool;
+  ring?: PeerRing;
 }
 
-export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
-
 export function createApiHandler(options: ApiHandlerOptions): RequestListener {
-  const { registry, metrics, logger, pool } = options;
-  const defaultGroup = registry.list()[0];
+  const { groups, metrics, logger, ring } = options;
+  const defaultGroup = groups.list()[0];
   // Read once: the level is fixed for the life of the process, and the check is on every request.
   const debugEnabled = logger.isLevelEnabled('debug');
   // Recorders by group name, then status code: the hot path does two Map lookups and no string
@@ -66,13 +66,13 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
       reject(res, '', started, 400, 'key is required: /api?key=<key>[&group=<group>]');
       return;
     }
-    const group = groupName === undefined ? defaultGroup : registry.get(groupName);
+    const group = groupName === undefined ? defaultGroup : groups.get(groupName);
     if (!group) {
-      reject(res, '', started, 404, `no such group: ${groupName ?? '(none configured)'}`);
+      reject(res, '', started, 404, new UnknownGroupError(groupName ?? '(none configured)').message);
       return;
     }
-    if (pool && debugEnabled) {
-      logger.debug({ group: group.name, key, owner: pool.ownerOf(key) ?? pool.self }, 'picked owner');
+    if (ring && debugEnabled) {
+      logger.debug({ group: group.name, key, owner: ring.ownerOf(key) ?? ring.self }, 'picked owner');
     }
     const headOnly = req.method === 'HEAD';
     // A hit is answered synchronously: no promise, no closures, no extra turn of the event loop.

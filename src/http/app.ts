@@ -1,14 +1,14 @@
 // app.ts builds the HTTP port's Express app: API, metrics, health, debug, and the error answers.
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import type { PeerRing } from '../engine/peer-ring.js';
 import type { CacheMetrics } from '../ops/metrics.js';
-import type { PeerPool } from '../engine/peer-ring.js';
-import type { RequestListener } from './api-handler.js';
+import type { RequestListener } from './servers.js';
 
 export interface HttpAppOptions {
   api: RequestListener;
   metrics: CacheMetrics;
-  pool: PeerPool;
+  ring: PeerRing;
   logger: Logger;
   /** Why the process is not ready, or undefined when it is. */
   notReadyReason: () => string | undefined;
@@ -38,7 +38,7 @@ function finishApp(app: Express, logger: Logger): Express {
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
-  const { api, metrics, pool, logger, notReadyReason } = options;
+  const { api, metrics, ring, logger, notReadyReason } = options;
   const app = baseApp();
   app.get('/api', (req, res) => api(req, res));
 
@@ -69,10 +69,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
       return;
     }
     res.json({
-      self: pool.self,
-      peers: pool.peers,
-      replicas: pool.replicas,
-      ...(key ? { key, owner: pool.ownerOf(key) ?? null } : {}),
+      self: ring.self,
+      peers: ring.peers,
+      replicas: ring.replicas,
+      ...(key ? { key, owner: ring.ownerOf(key) ?? null } : {}),
     });
   });
 

@@ -1,5 +1,5 @@
-// fetch-bytes.ts makes one GET through an undici dispatcher and collects the status and whole body.
-import type { Dispatcher } from 'undici';
+// fetch-bytes.ts makes one GET through an undici dispatcher, collects the status and whole body, and names its failures in one line.
+import { errors as undiciErrors, type Dispatcher } from 'undici';
 
 export interface FetchedBytes {
   status: number;
@@ -48,4 +48,17 @@ export function fetchBytes(dispatcher: Dispatcher, path: string, maxBytes: numbe
     };
     dispatcher.dispatch({ method: 'GET', path }, handler);
   });
+}
+
+/** One line for a failed request; `timeoutMs` is what undici's timeouts were set to. */
+export function describeNetworkError(err: unknown, timeoutMs: number): string {
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
+    return `timed out after ${timeoutMs} ms (${err.code})`;
+  }
+  if (err instanceof undiciErrors.UndiciError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
 }

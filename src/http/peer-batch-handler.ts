@@ -1,12 +1,10 @@
 // peer-batch-handler.ts answers a batched peer request (batch-protocol.ts): each key from cache or a local load, each answer sent as soon as it is ready.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
-import { BATCH_CONTENT_TYPE, decodeKeys, encodeFrame, MAX_BATCH_BODY_BYTES } from '../protocol/batch.js';
+import { FROM_PEER, type Group } from '../engine/group.js';
 import { GeecacheError, httpStatusOf } from '../errors.js';
-import type { Group } from '../engine/group.js';
-import { sendText } from './peer-handler.js';
-
-const FROM_PEER = { fromPeer: true } as const;
+import { BATCH_CONTENT_TYPE, decodeKeys, encodeFrame, MAX_BATCH_BODY_BYTES } from '../protocol/batch.js';
+import { sendText } from './responses.js';
 
 /**
  * Reads the keys, then writes the frames of every cached key in one chunk and each
@@ -29,7 +27,7 @@ export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Gr
     if (res.headersSent) return;
     const decoded = decodeKeys(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
     if (!decoded.ok) {
-      sendText(res, decoded.message.startsWith('more than') ? 413 : 400, decoded.message);
+      sendText(res, decoded.status, decoded.message);
       return;
     }
     const { keys } = decoded;

@@ -1,10 +1,10 @@
 // peer-client.ts asks one peer for values over HTTP: keep-alive connections, a deadline on every request.
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import type { ClosablePeerGetter, PeerTraffic } from '../engine/peers.js';
 import { NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
-import { decodeGetResponse, peerPath, DEFAULT_BASE_PATH } from '../protocol/get.js';
-import type { ClosablePeerGetter } from '../engine/peer-ring.js';
-import { fetchBytes } from './fetch-bytes.js';
 import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, FrameReader, MAX_BATCH_KEYS } from '../protocol/batch.js';
+import { decodeGetResponse, peerPath, DEFAULT_BASE_PATH } from '../protocol/get.js';
+import { describeNetworkError, fetchBytes } from './fetch-bytes.js';
 
 export interface HttpPeerClientOptions {
   /** The peer's base URL, e.g. http://10.0.0.2:8001. */
@@ -27,13 +27,6 @@ export interface HttpPeerClientOptions {
   traffic?: PeerTraffic;
 }
 
-/** HTTP requests made to peers: single GETs, and batches with the keys they carried. Only ever grow. */
-export interface PeerTraffic {
-  gets: number;
-  batches: number;
-  batchedKeys: number;
-}
-
 interface Waiting {
   key: string;
   resolve: (value: Uint8Array) => void;
@@ -41,13 +34,14 @@ interface Waiting {
   settled: boolean;
 }
 
-/** Talks to one peer with undici's Pool: about 1.8x the requests/s of http.Agent on this machine (FACTS.md). */
+/** Talks to one peer with undici's Pool, which served about 1.8x the requests/s of http.Agent (docs/performance.md). */
 export class HttpPeerClient implements ClosablePeerGetter {
   readonly url: string;
   private readonly basePath: string;
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
-  private readonly pool: Pool;
+  /** Keep-alive connections to the peer. */
+  private readonly connections: Pool;
   private closing: Promise<void> | undefined;
   private batching: boolean;
   private readonly traffic: PeerTraffic;
@@ -62,7 +56,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
     this.batching = options.batch ?? true;
     this.traffic = options.traffic ?? { gets: 0, batches: 0, batchedKeys: 0 };
-    this.pool = new Pool(options.url, {
+    this.connections = new Pool(options.url, {
       connections: options.connections ?? 32,
       connectTimeout: this.timeoutMs,
       headersTimeout: this.timeoutMs,
@@ -149,7 +143,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
     this.traffic.batches++;
     this.traffic.batchedKeys += waiting.length;
     try {
-      this.pool.dispatch(
+      this.connections.dispatch(
         {
           method: 'POST',
           path: batchPath(this.basePath, group),
@@ -159,7 +153,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
         handler,
       );
     } catch (err) {
-      // dispatch throws for a closed pool; this runs in setImmediate, where a throw would end the process.
+      // dispatch throws once the connections are closed; this runs in setImmediate, where a throw would end the process.
       failAll(err);
     }
   }
@@ -173,7 +167,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
       // undici's own connect, headers and body timeouts bound the request; they run on its
       // shared coarse timer. AbortSignal.timeout + AbortSignal.any per request cost the
       // peer hop a good part of its throughput on Node 20 (bench/).
-      ({ status, body } = await fetchBytes(this.pool, peerPath(this.basePath, group, key), this.maxResponseBytes, signal));
+      ({ status, body } = await fetchBytes(this.connections, peerPath(this.basePath, group, key), this.maxResponseBytes, signal));
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -205,25 +199,12 @@ export class HttpPeerClient implements ClosablePeerGetter {
 
   /** Lets in-flight requests finish, then closes the connections. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.pool.close();
+    this.closing ??= this.connections.close();
     return this.closing;
   }
 
   /** Aborts in-flight requests and closes at once. */
   destroy(): Promise<void> {
-    return this.pool.destroy();
+    return this.connections.destroy();
   }
-}
-
-/** One line for a failed request; `timeoutMs` is what undici's timeouts were set to. */
-export function describeNetworkError(err: unknown, timeoutMs: number): string {
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
-    return `timed out after ${timeoutMs} ms (${err.code})`;
-  }
-  if (err instanceof undiciErrors.UndiciError) return `${err.code}: ${err.message}`;
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
-  }
-  return String(err);
 }

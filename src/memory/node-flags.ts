@@ -3,7 +3,7 @@
 /**
  * --no-memory-reducer: V8's memory reducer runs full GCs that shrink the heap of a process
  * that has gone idle. A pod that sat idle for 20 s after start-up and only then got load
- * served hot-key hits 19–36% slower for as long as it ran (bench/idle-probe.ts: 0.81x and
+ * served hot-key hits 19–36% slower for as long as it ran (bench/experiments/idle-probe.ts: 0.81x and
  * 0.64x of a pod loaded at once; with this flag 1.18x and 1.13x). A cache pod's memory is
  * mostly its byte budget, so keeping the heap it has grown costs little beside that.
  */
@@ -15,7 +15,7 @@
 /**
  * --min-semi-space-size=16: at the first scavenge after an idle spell, V8 shrinks the young
  * generation (its allocation rate since the last GC looks low) and grows it back over the next
- * seconds of load. In bench/idle-after-load.ts, after 35 s idle, a pod on V8's own floor had a
+ * seconds of load. In bench/experiments/idle-after-load.ts, after 35 s idle, a pod on V8's own floor had a
  * 16 MiB young generation and a p99 of 3.43 ms (1.65x the baseline) in its first 5 s of load; with
  * this flag, 32 MiB and 1.69 ms (1.40x). A full `npm run bench` idles every pod between its rounds.
  * 16 MiB is Node 20's largest semi-space, the size a loaded pod grows to anyway; V8 caps the floor

@@ -85,9 +85,6 @@ export interface SlabArenaStats {
  * 1/sparseFraction of their live bytes) plus what one turnover leaves behind.
  */
 export class SlabArena {
-  /** The arena caches use unless given their own. */
-  static readonly shared = new SlabArena();
-
   readonly slabBytes: number;
   readonly maxValueBytes: number;
   readonly sparseFraction: number;

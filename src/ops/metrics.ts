@@ -1,10 +1,10 @@
 // metrics.ts is the Prometheus view of a cache process: counters mirrored from group stats, plus timings.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { GroupRegistry, GroupStats } from '../engine/group.js';
+import type { GroupStats } from '../engine/group.js';
+import type { GroupRegistry } from '../engine/group-registry.js';
+import type { PeerRing } from '../engine/peer-ring.js';
+import type { PeerTraffic } from '../engine/peers.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import type { PeerPool } from '../engine/peer-ring.js';
-import type { PeerTraffic } from '../http/peer-client.js';
-import { SlabArena } from '../memory/slab.js';
 
 export interface CacheMetrics {
   readonly registry: Registry;
@@ -25,11 +25,11 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  */
 export function createMetrics(
   groups: GroupRegistry,
-  pool: PeerPool,
-  options: { defaultMetrics?: boolean; arena?: SlabArena; peerTraffic?: PeerTraffic } = {},
+  ring: PeerRing,
+  options: { defaultMetrics?: boolean; peerTraffic?: PeerTraffic } = {},
 ): CacheMetrics {
   const registry = new Registry();
-  const arena = options.arena ?? SlabArena.shared;
+  const arena = groups.arena;
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   const mirror = (name: string, help: string, pick: (s: GroupStats) => number) =>
@@ -45,11 +45,10 @@ export function createMetrics(
     });
 
   mirror('geecache_gets_total', 'Gets of any kind, cache hits included.', (s) => s.gets);
-  mirror('geecache_cache_misses_total', 'Gets that missed both caches and went down the load path.', (s) => s.loads);
-  mirror('geecache_loads_total', 'Gets that went down the load path (equal to misses).', (s) => s.loads);
-  mirror('geecache_loads_deduped_total', 'Loads that joined an identical load in flight instead of starting one.', (s) => s.loadsDeduped);
+  mirror('geecache_loads_total', 'Gets that missed both caches and went down the load path.', (s) => s.loads);
+  mirror('geecache_loads_deduped_total', 'Loads left after singleflight: concurrent misses of one key count once.', (s) => s.loadsDeduped);
   mirror('geecache_local_loads_total', 'Values loaded from this process\'s source.', (s) => s.localLoads);
-  mirror('geecache_local_load_errors_total', 'Failed source loads (not-found included).', (s) => s.localLoadErrors);
+  mirror('geecache_local_load_errors_total', 'Source loads that failed, not-found included.', (s) => s.localLoadErrors);
   mirror('geecache_peer_loads_total', 'Values fetched from the owner peer.', (s) => s.peerLoads);
   mirror('geecache_peer_errors_total', 'Peer fetches that failed and fell back to a local load.', (s) => s.peerErrors);
   mirror('geecache_server_requests_total', 'Gets that arrived from other peers.', (s) => s.serverRequests);
@@ -120,7 +119,7 @@ export function createMetrics(
     help: 'Peers in the ring, this process included.',
     registers: [registry],
     collect() {
-      this.set(pool.peers.length);
+      this.set(ring.peers.length);
     },
   });
   new Counter({
@@ -129,7 +128,7 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(pool.membershipChanges);
+      this.inc(ring.membershipChanges);
     },
   });
 

@@ -45,17 +45,18 @@ export function encodeKeys(keys: readonly string[]): Buffer {
   return out;
 }
 
-export type DecodedKeys = { ok: true; keys: string[] } | { ok: false; message: string };
+/** The keys of a batch, or why the body is not one and the status that says so (413: too many keys, 400: malformed). */
+export type DecodedKeys = { ok: true; keys: string[] } | { ok: false; status: 400 | 413; message: string };
 
 export function decodeKeys(body: Buffer, maxKeys = MAX_BATCH_KEYS): DecodedKeys {
   const keys: string[] = [];
   let at = 0;
   while (at < body.byteLength) {
-    if (keys.length === maxKeys) return { ok: false, message: `more than ${maxKeys} keys in one batch` };
-    if (at + 4 > body.byteLength) return { ok: false, message: 'truncated key length' };
+    if (keys.length === maxKeys) return { ok: false, status: 413, message: `more than ${maxKeys} keys in one batch` };
+    if (at + 4 > body.byteLength) return { ok: false, status: 400, message: 'truncated key length' };
     const length = body.readUInt32LE(at);
     at += 4;
-    if (at + length > body.byteLength) return { ok: false, message: 'truncated key' };
+    if (at + length > body.byteLength) return { ok: false, status: 400, message: 'truncated key' };
     keys.push(body.toString('utf8', at, at + length));
     at += length;
   }

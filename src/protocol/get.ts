@@ -28,12 +28,11 @@ export function decodeGetResponse(bytes: Uint8Array): GetResponse {
   return { value, minuteQps: message.minuteQps ?? 0 };
 }
 
-/** Checks a base path: it must start and end with '/', as in '/_geecache/'. */
-export function validateBasePath(basePath: string): string {
-  if (!basePath.startsWith('/') || !basePath.endsWith('/') || basePath.length < 2) {
-    throw new TypeError(`base path must start and end with '/', got ${JSON.stringify(basePath)}`);
-  }
-  return basePath;
+/** Why `basePath` cannot prefix peer paths, or undefined when it can: it starts and ends with '/', as '/_geecache/' does. */
+export function basePathProblem(basePath: string): string | undefined {
+  if (basePath === '/') return "must not be just '/'";
+  if (!basePath.startsWith('/') || !basePath.endsWith('/')) return "must start and end with '/', e.g. /_geecache/";
+  return undefined;
 }
 
 /** The request path for one key: <basePath><group>/<key>, both parts percent-encoded. */

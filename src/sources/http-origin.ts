@@ -3,8 +3,7 @@ import { Pool } from 'undici';
 import { ByteView } from '../engine/byteview.js';
 import { NotFoundError, SourceError } from '../errors.js';
 import type { Getter } from '../engine/group.js';
-import { describeNetworkError } from '../http/peer-client.js';
-import { fetchBytes } from '../http/fetch-bytes.js';
+import { describeNetworkError, fetchBytes } from '../http/fetch-bytes.js';
 
 export interface HttpOriginOptions {
   /** Origin URL, optionally with a path prefix: http://origin.internal:8080/values */
@@ -29,7 +28,7 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
   const prefix = url.pathname.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 5000;
   const maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
-  const pool = new Pool(url.origin, {
+  const connections = new Pool(url.origin, {
     connections: options.connections ?? 16,
     connectTimeout: timeoutMs,
     headersTimeout: timeoutMs,
@@ -40,7 +39,7 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
     let body: Buffer;
     try {
       // Bounded by undici's connect, headers and body timeouts (see peer-client.ts).
-      ({ status, body } = await fetchBytes(pool, `${prefix}/${encodeURIComponent(key)}`, maxValueBytes, signal));
+      ({ status, body } = await fetchBytes(connections, `${prefix}/${encodeURIComponent(key)}`, maxValueBytes, signal));
     } catch (err) {
       const reason = describeNetworkError(err, timeoutMs);
       throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err });
@@ -51,5 +50,5 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
     const detail = body.toString('utf8').trim().slice(0, 200);
     throw new SourceError(`origin ${url.origin} answered ${status} for ${JSON.stringify(key)}${detail ? `: ${detail}` : ''}`);
   };
-  return { getter, close: () => pool.close() };
+  return { getter, close: () => connections.close() };
 }

@@ -2,7 +2,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalPeers, type Discovery } from '../../src/discovery/discovery.js';
+import type { Discovery } from '../../src/discovery/discovery.js';
+import { canonicalPeers } from '../../src/engine/peer-url.js';
 
 export interface DiscoveryFixture {
   discovery: Discovery;

@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPeerNode, type PeerNode } from '../support/peer-node.js';
 import { NotFoundError } from '../../src/errors.js';
-import { PeerPool } from '../../src/engine/peer-ring.js';
+import { PeerRing } from '../../src/engine/peer-ring.js';
 import { HashRing } from '../../src/engine/ring.js';
 
 const data: Record<string, string> = {};
@@ -11,7 +11,7 @@ for (let i = 0; i < 60; i++) data[`key-${i}`] = `value-${i}`;
 async function startCluster(): Promise<PeerNode[]> {
   const nodes = await Promise.all([startPeerNode(data), startPeerNode(data), startPeerNode(data)]);
   const urls = nodes.map((n) => n.url);
-  for (const node of nodes) node.pool.set(...urls);
+  for (const node of nodes) node.ring.set(...urls);
   after(() => Promise.all(nodes.map((n) => n.close())));
   return nodes;
 }
@@ -21,7 +21,7 @@ function ownerNode(nodes: PeerNode[], key: string): PeerNode {
   return nodes.find((n) => n.url === owner)!;
 }
 
-test('three pools on loopback: each key is loaded once, on its owner, whichever pool is asked', async () => {
+test('three pools on loopback: each key is loaded once, on its owner, whichever ring is asked', async () => {
   const nodes = await startCluster();
   const keys = Object.keys(data);
   // Ask every node for every key, all at once.
@@ -72,8 +72,8 @@ test('a peer that never answers times out and the caller loads locally', async (
   const silentUrl = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
   const node = await startPeerNode(data, { timeoutMs: 200 });
   after(() => node.close());
-  node.pool.set(node.url, silentUrl);
-  const key = Object.keys(data).find((k) => node.pool.ownerOf(k) === silentUrl)!;
+  node.ring.set(node.url, silentUrl);
+  const key = Object.keys(data).find((k) => node.ring.ownerOf(k) === silentUrl)!;
   const started = Date.now();
   assert.equal((await node.group.get(key)).toString(), data[key]);
   assert.ok(Date.now() - started >= 190);
@@ -83,21 +83,21 @@ test('a peer that never answers times out and the caller loads locally', async (
 
 test('set() swaps the ring atomically, ignores no-op updates and closes clients of departed peers', async () => {
   const closed: string[] = [];
-  const pool = new PeerPool({
+  const ring = new PeerRing({
     self: 'http://127.0.0.1:1',
     createClient: (url) => ({ url, get: async () => new Uint8Array(), close: async () => void closed.push(url) }),
   });
-  pool.set('http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3');
-  pool.set('http://127.0.0.1:3', 'http://127.0.0.1:2', 'http://127.0.0.1:1', 'http://127.0.0.1:2');
-  assert.equal(pool.membershipChanges, 1);
+  ring.set('http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3');
+  ring.set('http://127.0.0.1:3', 'http://127.0.0.1:2', 'http://127.0.0.1:1', 'http://127.0.0.1:2');
+  assert.equal(ring.membershipChanges, 1);
   const seen = new Set<string | undefined>();
-  for (let i = 0; i < 200; i++) seen.add(pool.pickPeer(`k${i}`)?.url);
+  for (let i = 0; i < 200; i++) seen.add(ring.pickPeer(`k${i}`)?.url);
   assert.deepEqual([...seen].sort(), ['http://127.0.0.1:2', 'http://127.0.0.1:3', undefined].sort());
-  pool.set('http://127.0.0.1:1', 'http://127.0.0.1:2');
+  ring.set('http://127.0.0.1:1', 'http://127.0.0.1:2');
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(closed, ['http://127.0.0.1:3']);
-  assert.equal(pool.membershipChanges, 2);
-  pool.set();
-  assert.equal(pool.pickPeer('anything'), undefined);
-  assert.throws(() => pool.set('http://127.0.0.1:2/path'), /scheme:\/\/host:port/);
+  assert.equal(ring.membershipChanges, 2);
+  ring.set();
+  assert.equal(ring.pickPeer('anything'), undefined);
+  assert.throws(() => ring.set('http://127.0.0.1:2/path'), /must be a base URL like http:\/\/10\.0\.0\.5:8001/);
 });

@@ -4,7 +4,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { createPeerHandler } from '../../src/http/peer-handler.js';
-import { GroupRegistry } from '../../src/engine/group.js';
+import { GroupRegistry } from '../../src/engine/group-registry.js';
 import { NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
 import { BATCH_CONTENT_TYPE, encodeFrame } from '../../src/protocol/batch.js';
 import { encodeGetResponse, parsePeerPath } from '../../src/protocol/get.js';
@@ -25,8 +25,8 @@ async function serve(listener: RequestListener): Promise<{ url: string; requests
 
 /** A real peer: our peer handler over a group whose source knows "v-*" keys, fails "bad-*" and is slow for "slow-*". */
 async function peer(): Promise<{ url: string; requests: string[] }> {
-  const registry = new GroupRegistry();
-  registry.create({
+  const groups = new GroupRegistry();
+  groups.create({
     name: 'scores',
     cacheBytes: 1 << 20,
     getter: async (key) => {
@@ -36,7 +36,7 @@ async function peer(): Promise<{ url: string; requests: string[] }> {
       return `value of ${key}`;
     },
   });
-  return serve(createPeerHandler({ registry, basePath: '/_geecache/' }));
+  return serve(createPeerHandler({ groups, basePath: '/_geecache/' }));
 }
 
 test('keys asked for in one turn go to the owner as one batch; each gets its own answer', async () => {

@@ -1,20 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Histogram, Registry } from 'prom-client';
-import { GroupRegistry } from '../../src/engine/group.js';
+import { GroupRegistry } from '../../src/engine/group-registry.js';
+import { PeerRing } from '../../src/engine/peer-ring.js';
 import { createMetrics } from '../../src/ops/metrics.js';
-import { PeerPool } from '../../src/engine/peer-ring.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 function metricsFor() {
-  const pool = new PeerPool({
+  const ring = new PeerRing({
     self: 'http://127.0.0.1:1',
     createClient: () => {
       throw new Error('no peers in this test');
     },
   });
-  return createMetrics(new GroupRegistry(), pool, { defaultMetrics: false });
+  return createMetrics(new GroupRegistry(), ring, { defaultMetrics: false });
 }
 
 /** The lines of one metric family (HELP, TYPE and samples) from a scrape. */
@@ -51,9 +51,9 @@ test('the latency histograms print exactly what the prom-client Histograms they 
 });
 
 test('peer traffic counters read the shared counts at scrape time', async () => {
-  const pool = new PeerPool({ self: 'http://127.0.0.1:1', createClient: () => assert.fail('no peers in this test') });
+  const ring = new PeerRing({ self: 'http://127.0.0.1:1', createClient: () => assert.fail('no peers in this test') });
   const peerTraffic = { gets: 0, batches: 0, batchedKeys: 0 };
-  const metrics = createMetrics(new GroupRegistry(), pool, { defaultMetrics: false, peerTraffic });
+  const metrics = createMetrics(new GroupRegistry(), ring, { defaultMetrics: false, peerTraffic });
   peerTraffic.gets = 3;
   peerTraffic.batches = 2;
   peerTraffic.batchedKeys = 57;

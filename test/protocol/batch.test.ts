@@ -10,9 +10,9 @@ test('keys survive encoding, including empty, multi-byte and separator character
 
 test('malformed or oversized key lists are refused with a reason', () => {
   const body = encodeKeys(['abc', 'def']);
-  assert.deepEqual(decodeKeys(body.subarray(0, body.byteLength - 1)), { ok: false, message: 'truncated key' });
-  assert.deepEqual(decodeKeys(body.subarray(0, 9)), { ok: false, message: 'truncated key length' });
-  assert.deepEqual(decodeKeys(encodeKeys(['a', 'b', 'c']), 2), { ok: false, message: 'more than 2 keys in one batch' });
+  assert.deepEqual(decodeKeys(body.subarray(0, body.byteLength - 1)), { ok: false, status: 400, message: 'truncated key' });
+  assert.deepEqual(decodeKeys(body.subarray(0, 9)), { ok: false, status: 400, message: 'truncated key length' });
+  assert.deepEqual(decodeKeys(encodeKeys(['a', 'b', 'c']), 2), { ok: false, status: 413, message: 'more than 2 keys in one batch' });
 });
 
 test('frames are read back whole wherever the body is cut into chunks', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeGetResponse, encodeGetResponse, parsePeerPath, peerPath, validateBasePath } from '../../src/protocol/get.js';
+import { decodeGetResponse, encodeGetResponse, parsePeerPath, peerPath, basePathProblem } from '../../src/protocol/get.js';
 
 test('GetResponse bytes are protobuf field 1 (bytes) and field 2 (double), as groupcache sends', () => {
   const bytes = encodeGetResponse(Buffer.from('630'), 1.5);
@@ -42,7 +42,9 @@ test('bad peer paths are refused with a reason', () => {
 });
 
 test('base paths must start and end with a slash', () => {
-  assert.equal(validateBasePath('/_groupcache/'), '/_groupcache/');
-  assert.throws(() => validateBasePath('_geecache/'));
-  assert.throws(() => validateBasePath('/_geecache'));
+  assert.equal(basePathProblem('/_groupcache/'), undefined);
+  assert.equal(basePathProblem('/a/b/'), undefined);
+  assert.match(basePathProblem('_geecache/')!, /start and end/);
+  assert.match(basePathProblem('/_geecache')!, /start and end/);
+  assert.match(basePathProblem('/')!, /just/);
 });

@@ -1,15 +1,16 @@
-// A cache node in this process: registry, pool and a real peer server on 127.0.0.1, for engine tests.
+// A cache node in this process: groups, peer ring and a real peer server on 127.0.0.1, for engine tests.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GroupRegistry, type Group } from '../../src/engine/group.js';
-import { PeerPool } from '../../src/engine/peer-ring.js';
+import type { Group } from '../../src/engine/group.js';
+import { GroupRegistry } from '../../src/engine/group-registry.js';
+import { PeerRing } from '../../src/engine/peer-ring.js';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { createPeerHandler } from '../../src/http/peer-handler.js';
 import { NotFoundError } from '../../src/errors.js';
 
 export interface PeerNode {
   url: string;
-  pool: PeerPool;
+  ring: PeerRing;
   group: Group;
   /** Keys this node's getter was called for, in order. */
   loads: string[];
@@ -18,11 +19,11 @@ export interface PeerNode {
 }
 
 export async function startPeerNode(data: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<PeerNode> {
-  const registry = new GroupRegistry();
-  const server = createServer(createPeerHandler({ registry, basePath: '/_geecache/' }));
+  const groups = new GroupRegistry();
+  const server = createServer(createPeerHandler({ groups, basePath: '/_geecache/' }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const pool = new PeerPool({
+  const ring = new PeerRing({
     self: url,
     createClient: (peer) => new HttpPeerClient({ url: peer, timeoutMs: options.timeoutMs ?? 1000 }),
   });
@@ -34,11 +35,11 @@ export async function startPeerNode(data: Record<string, string>, options: { tim
     if (value === undefined) throw new NotFoundError(`${key} not exist`);
     return value;
   };
-  const group = registry.create({ name: 'scores', cacheBytes: 1 << 20, getter, peers: pool });
+  const group = groups.create({ name: 'scores', cacheBytes: 1 << 20, getter, peers: ring });
   let closed = false;
   return {
     url,
-    pool,
+    ring,
     group,
     loads,
     server,
@@ -47,7 +48,7 @@ export async function startPeerNode(data: Record<string, string>, options: { tim
       closed = true;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await pool.close();
+      await ring.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 // endpoint-slices.ts turns a Service's EndpointSlices into the canonical peer list (pure: no I/O).
 
-import { canonicalPeers } from '../discovery.js';
+import { canonicalPeers, peerUrl } from '../../engine/peer-url.js';
 
 /**
  * The parts of a `discovery.k8s.io/v1` EndpointSlice we read. `V1EndpointSlice`
@@ -77,10 +77,4 @@ export function isCountedEndpoint(endpoint: EndpointLike): boolean {
   const ready = endpoint.conditions?.ready ?? true;
   const terminating = endpoint.conditions?.terminating ?? false;
   return ready && !terminating;
-}
-
-/** `http://10.0.0.5:8001`, `http://[fd00::1]:8001`; FQDN addresses are used as they are. */
-export function peerUrl(address: string, port: number): string {
-  const host = address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
-  return `http://${host}:${port}`;
 }

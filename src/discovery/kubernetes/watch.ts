@@ -1,7 +1,4 @@
-// kubernetes.ts finds peers by watching the EndpointSlices of the pods' Service through the Kubernetes API.
-
-import { readFileSync } from 'node:fs';
-import { delimiter } from 'node:path';
+// watch.ts finds peers by watching the EndpointSlices of the pods' Service through the Kubernetes API.
 import {
   DiscoveryV1Api,
   KubeConfig,
@@ -14,7 +11,8 @@ import {
   type V1EndpointSliceList,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { samePeers, type Discovery, type PeersListener } from '../discovery.js';
+import { samePeers, trimPeerUrl } from '../../engine/peer-url.js';
+import type { Discovery, PeersListener } from '../discovery.js';
 import { peersFromSlices } from './endpoint-slices.js';
 
 /** Timer functions, injectable so tests can run backoff and debounce on fast time. */
@@ -169,7 +167,7 @@ export class KubernetesDiscovery implements Discovery {
       kubeConfig: options.kubeConfig,
       namespace: options.namespace,
       service: options.service,
-      self: options.self.replace(/\/+$/, ''),
+      self: trimPeerUrl(options.self),
       portName: options.portName ?? 'peer',
       debounceMs: options.debounceMs ?? 500,
       backoffInitialMs: options.backoffInitialMs ?? 500,
@@ -352,8 +350,8 @@ export class KubernetesDiscovery implements Discovery {
     const { self, portName } = this.#options;
     const result = peersFromSlices(attempt.informer.list(), { self, portName });
     if (result.selfListed !== this.#selfListed) {
-      if (!result.selfListed) this.#logger?.info({ self }, 'self is not among the ready endpoints (yet); keeping self in the peer list');
-      else if (this.#selfListed === false) this.#logger?.info({ self }, 'self is among the ready endpoints');
+      if (!result.selfListed) this.#logger?.info('self is not among the ready endpoints (yet); keeping self in the peer list');
+      else if (this.#selfListed === false) this.#logger?.info('self is among the ready endpoints');
       this.#selfListed = result.selfListed;
     }
     const missingPort = result.slicesWithoutPort.join(',');
@@ -372,47 +370,4 @@ export class KubernetesDiscovery implements Discovery {
       this.#logger?.error({ err }, 'peer listener threw');
     }
   }
-}
-
-/**
- * Loads credentials the way kubectl does, from values the caller read from the
- * environment: KUBECONFIG (a path list) when set, else the in-cluster service
- * account when KUBERNETES_SERVICE_HOST is set, else ~/.kube/config.
- */
-export function loadKubeConfig(env: { KUBECONFIG?: string | undefined; KUBERNETES_SERVICE_HOST?: string | undefined }): KubeConfig {
-  const kc = new KubeConfig();
-  const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
-  const [first, ...rest] = files;
-  if (first !== undefined) {
-    kc.loadFromFile(first);
-    for (const file of rest) {
-      const more = new KubeConfig();
-      more.loadFromFile(file);
-      kc.mergeConfig(more);
-    }
-  } else if (env.KUBERNETES_SERVICE_HOST) {
-    kc.loadFromCluster();
-  } else {
-    kc.loadFromDefault();
-  }
-  return kc;
-}
-
-export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-/** POD_NAMESPACE (downward API) if set, else the service account's namespace file. */
-export function podNamespace(
-  env: { POD_NAMESPACE?: string | undefined },
-  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
-): string {
-  const fromEnv = env.POD_NAMESPACE?.trim();
-  if (fromEnv) return fromEnv;
-  let fromFile = '';
-  try {
-    fromFile = readFile(SERVICE_ACCOUNT_NAMESPACE_FILE).trim();
-  } catch (err) {
-    throw new Error(`POD_NAMESPACE is not set and ${SERVICE_ACCOUNT_NAMESPACE_FILE} cannot be read`, { cause: err });
-  }
-  if (fromFile === '') throw new Error(`POD_NAMESPACE is not set and ${SERVICE_ACCOUNT_NAMESPACE_FILE} is empty`);
-  return fromFile;
 }

@@ -1,34 +1,23 @@
-// kubernetes-worker.ts is the entry of the discovery worker thread: it runs KubernetesDiscovery and posts what it learns.
+// worker.ts is the entry of the discovery worker thread: it runs KubernetesDiscovery and posts what it learns.
 //
 // @kubernetes/client-node takes about 28 MB of heap. Loaded here, in its own isolate, it stays out of
-// the heap that serves requests, whose full GCs then have a third as much to mark (see bench/).
+// the heap that serves requests, whose full GCs then have a third as much to mark (docs/performance.md).
 import { parentPort, workerData } from 'node:worker_threads';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../../ops/log.js';
-import { KubernetesDiscovery, loadKubeConfig, podNamespace } from './watch.js';
+import { loadKubeConfig, namespaceFor } from './kubeconfig.js';
+import { KubernetesDiscovery } from './watch.js';
 import type { KubernetesWorkerSettings, MainMessage, WorkerMessage } from './worker-protocol.js';
 
 const port = parentPort!;
 const settings = workerData as KubernetesWorkerSettings;
 const post = (message: WorkerMessage): void => port.postMessage(message);
 
-/** POD_NAMESPACE, else the service account's namespace file, else (outside a cluster) the kubeconfig context's namespace. */
-function namespaceFor(kubeConfig: KubeConfig): string {
-  try {
-    return podNamespace({ POD_NAMESPACE: settings.namespace });
-  } catch (err) {
-    const fromContext = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
-    if (fromContext) return fromContext;
-    throw err;
-  }
-}
-
 let discovery: KubernetesDiscovery;
 try {
   const kubeConfig = loadKubeConfig({ KUBECONFIG: settings.kubeconfig, KUBERNETES_SERVICE_HOST: settings.inCluster ? 'set' : undefined });
   discovery = new KubernetesDiscovery({
     kubeConfig,
-    namespace: namespaceFor(kubeConfig),
+    namespace: namespaceFor(kubeConfig, settings.namespace),
     service: settings.service,
     self: settings.self,
     portName: settings.portName,

@@ -2,8 +2,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { peersFromSlices, peerUrl, isCountedEndpoint, type EndpointSliceLike } from '../../../src/discovery/kubernetes/endpoint-slices.js';
-import { canonicalPeers } from '../../../src/discovery/discovery.js';
+import { peersFromSlices, isCountedEndpoint, type EndpointSliceLike } from '../../../src/discovery/kubernetes/endpoint-slices.js';
+import { canonicalPeers, peerUrl } from '../../../src/engine/peer-url.js';
 import { assertCanonical } from '../discovery.shared.js';
 
 const self = 'http://10.0.0.1:8001';

@@ -1,16 +1,16 @@
 // profile.ts runs one throughput case with `node --cpu-prof` on the pods and prints the top self-time functions.
 //
-// Usage: npm run build && node dist/bench/profile.js [--case api-hit|peer-hop|api-hit-express|baseline] [--seconds 10] [--top 25]
+// Usage: npm run bench:build && node dist/bench/experiments/profile.js [--case api-hit|peer-hop|api-hit-express|baseline] [--seconds 10] [--top 25]
 // The .cpuprofile files stay in the printed directory (open them in Chrome DevTools for the full picture).
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBaseline } from './baseline.js';
-import { startCluster } from './cluster.js';
-import { defaultGenerator, runLoad } from './load.js';
-import { startOrigin } from './origin.js';
-import { hasTaskset, installCleanup, pinProcess, stopAll } from './procs.js';
+import { startBaseline } from '../baseline.js';
+import { startCluster } from '../cluster.js';
+import { defaultGenerator, runLoad } from '../load.js';
+import { startOrigin } from '../origin.js';
+import { hasTaskset, installCleanup, pinProcess, stopAll } from '../procs.js';
 
 interface ProfileNode {
   id: number;

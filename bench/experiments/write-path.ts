@@ -1,6 +1,6 @@
 // write-path.ts compares two ways a node:http server can send a value: as a Buffer, or as latin1 text.
 //
-// Usage: npm run build && node dist/bench/write-path.js [--sizes 100,256,512,1024,8192] [--rounds 5] [--duration 3]
+// Usage: npm run bench:build && node dist/bench/experiments/write-path.js [--sizes 100,256,512,1024,8192] [--rounds 5] [--duration 3]
 //
 // For each value size it starts two baseline servers (baseline-server.ts) on the servers' core, one writing
 // its value as a Buffer (as the bench's baseline does) and one as latin1 text made once at start
@@ -9,12 +9,12 @@
 // joins a string body to the header and sends them in one write, a Buffer body in a second one:
 // src/byteview.ts's TEXT_WRITE_MAX_BYTES comes from this.
 import { parseArgs } from 'node:util';
-import { startBaseline, type Baseline } from './baseline.js';
-import { defaultGenerator, runLoad } from './load.js';
-import { hasTaskset, installCleanup, pinProcess, stopAll } from './procs.js';
-import { median } from './stats.js';
-import { checkTarget } from './throughput.js';
-import { valueFor } from './values.js';
+import { startBaseline, type Baseline } from '../baseline.js';
+import { defaultGenerator, runLoad } from '../load.js';
+import { hasTaskset, installCleanup, pinProcess, stopAll } from '../procs.js';
+import { median } from '../stats.js';
+import { checkTarget } from '../throughput.js';
+import { valueFor } from '../values.js';
 
 const { values } = parseArgs({
   options: { sizes: { type: 'string', default: '100,256,512,1024,8192' }, rounds: { type: 'string', default: '5' }, duration: { type: 'string', default: '3' } },

@@ -1,6 +1,6 @@
 // idle-probe.ts measures whether a pod that sat idle after start-up serves hot-key hits more slowly for the rest of its life.
 //
-// Usage: npm run build && node dist/bench/idle-probe.js [--first-idle 20] [--pairs 3] [--node-args=--memory-reducer]
+// Usage: npm run bench:build && node dist/bench/experiments/idle-probe.js [--first-idle 20] [--pairs 3] [--node-args=--memory-reducer]
 // (pods run with src/node-flags.ts; --node-args come after those, so --memory-reducer turns V8's memory reducer back on)
 //
 // Each pair starts two fresh two-pod clusters (hot cache on), one after the other: the first gets
@@ -8,11 +8,11 @@
 // warm-up (scraped every 0.5 s), five 5 s measurements, a 5 s idle spell, and five more. The hot-key
 // row of the full bench reads lower than alone (README, Performance); this is the smaller repro.
 import { parseArgs } from 'node:util';
-import { startCluster } from './cluster.js';
-import { defaultGenerator, runLoad } from './load.js';
-import { startOrigin } from './origin.js';
-import { hasTaskset, installCleanup, sleep, stopAll } from './procs.js';
-import { scrapeWhile } from './throughput.js';
+import { startCluster } from '../cluster.js';
+import { defaultGenerator, runLoad } from '../load.js';
+import { startOrigin } from '../origin.js';
+import { hasTaskset, installCleanup, sleep, stopAll } from '../procs.js';
+import { scrapeWhile } from '../throughput.js';
 
 const { values } = parseArgs({
   options: {

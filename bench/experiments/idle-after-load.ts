@@ -1,7 +1,7 @@
 // idle-after-load.ts measures how a pod serves /api hits after it sat idle between two loads, with the pod's
 // flags and with V8's own floor for the young generation (--min-semi-space-size=0 after src/node-flags.ts).
 //
-// Usage: npm run build && node dist/bench/idle-after-load.js [--idle 35] [--runs 3]
+// Usage: npm run bench:build && node dist/bench/experiments/idle-after-load.js [--idle 35] [--runs 3]
 //
 // Each variant starts a fresh two-pod cluster (hot cache off) and a baseline server, warms the pod up
 // (scraped every 0.5 s), measures --runs pairs of 5 s runs (baseline, then pod), leaves everything idle
@@ -9,14 +9,14 @@
 // meets right after the idle spell) with the pod's young generation after it, and the medians.
 // A full `npm run bench` idles every pod while the other cases run.
 import { parseArgs } from 'node:util';
-import { startBaseline, type Baseline } from './baseline.js';
-import { startCluster } from './cluster.js';
-import { defaultGenerator, runLoad, type LoadResult } from './load.js';
-import { scrape, sum } from './metrics.js';
-import { startOrigin } from './origin.js';
-import { hasTaskset, installCleanup, pinProcess, sleep, stopAll } from './procs.js';
-import { median } from './stats.js';
-import { scrapeWhile } from './throughput.js';
+import { startBaseline, type Baseline } from '../baseline.js';
+import { startCluster } from '../cluster.js';
+import { defaultGenerator, runLoad, type LoadResult } from '../load.js';
+import { scrape, sum } from '../metrics.js';
+import { startOrigin } from '../origin.js';
+import { hasTaskset, installCleanup, pinProcess, sleep, stopAll } from '../procs.js';
+import { median } from '../stats.js';
+import { scrapeWhile } from '../throughput.js';
 
 const { values } = parseArgs({ options: { idle: { type: 'string', default: '35' }, runs: { type: 'string', default: '3' } } });
 const idleS = Number(values.idle);

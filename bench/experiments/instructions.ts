@@ -1,6 +1,6 @@
 // instructions.ts counts the user-space instructions per /api hit, under callgrind, for the baseline and a geecache pod.
 //
-// Usage: npm run build && node dist/bench/instructions.js [--requests 10000] [--warmup 40000] [--settle 60000]
+// Usage: npm run bench:build && node dist/bench/experiments/instructions.js [--requests 10000] [--warmup 40000] [--settle 60000]
 // Needs valgrind (Debian: apt-get install valgrind). Not part of `npm run bench` or the tests: it takes a few minutes.
 //
 // Requests per second on a shared 2-core host vary by several percent from one run to the next, more than most
@@ -15,10 +15,10 @@ import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBaseline } from './baseline.js';
-import { startCluster } from './cluster.js';
-import { startOrigin } from './origin.js';
-import { hasCommand, installCleanup, type Child } from './procs.js';
+import { startBaseline } from '../baseline.js';
+import { startCluster } from '../cluster.js';
+import { startOrigin } from '../origin.js';
+import { hasCommand, installCleanup, type Child } from '../procs.js';
 
 const CONNECTIONS = 50;
 const KEY = 'api-0'; // a one-pod ring owns every key

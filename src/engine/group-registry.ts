@@ -1,0 +1,37 @@
+// group-registry.ts holds the groups one cache node serves, by name, and what they share.
+import { DuplicateGroupError } from '../errors.js';
+import { SlabArena } from '../memory/slab.js';
+import { Group, type GroupOptions } from './group.js';
+
+/** What every group of a registry shares unless its own options say otherwise. */
+export type GroupDefaults = Pick<GroupOptions, 'peers' | 'hotCache' | 'random' | 'now' | 'observer' | 'arena'>;
+
+/** The groups one node owns. No process-wide registry: each node makes its own. */
+export class GroupRegistry {
+  private readonly groups = new Map<string, Group>();
+  /** Where the groups' caches keep small values: one arena per node, so its stats are the node's. */
+  readonly arena: SlabArena;
+  private readonly defaults: GroupDefaults;
+
+  constructor(defaults: GroupDefaults = {}) {
+    this.arena = defaults.arena ?? new SlabArena();
+    this.defaults = { ...defaults, arena: this.arena };
+  }
+
+  /** Creates and registers a group; a second group with the same name is an error. */
+  create(options: GroupOptions): Group {
+    if (this.groups.has(options.name)) throw new DuplicateGroupError(options.name);
+    const group = new Group({ ...this.defaults, ...options });
+    this.groups.set(group.name, group);
+    return group;
+  }
+
+  get(name: string): Group | undefined {
+    return this.groups.get(name);
+  }
+
+  /** Groups in creation order; the first is the API's default group. */
+  list(): Group[] {
+    return [...this.groups.values()];
+  }
+}

@@ -1,0 +1,42 @@
+// peer-url.ts holds the rules for peer base URLs and peer lists, the one place each is written down.
+
+/** `http://10.0.0.5:8001`, `http://[fd00::1]:8001`; a DNS name is used as it is. */
+export function peerUrl(host: string, port: number): string {
+  const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${bracketed}:${port}`;
+}
+
+/**
+ * Why `url` is not a peer base URL (http or https, a host and port, no path, query or trailing
+ * slash), or undefined when it is one. Peers are compared as strings, so the form must be exact.
+ */
+export function peerUrlProblem(url: string): string | undefined {
+  if (!URL.canParse(url)) return 'is not a URL';
+  const parsed = new URL(url);
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== url) {
+    return 'must be a base URL like http://10.0.0.5:8001 (scheme, host and port; no path)';
+  }
+  return undefined;
+}
+
+/** Returns `url` if it is a peer base URL, else throws a TypeError saying what is wrong. */
+export function validatePeerUrl(url: string): string {
+  const problem = peerUrlProblem(url);
+  if (problem !== undefined) throw new TypeError(`peer URL ${JSON.stringify(url)} ${problem}`);
+  return url;
+}
+
+/** A peer URL as people write it in configuration, trailing slashes dropped (`http://a:8001/` → `http://a:8001`). */
+export function trimPeerUrl(text: string): string {
+  return text.trim().replace(/\/+$/, '');
+}
+
+/** Sorts and de-duplicates peer URLs: the canonical form every peer list takes. */
+export function canonicalPeers(peers: Iterable<string>): string[] {
+  return [...new Set(peers)].sort();
+}
+
+/** True when two canonical peer lists are equal. */
+export function samePeers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((peer, i) => peer === b[i]);
+}

@@ -1,0 +1,99 @@
+// servers.ts makes our node:http servers, starts them listening, and drains them on shutdown under a deadline.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { MessageClasses } from './message-classes.js';
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A server whose only 'request' handler is `listener`, with nothing wrapped around it (see refuseKeepAlive). */
+export function createCacheServer(classes: MessageClasses, listener: RequestListener): Server {
+  const server = createServer({ ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 }, listener);
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
+
+/** Listens on `host:port`; rejects with a message naming the port's role when it cannot. */
+export function listen(server: Server, port: number, host: string, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(new Error(`cannot listen on ${host}:${port} (${name} port): ${err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Tracks the client connections of a set of servers, so a shutdown can tell busy ones to go
+ * elsewhere, close idle ones as they become idle, and cut the rest at a deadline.
+ */
+export class ServerDrain {
+  private readonly servers: readonly Server[];
+  private readonly sockets = new Set<Socket>();
+
+  constructor(servers: readonly Server[]) {
+    this.servers = servers;
+    for (const server of servers) {
+      server.on('connection', (socket: Socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+      });
+    }
+  }
+
+  /** Open client connections of all the servers. */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * From now on every answer tells its keep-alive client to go elsewhere. A listener run before
+   * the handler, added only now, keeps that check off the path of every request before shutdown.
+   */
+  refuseKeepAlive(): void {
+    for (const server of this.servers) {
+      server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => res.setHeader('connection', 'close'));
+    }
+  }
+
+  /**
+   * Stops accepting connections and waits up to `timeoutMs` for in-flight requests to finish,
+   * then closes what is left. Resolves with the number of connections it had to cut (0: all finished in time).
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    // Answers still being worked on tell their keep-alive clients to go elsewhere.
+    for (const socket of this.sockets) {
+      const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      if (res && !res.headersSent) res.setHeader('connection', 'close');
+    }
+    const closed = Promise.all(this.servers.map(closeServer));
+    // Connections that go idle after their last answer would hold close() open: close them as they do.
+    const sweeper = setInterval(() => {
+      for (const server of this.servers) server.closeIdleConnections();
+    }, 20);
+    const drained = await Promise.race([closed.then(() => true), sleep(timeoutMs).then(() => false)]);
+    clearInterval(sweeper);
+    if (drained) return 0;
+    const cut = this.sockets.size;
+    for (const server of this.servers) server.closeAllConnections();
+    await closed;
+    return cut;
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections();
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
