@@ -20,7 +20,7 @@ RUN npx tsc -p tsconfig.build.json
 # ---- runtime: production dependencies and compiled JavaScript only ---------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
-# glibc maps each 128 KiB+ block on its own, so freed value slabs leave RSS (src/node-flags.ts).
+# glibc maps each 128 KiB+ block on its own, so freed value slabs leave RSS (src/memory/node-flags.ts).
 ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json package-lock.json ./

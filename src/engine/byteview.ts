@@ -2,11 +2,9 @@
 import type { Slab, SlabArena } from '../memory/slab.js';
 
 /**
- * Largest cached value that `textForWrite` gives as text. node:http sends a string body in one
- * write with the response header (ServerResponse joins them), a Buffer body as a second write;
- * on plain node:http servers the string was 8% faster at 100 bytes, 1% and 3% at 256 and 512,
- * even at 1 KiB and 9% slower at 8 KiB (bench/experiments/write-path.ts, Node 20). On Node 24, the image's:
- * 4.5% faster at 100 bytes, 1% at 512, 8% slower at 1 KiB. Above this size the bytes are written.
+ * Largest cached value that `textForWrite` gives as text: node:http sends a string body in the same
+ * write as the response header, a Buffer body in a second one. Text wins for small values and loses
+ * from about 1 KiB (docs/performance.md, "Small values leave as text").
  */
 export const TEXT_WRITE_MAX_BYTES = 512;
 

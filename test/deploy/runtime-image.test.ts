@@ -270,6 +270,19 @@ describe('runtime image (the Dockerfile runtime stage, reproduced without Docker
     { timeout: 240_000 },
   );
 
+  /**
+   * A node binary the image's user can run. As root, the binary may sit where uid 1000 cannot reach
+   * (a checkout or a Node install under a private directory): the node user then runs a copy of it
+   * from the scratch directory, which it can enter.
+   */
+  const runnableByNodeUser = (binary: string, name: string): string => {
+    if (asNodeUser.uid === undefined) return binary;
+    const copy = join(scratch.path, name);
+    copyFileSync(binary, copy);
+    chmodSync(copy, 0o755);
+    return copy;
+  };
+
   after(() => {
     for (const child of children) child.kill('SIGKILL');
     if (existsSync(app)) execFileSync('chmod', ['-R', 'u+w', app]);
@@ -343,7 +356,7 @@ describe('runtime image (the Dockerfile runtime stage, reproduced without Docker
   });
 
   it(`serves and shuts down cleanly on this Node (${process.version})`, { timeout: 60_000 }, async () => {
-    await exerciseImage(process.execPath, app);
+    await exerciseImage(runnableByNodeUser(process.execPath, 'node-current'), app);
   });
 
   it(`serves and shuts down cleanly on the image's Node (${imageNodeVersion()})`, { timeout: 180_000 }, async (t: TestContext) => {
@@ -361,7 +374,7 @@ describe('runtime image (the Dockerfile runtime stage, reproduced without Docker
       t.skip(`scripts/node24.sh could not provide Node 24: ${stderr.trim()}`);
       return;
     }
-    const version = await exerciseImage(node24, app);
+    const version = await exerciseImage(runnableByNodeUser(node24, 'node24'), app);
     const [major] = imageNodeVersion().split('.');
     assert.ok(version.startsWith(`v${major}.`), `${node24} is Node ${major} (got ${version})`);
     if (version !== `v${imageNodeVersion()}`) t.diagnostic(`ran ${version}; the Dockerfile pins ${imageNodeVersion()}, which the registry lacks`);
