@@ -13,7 +13,7 @@ export interface LoadOptions {
   base: string;
   /** Request paths; with more than one, each request picks one at random (so concurrent requests rarely share a key). */
   paths: readonly string[];
-  /** Concurrent keep-alive connections. FACTS.md's anchors use 50. */
+  /** Concurrent keep-alive connections. The anchors in docs/performance.md use 50. */
   connections: number;
   durationS: number;
   generator: GeneratorName;

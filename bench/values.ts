@@ -1,6 +1,6 @@
 // values.ts makes the bytes every bench server returns for a key, so geecache and the baseline serve identical bodies.
 
-/** 100-byte values, as in FACTS.md's performance anchors. */
+/** 100-byte values, as in the anchors of docs/performance.md. */
 export const VALUE_BYTES = 100;
 
 /**
