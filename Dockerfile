@@ -1,6 +1,7 @@
 # Dockerfile builds the geecache pod image: one Node process serving the peer
-# port (8001) and the HTTP port (9999). No Docker engine runs in our dev or CI
-# machines, so this file is checked by review, not by a build.
+# port (8001) and the HTTP port (9999). CI builds it as it is with buildah
+# (scripts/image/build.sh, against a local stand-in for the base image) and runs
+# the image on a real cluster (npm run test:k8s).
 #
 # Base image: Node 24 LTS on Debian trixie, slim variant, pinned to a full
 # version tag so rebuilds are reproducible; bump it deliberately. Build and
