@@ -4,6 +4,7 @@ export type GeecacheErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_SOURCE'
   | 'ERR_PEER_UNAVAILABLE'
+  | 'ERR_PEER_REFUSED'
   | 'ERR_INVALID_KEY'
   | 'ERR_UNKNOWN_GROUP'
   | 'ERR_DUPLICATE_GROUP'
@@ -46,6 +47,24 @@ export class PeerUnavailableError extends GeecacheError {
   }
 }
 
+/**
+ * The owner answered our request with a 4xx other than 404: the request, not the owner's health, is
+ * at fault (a key the owner's limits refuse), so loading it here instead would only hide the problem.
+ */
+export class PeerRefusedError extends GeecacheError {
+  readonly peer: string;
+  /** The owner's status. */
+  readonly status: number;
+  constructor(peer: string, status: number, message: string) {
+    super('ERR_PEER_REFUSED', message);
+    this.peer = peer;
+    this.status = status;
+  }
+}
+
+/** Statuses with which a server refuses the request itself (its key or size), not the server's own trouble. */
+const REQUEST_FAULTS = new Set([400, 413, 414, 431]);
+
 export class InvalidKeyError extends GeecacheError {
   constructor(message: string) {
     super('ERR_INVALID_KEY', message);
@@ -81,5 +100,6 @@ export function httpStatusOf(err: unknown): { status: number; message: string } 
   if (err instanceof InvalidKeyError) return { status: 400, message: err.message };
   if (err instanceof SourceError) return { status: err.status, message: err.message };
   if (err instanceof PeerUnavailableError) return { status: 502, message: err.message };
+  if (err instanceof PeerRefusedError) return { status: REQUEST_FAULTS.has(err.status) ? 400 : 502, message: err.message };
   return { status: 500, message: 'internal error' };
 }

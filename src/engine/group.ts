@@ -71,6 +71,13 @@ export interface GetOptions {
 /** The options of every get that arrived over the peer protocol. */
 export const FROM_PEER: GetOptions = Object.freeze({ fromPeer: true });
 
+/**
+ * Longest key, in UTF-8 bytes. A key travels percent-encoded in a URL (up to 3 characters a byte),
+ * and Node refuses a request line and headers over 16 KiB: 2 KiB keeps every peer path and /api URL
+ * well inside that, so a key is refused where it enters, never by its owner.
+ */
+export const MAX_KEY_BYTES = 2048;
+
 /** 1 in HOT_SAMPLE peer fetches is kept in the hot cache (groupcache's rule). */
 const HOT_SAMPLE = 10;
 /** The hot cache may hold at most 1/HOT_SHARE of the main cache's bytes before it is evicted first. */
@@ -132,12 +139,18 @@ export class Group {
   /**
    * The synchronous first half of get(): the cached value, counted as a get and a hit,
    * or undefined, counted as nothing (call get() next, which counts the get). Lets the
-   * HTTP handlers answer a hit without a promise. Throws InvalidKeyError for an empty key.
+   * HTTP handlers answer a hit without a promise. Throws InvalidKeyError for an empty key or
+   * one longer than MAX_KEY_BYTES.
    */
   getCached(key: string, options: GetOptions = {}): ByteView | undefined {
     if (typeof key !== 'string' || key === '') {
       this.countGet(options);
       throw new InvalidKeyError('key is required');
+    }
+    // A UTF-16 string takes at most 3 UTF-8 bytes per unit: only long keys need counting.
+    if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+      this.countGet(options);
+      throw new InvalidKeyError(`key is longer than ${MAX_KEY_BYTES} bytes (UTF-8)`);
     }
     const cached = this.lookupCache(key);
     if (cached) this.countGet(options);

@@ -1,6 +1,7 @@
 // api-handler.ts answers GET /api?key=K[&group=G] on node:http; Express mounts the same function.
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { ByteView } from '../engine/byteview.js';
 import type { Group } from '../engine/group.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import type { PeerRing } from '../engine/peer-ring.js';
@@ -46,6 +47,12 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
     sendText(res, status, message);
     observe(group, status, started);
   };
+  const failed = (res: ServerResponse, group: Group, key: string, started: number, err: unknown) => {
+    const { status, message } = httpStatusOf(err);
+    if (!(err instanceof GeecacheError)) logger.error({ err, group: group.name, key }, 'unexpected error answering /api');
+    else if (status >= 500) logger.warn({ group: group.name, key, err: message }, 'load failed');
+    reject(res, group.name, started, status, message);
+  };
 
   return (req, res) => {
     const started = performance.now();
@@ -76,7 +83,13 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
     }
     const headOnly = req.method === 'HEAD';
     // A hit is answered synchronously: no promise, no closures, no extra turn of the event loop.
-    const cached = group.getCached(key);
+    let cached: ByteView | undefined;
+    try {
+      cached = group.getCached(key);
+    } catch (err) {
+      failed(res, group, key, started, err);
+      return;
+    }
     if (cached) {
       writeValue(res, cached, 'application/octet-stream', headOnly);
       observeOk(group, started);
@@ -87,12 +100,7 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
         writeValue(res, view, 'application/octet-stream', headOnly);
         observeOk(group, started);
       },
-      (err: unknown) => {
-        const { status, message } = httpStatusOf(err);
-        if (!(err instanceof GeecacheError)) logger.error({ err, group: group.name, key }, 'unexpected error answering /api');
-        else if (status >= 500) logger.warn({ group: group.name, key, err: message }, 'load failed');
-        reject(res, group.name, started, status, message);
-      },
+      (err: unknown) => failed(res, group, key, started, err),
     );
   };
 }

@@ -3,6 +3,8 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger } from 'pino';
 import type { PeerRing } from '../engine/peer-ring.js';
 import type { CacheMetrics } from '../ops/metrics.js';
+import { parseApiQuery } from './query.js';
+import { sendText } from './responses.js';
 import type { RequestListener } from './servers.js';
 
 export interface HttpAppOptions {
@@ -63,11 +65,15 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
 
   app.get('/debug/ring', (req, res) => {
-    const key = req.query.key;
-    if (key !== undefined && typeof key !== 'string') {
-      res.status(400).type('text/plain').send('give key at most once\n');
+    // The query is read as /api reads it, so a key /api refuses is refused here too.
+    const url = req.originalUrl;
+    const queryAt = url.indexOf('?');
+    const query = parseApiQuery(url, queryAt === -1 ? url.length : queryAt + 1);
+    if (!query.ok) {
+      sendText(res, 400, query.message);
       return;
     }
+    const { key } = query;
     res.json({
       self: ring.self,
       peers: ring.peers,

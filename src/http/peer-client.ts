@@ -1,7 +1,7 @@
 // peer-client.ts asks one peer for values over HTTP: keep-alive connections, a deadline on every request.
 import { Pool, type Dispatcher } from 'undici';
 import type { ClosablePeerGetter, PeerTraffic } from '../engine/peers.js';
-import { NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
+import { NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../errors.js';
 import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, FrameReader, MAX_BATCH_KEYS } from '../protocol/batch.js';
 import { decodeGetResponse, peerPath, DEFAULT_BASE_PATH } from '../protocol/get.js';
 import { describeNetworkError, fetchBytes } from './fetch-bytes.js';
@@ -190,10 +190,12 @@ export class HttpPeerClient implements ClosablePeerGetter {
   private valueOrThrow(status: number, body: Buffer): Uint8Array {
     if (status === 200) return body;
     const message = body.toString('utf8').trim() || `status ${status}`;
-    // 404 and 502/504 are the owner's verdict on the key; anything else (400, 500, 503 while
-    // draining, a Go peer's generic 500) means the owner could not answer, so the caller may load locally.
+    // 404 and 502/504 are the owner's verdict on the key, and any other 4xx its verdict on our request;
+    // the rest (500, 503 while draining, a Go peer's generic 500) means the owner could not answer, so
+    // the caller may load locally.
     if (status === 404) throw new NotFoundError(message);
     if (status === 502 || status === 504) throw new SourceError(message, { status });
+    if (status >= 400 && status < 500) throw new PeerRefusedError(this.url, status, `peer ${this.url} refused the request (${status}): ${message}`);
     throw new PeerUnavailableError(this.url, `peer ${this.url} answered ${status}: ${message}`, { status });
   }
 

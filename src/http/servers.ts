@@ -8,11 +8,19 @@ export type RequestListener = (req: IncomingMessage, res: ServerResponse) => voi
 /** A server whose only 'request' handler is `listener`, with nothing wrapped around it (see refuseKeepAlive). */
 export function createCacheServer(classes: MessageClasses, listener: RequestListener): Server {
   const server = createServer({ ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 }, listener);
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy();
+    const [status, message] = clientErrorAnswer(err.code);
+    socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${message.length + 1}\r\nconnection: close\r\n\r\n${message}\n`);
   });
   return server;
+}
+
+/** The status line and one-line message for a request node:http could not parse or did not receive in time. */
+export function clientErrorAnswer(code: string | undefined): [string, string] {
+  if (code === 'HPE_HEADER_OVERFLOW') return ['431 Request Header Fields Too Large', 'request line and headers are larger than the server accepts (16 KiB)'];
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADERS_TIMEOUT') return ['408 Request Timeout', 'the request did not arrive in time'];
+  return ['400 Bad Request', `malformed HTTP request${code ? ` (${code})` : ''}`];
 }
 
 /** Listens on `host:port`; rejects with a message naming the port's role when it cannot. */

@@ -9,6 +9,8 @@
 // A peer that does not know batches answers anything else (our older pods: 405; a Go
 // groupcache peer treats it as a get of the empty key), and the client asks for each key alone.
 
+import { isUtf8 } from 'node:buffer';
+
 export const BATCH_CONTENT_TYPE = 'application/x-geecache-batch';
 /** Most keys in one batch; a larger batch is refused (413). */
 export const MAX_BATCH_KEYS = 512;
@@ -57,6 +59,8 @@ export function decodeKeys(body: Buffer, maxKeys = MAX_BATCH_KEYS): DecodedKeys 
     const length = body.readUInt32LE(at);
     at += 4;
     if (at + length > body.byteLength) return { ok: false, status: 400, message: 'truncated key' };
+    // As a GET's percent-decoding does: bytes that are not UTF-8 are refused, not replaced with U+FFFD.
+    if (!isUtf8(body.subarray(at, at + length))) return { ok: false, status: 400, message: `key ${keys.length} is not UTF-8` };
     keys.push(body.toString('utf8', at, at + length));
     at += length;
   }

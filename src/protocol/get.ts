@@ -20,12 +20,15 @@ export function encodeGetResponse(value: Uint8Array, minuteQps = 0): Uint8Array 
   return GetResponseType.encode({ value, minuteQps }).finish();
 }
 
-/** Decodes a GetResponse; throws on malformed bytes. A missing value decodes as empty. */
+/**
+ * Decodes a GetResponse; throws on malformed bytes and on an answer without a value (field 1): an
+ * owner always sends field 1, so a message without it (an empty body among them) is not an answer.
+ */
 export function decodeGetResponse(bytes: Uint8Array): GetResponse {
   const message = GetResponseType.decode(bytes) as unknown as { value?: unknown; minuteQps?: number };
-  // An absent field decodes to protobufjs's prototype default (a plain empty array for bytes).
-  const value = message.value instanceof Uint8Array ? message.value : new Uint8Array(0);
-  return { value, minuteQps: message.minuteQps ?? 0 };
+  // An absent field is not an own property: protobufjs reads it from the prototype's default.
+  if (!Object.hasOwn(message, 'value') || !(message.value instanceof Uint8Array)) throw new TypeError('GetResponse has no value (field 1)');
+  return { value: message.value, minuteQps: message.minuteQps ?? 0 };
 }
 
 /** Why `basePath` cannot prefix peer paths, or undefined when it can: it starts and ends with '/', as '/_geecache/' does. */
@@ -45,6 +48,8 @@ export type ParsedPeerPath = { ok: true; group: string; key: string } | { ok: fa
 /**
  * Splits a raw request URL (path and optional query) under `basePath` into group and key.
  * The key may contain encoded or plain '/': only the first '/' after the group separates them.
+ * A '+' is a space: Go groupcache's client escapes both parts with url.QueryEscape (space as '+',
+ * '+' as %2B), and our client sends %20 and %2B, so no client sends a '+' that means '+'.
  */
 export function parsePeerPath(basePath: string, rawUrl: string): ParsedPeerPath {
   const queryAt = rawUrl.indexOf('?');
@@ -56,8 +61,13 @@ export function parsePeerPath(basePath: string, rawUrl: string): ParsedPeerPath 
     return { ok: false, message: `expected ${basePath}<group>/<key>` };
   }
   try {
-    return { ok: true, group: decodeURIComponent(rest.slice(0, slash)), key: decodeURIComponent(rest.slice(slash + 1)) };
+    return { ok: true, group: decodeQueryEscaped(rest.slice(0, slash)), key: decodeQueryEscaped(rest.slice(slash + 1)) };
   } catch {
     return { ok: false, message: 'malformed percent-encoding in path' };
   }
+}
+
+/** Undoes Go's url.QueryEscape (and encodeURIComponent): '+' is a space, then %XX escapes; throws on a bad escape. */
+function decodeQueryEscaped(text: string): string {
+  return decodeURIComponent(text.includes('+') ? text.replace(/\+/g, ' ') : text);
 }

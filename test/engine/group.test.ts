@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Group } from '../../src/engine/group.js';
-import { InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
+import { Group, MAX_KEY_BYTES } from '../../src/engine/group.js';
+import { InvalidKeyError, NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../../src/errors.js';
 import type { PeerGetter, PeerPicker } from '../../src/engine/peers.js';
 
 function deferred<T>() {
@@ -130,6 +130,29 @@ test("the owner's not-found and source failure are final: no local load", async 
   await assert.rejects(group.get('other'), SourceError);
   assert.equal(localLoads, 0);
   assert.equal(group.stats().peerErrors, 0);
+});
+
+test("an owner's 4xx refusal is final: no local load", async () => {
+  let localLoads = 0;
+  const peer = remotePeer(async () => {
+    throw new PeerRefusedError('http://owner', 400, 'key is longer than the owner accepts');
+  });
+  const group = new Group({ name: 'g', cacheBytes: 1000, getter: async () => (localLoads++, 'x'), peers: peer });
+  await assert.rejects(group.get('k'), PeerRefusedError);
+  assert.equal(localLoads, 0);
+  assert.equal(group.stats().peerErrors, 0);
+});
+
+test('a key longer than MAX_KEY_BYTES (UTF-8) is refused where it enters, before any cache or load', async () => {
+  let loads = 0;
+  const group = new Group({ name: 'g', cacheBytes: 1 << 20, getter: async () => (loads++, 'x') });
+  const longest = 'k'.repeat(MAX_KEY_BYTES);
+  assert.equal((await group.get(longest)).toString(), 'x');
+  assert.throws(() => group.getCached(longest + 'k'), (e: unknown) => e instanceof InvalidKeyError && /longer than 2048 bytes/.test(e.message));
+  // 700 three-byte characters: 700 UTF-16 units, 2100 bytes.
+  await assert.rejects(group.get('€'.repeat(700)), InvalidKeyError);
+  assert.equal((await group.get('€'.repeat(682))).toString(), 'x', '2046 bytes');
+  assert.equal(loads, 2);
 });
 
 test('an unreachable owner falls back to a local load that fills the main cache', async () => {

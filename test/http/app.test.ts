@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { pino } from 'pino';
 import { CacheNode } from '../../src/cache-node.js';
@@ -76,6 +76,37 @@ test('GET /api answers every case with the right status and a message', async ()
   await api.get('/nowhere').expect(404, /no route/);
   const head = await api.head('/api?key=Tom').expect(200);
   assert.equal(head.headers['content-length'], '3');
+  await api.get(`/api?key=${'x'.repeat(2049)}`).expect(400, 'key is longer than 2048 bytes (UTF-8)\n');
+  // 6,000 spaces: short enough as a query (+), the size that used to overflow the owner's peer path.
+  await api.get(`/api?key=${'+'.repeat(6000)}`).expect(400, /longer than 2048 bytes/);
+});
+
+test('/debug/ring reads its query as /api does', async () => {
+  const node = await startNode();
+  const api = request(node.httpServer);
+  await api.get('/debug/ring?key=%zz').expect(400, 'malformed percent-encoding in key\n');
+  await api.get('/debug/ring?key=a&key=b').expect(400, /at most once/);
+  const ring = (await api.get('/debug/ring?key=a+b').expect(200)).body as { key: string; owner: string };
+  assert.equal(ring.key, 'a b');
+  assert.equal(ring.owner, 'http://127.0.0.1:1');
+});
+
+test('requests node:http cannot take get their proper status and a one-line message, never a bare 400', async () => {
+  const node = await startNode();
+  const { port } = node.httpServer.address() as AddressInfo;
+  const raw = (request: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(request));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  const overflow = await raw(`GET /api?key=${'a'.repeat(20_000)} HTTP/1.1\r\nhost: x\r\n\r\n`);
+  assert.match(overflow, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+  assert.match(overflow, /\r\n\r\nrequest line and headers are larger than the server accepts \(16 KiB\)\n$/);
+  const garbage = await raw('NOT HTTP AT ALL\r\n\r\n');
+  assert.match(garbage, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*\r\n\r\nmalformed HTTP request \(HPE_[A-Z_]+\)\n$/);
 });
 
 test('GET /api sends every byte value exactly, on the miss and on the hits, small values and large', async () => {
@@ -180,7 +211,9 @@ test('the peer port answers only the peer protocol', async () => {
   await peer.get('/_geecache/scores/kkk').expect(404, 'kkk not exist\n');
   await peer.get('/_geecache/nope/Tom').expect(404, 'no such group: nope\n');
   await peer.get('/_geecache/scores').expect(400);
+  await peer.get(`/_geecache/scores/${'x'.repeat(2049)}`).expect(400, /longer than 2048 bytes/);
   await peer.get('/api?key=Tom').expect(404, 'no route for GET /api\n');
   await peer.get('/metrics').expect(404, 'no route for GET /metrics\n');
-  assert.equal(node.groups.get('scores')!.stats().serverRequests, 2);
+  // Tom, kkk and the refused long key: every get that reached the group counts.
+  assert.equal(node.groups.get('scores')!.stats().serverRequests, 3);
 });

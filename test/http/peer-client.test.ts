@@ -4,7 +4,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { encodeGetResponse } from '../../src/protocol/get.js';
-import { NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
+import { NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../../src/errors.js';
 
 async function serve(listener: RequestListener): Promise<{ url: string; connections: () => number }> {
   const server = createServer(listener);
@@ -32,7 +32,7 @@ test('decodes a GetResponse and reuses one keep-alive connection', async () => {
   assert.equal(peer.connections(), 1);
 });
 
-test('maps 404 to NotFoundError, 502 to SourceError, others to PeerUnavailableError with the status', async () => {
+test('maps 404 to NotFoundError, 502 to SourceError, other 4xx to PeerRefusedError, 5xx to PeerUnavailableError', async () => {
   const peer = await serve((req, res) => {
     const status = Number(req.url!.split('/').pop());
     res.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}\n`);
@@ -42,10 +42,17 @@ test('maps 404 to NotFoundError, 502 to SourceError, others to PeerUnavailableEr
   await assert.rejects(client.get('g', '404'), (e: unknown) => e instanceof NotFoundError && e.message === 'answer 404');
   await assert.rejects(client.get('g', '502'), (e: unknown) => e instanceof SourceError && e.status === 502);
   await assert.rejects(client.get('g', '504'), (e: unknown) => e instanceof SourceError && e.status === 504);
-  for (const status of [400, 500, 503]) {
+  for (const status of [500, 503]) {
     await assert.rejects(
       client.get('g', String(status)),
       (e: unknown) => e instanceof PeerUnavailableError && e.status === status && e.message.includes(`answer ${status}`),
+    );
+  }
+  // The owner's verdict on the request: never a reason to load the key elsewhere.
+  for (const status of [400, 414, 431, 403]) {
+    await assert.rejects(
+      client.get('g', String(status)),
+      (e: unknown) => e instanceof PeerRefusedError && e.status === status && e.message.includes(`answer ${status}`),
     );
   }
 });
@@ -73,4 +80,13 @@ test('a malformed body is PeerUnavailableError, not a crash', async () => {
   const client = new HttpPeerClient({ url: peer.url });
   after(() => client.close());
   await assert.rejects(client.get('g', 'k'), PeerUnavailableError);
+});
+
+test('a 200 without a value (an empty body, or protobuf without field 1) is PeerUnavailableError, never an empty value', async () => {
+  for (const body of [Buffer.alloc(0), Buffer.from([0x11, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f])]) {
+    const peer = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(body));
+    const client = new HttpPeerClient({ url: peer.url });
+    after(() => client.close());
+    await assert.rejects(client.get('g', 'k'), (e: unknown) => e instanceof PeerUnavailableError && /malformed/.test(e.message), `body ${body.toString('hex')}`);
+  }
 });

@@ -15,6 +15,11 @@ test('malformed or oversized key lists are refused with a reason', () => {
   assert.deepEqual(decodeKeys(encodeKeys(['a', 'b', 'c']), 2), { ok: false, status: 413, message: 'more than 2 keys in one batch' });
 });
 
+test('a key that is not UTF-8 is refused, as percent-decoding a GET refuses it, not replaced with U+FFFD', () => {
+  const bad = Buffer.concat([encodeKeys(['ok']), Buffer.from([2, 0, 0, 0, 0xc3, 0x28])]);
+  assert.deepEqual(decodeKeys(bad), { ok: false, status: 400, message: 'key 1 is not UTF-8' });
+});
+
 test('frames are read back whole wherever the body is cut into chunks', () => {
   const sent = [
     { index: 2, status: 200, bytes: Buffer.from('value two') },

@@ -13,12 +13,22 @@ test('GetResponse bytes are protobuf field 1 (bytes) and field 2 (double), as gr
   assert.equal(decoded.minuteQps, 1.5);
 });
 
-test('a GetResponse without fields decodes as an empty value', () => {
-  assert.deepEqual(decodeGetResponse(new Uint8Array(0)), { value: new Uint8Array(0), minuteQps: 0 });
+test('an empty value is an answer; a GetResponse without field 1 (an empty body among them) is not', () => {
+  const empty = decodeGetResponse(encodeGetResponse(new Uint8Array(0)));
+  assert.equal(empty.value.byteLength, 0);
+  assert.equal(empty.minuteQps, 0);
+  assert.throws(() => decodeGetResponse(new Uint8Array(0)), /no value/);
+  // Only minute_qps (field 2): valid protobuf, still no value.
+  assert.throws(() => decodeGetResponse(Uint8Array.from([0x11, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f])), /no value/);
 });
 
 test('malformed protobuf throws', () => {
   assert.throws(() => decodeGetResponse(Uint8Array.from([0x0a, 50, 1])));
+});
+
+test("a '+' in a peer path is a space, as Go groupcache's client (url.QueryEscape) means it", () => {
+  assert.deepEqual(parsePeerPath('/_groupcache/', '/_groupcache/my+group/x+y'), { ok: true, group: 'my group', key: 'x y' });
+  assert.deepEqual(parsePeerPath('/_groupcache/', '/_groupcache/g/a%2Bb+c'), { ok: true, group: 'g', key: 'a+b c' });
 });
 
 test('peer paths percent-encode group and key and parse back', () => {
