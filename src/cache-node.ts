@@ -60,7 +60,7 @@ export class CacheNode {
     this.config = config;
     this.logger = logger;
     // One set of counters for every peer client, so peers that leave keep their share of the totals.
-    const peerTraffic: PeerTraffic = { gets: 0, batches: 0, batchedKeys: 0 };
+    const peerTraffic: PeerTraffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 };
     this.ring = new PeerRing({
       self: config.self,
       replicas: config.replicas,

@@ -57,6 +57,11 @@ export class PeerRing implements PeerPicker {
     return this.clients.get(owner);
   }
 
+  /** The client of every other peer, by peer URL. */
+  peerClients(): ReadonlyMap<string, ClosablePeerGetter> {
+    return this.clients;
+  }
+
   /** The owner of a key (self included), or undefined with no peers. */
   ownerOf(key: string): string | undefined {
     return this.hashRing.ownerOf(key);

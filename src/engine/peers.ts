@@ -1,4 +1,5 @@
 // peers.ts defines how a group finds the owner of a key and asks it for the value.
+import type { CircuitState } from './circuit-breaker.js';
 
 /** Asks one remote peer for a value. Implemented by the HTTP peer client. */
 export interface PeerGetter {
@@ -16,6 +17,8 @@ export interface PeerGetter {
 export interface ClosablePeerGetter extends PeerGetter {
   /** Lets requests in flight finish, then closes the connections. Idempotent. */
   close(): Promise<void>;
+  /** Whether the client asks the peer at all (see CircuitBreaker); absent for clients without one. */
+  readonly circuit?: CircuitState;
 }
 
 /**
@@ -26,6 +29,8 @@ export interface PeerTraffic {
   gets: number;
   batches: number;
   batchedKeys: number;
+  /** Times a peer's circuit opened (engine/circuit-breaker.ts). */
+  circuitTrips: number;
 }
 
 /** Picks the peer that owns a key. Implemented by the peer ring. */

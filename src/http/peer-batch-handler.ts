@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
 import { FROM_PEER, type Group } from '../engine/group.js';
 import { GeecacheError, httpStatusOf } from '../errors.js';
-import { BATCH_CONTENT_TYPE, decodeKeys, encodeFrame, MAX_BATCH_BODY_BYTES } from '../protocol/batch.js';
+import { BATCH_CONTENT_TYPE, decodeKeys, encodeFrame, HEARTBEAT_FRAME, MAX_BATCH_BODY_BYTES } from '../protocol/batch.js';
+import { HEARTBEAT_HEADER, heartbeatInterval } from '../protocol/get.js';
 import { sendText } from './responses.js';
 
 /**
@@ -65,12 +66,21 @@ export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Gr
     }
     res.writeHead(200, ['content-type', BATCH_CONTENT_TYPE]);
     if (first.byteLength > 0) res.write(first);
+    else res.flushHeaders();
+    // While keys load, a heartbeat frame every interval the client asked for: it then waits for a
+    // slow source instead of taking this owner for gone.
+    const heartbeatMs = heartbeatInterval(req.headers[HEARTBEAT_HEADER]);
+    const heartbeat = heartbeatMs === undefined ? undefined : setInterval(() => void (res.destroyed || res.write(HEARTBEAT_FRAME)), heartbeatMs);
+    res.once('close', () => clearInterval(heartbeat));
     let waiting = loads.length;
     for (const load of loads) {
       void load.then((frame) => {
         if (res.destroyed) return;
         res.write(frame);
-        if (--waiting === 0) res.end();
+        if (--waiting === 0) {
+          clearInterval(heartbeat);
+          res.end();
+        }
       });
     }
   });

@@ -1,30 +1,40 @@
-// peer-client.ts asks one peer for values over HTTP: keep-alive connections, a deadline on every request.
+// peer-client.ts asks one peer for values over HTTP: keep-alive connections, batches, a deadline on every
+// request that only a sign of life from the peer extends, and a circuit breaker for a peer that stays silent.
 import { Pool, type Dispatcher } from 'undici';
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '../engine/circuit-breaker.js';
 import type { ClosablePeerGetter, PeerTraffic } from '../engine/peers.js';
 import { NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../errors.js';
 import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, FrameReader, MAX_BATCH_KEYS } from '../protocol/batch.js';
-import { decodeGetResponse, peerPath, DEFAULT_BASE_PATH } from '../protocol/get.js';
-import { describeNetworkError, fetchBytes } from './fetch-bytes.js';
+import { decodeGetResponse, HEARTBEAT_HEADER, peerPath, DEFAULT_BASE_PATH } from '../protocol/get.js';
+import { describeNetworkError } from './fetch-bytes.js';
 
 export interface HttpPeerClientOptions {
   /** The peer's base URL, e.g. http://10.0.0.2:8001. */
   url: string;
   /** Default '/_geecache/'. */
   basePath?: string;
-  /** Deadline for each phase of a request: connecting, the response headers, each gap in the body. Default 2000 ms. */
+  /**
+   * How long a request may go without a sign of life from the peer, waiting for a connection
+   * included: no answer, no heartbeat, no body bytes. A geecache owner that is loading the key
+   * sends heartbeats, so a slow source is waited for; a silent peer costs this long. Default 2000 ms.
+   */
   timeoutMs?: number;
-  /** Keep-alive connections to this peer at most. Default 32. */
+  /** Requests in flight to this peer at most, one connection each; the rest wait their turn. Default 32. */
   connections?: number;
   /** Largest response body accepted (a batch's body counts as one). Default 64 MiB. */
   maxResponseBytes?: number;
   /**
-   * Send the keys asked for in the same turn of the event loop as one batch (batch-protocol.ts).
+   * Send the keys asked for in the same turn of the event loop as one batch (protocol/batch.ts).
    * A key asked for alone still goes as a single GET; a peer that does not answer batches gets
    * single GETs from then on. Default true.
    */
   batch?: boolean;
   /** Counts this client's requests; pass one object to every client to count a process's peer traffic. */
   traffic?: PeerTraffic;
+  /** When to stop asking a silent peer (see CircuitBreaker). */
+  circuit?: CircuitBreakerOptions;
+  /** Monotonic clock in ms, for the circuit breaker. Default performance.now. */
+  now?: () => number;
 }
 
 interface Waiting {
@@ -34,35 +44,76 @@ interface Waiting {
   settled: boolean;
 }
 
+/** One HTTP request to the peer, a GET or a batch, from the moment it is asked for until undici is done with it. */
+interface Exchange {
+  /** Hands the request to undici; called once a connection slot is free. */
+  send(exchange: Exchange): void;
+  /** Fails the callers that have no answer yet. */
+  fail(err: unknown): void;
+  /** No sign of life for timeoutMs: fails the callers and aborts the request. */
+  timer: NodeJS.Timeout | undefined;
+  controller: Dispatcher.DispatchController | undefined;
+  /** The callers have their answer (or error); what undici still reports is ignored. */
+  done: boolean;
+  /** Holds one of the `connections` slots until undici reports its end. */
+  sent: boolean;
+}
+
+/** A client error's code is 'UND_ERR_...'; ours says what the deadline saw. */
+class SilentPeerError extends Error {
+  readonly code = 'ERR_PEER_SILENT';
+}
+
 /** Talks to one peer with undici's Pool, which served about 1.8x the requests/s of http.Agent (docs/performance.md). */
 export class HttpPeerClient implements ClosablePeerGetter {
   readonly url: string;
   private readonly basePath: string;
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
+  private readonly maxInFlight: number;
   /** Keep-alive connections to the peer. */
   private readonly connections: Pool;
+  private readonly breaker: CircuitBreaker;
+  private readonly now: () => number;
+  /** Sent with every request: a geecache owner answers with heartbeats at this interval while it works. */
+  private readonly heartbeatHeaders: string[];
   private closing: Promise<void> | undefined;
   private batching: boolean;
   private readonly traffic: PeerTraffic;
   /** Keys asked for in this turn of the event loop, by group; sent by flush() in setImmediate. */
   private queued = new Map<string, Waiting[]>();
   private flushScheduled = false;
+  private inFlight = 0;
+  /** Exchanges waiting for a slot, oldest first; their deadline already runs. */
+  private readonly waitingForSlot: Exchange[] = [];
+  /** The breaker's trips already added to traffic.circuitTrips. */
+  private tripsSeen = 0;
 
   constructor(options: HttpPeerClientOptions) {
     this.url = options.url;
     this.basePath = options.basePath ?? DEFAULT_BASE_PATH;
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.maxInFlight = options.connections ?? 32;
     this.batching = options.batch ?? true;
-    this.traffic = options.traffic ?? { gets: 0, batches: 0, batchedKeys: 0 };
+    this.traffic = options.traffic ?? { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 };
+    this.breaker = new CircuitBreaker(options.circuit);
+    this.now = options.now ?? (() => performance.now());
+    // A third of the timeout: two heartbeats may be late before the deadline passes.
+    this.heartbeatHeaders = [HEARTBEAT_HEADER, String(Math.max(10, Math.floor(this.timeoutMs / 3)))];
     this.connections = new Pool(options.url, {
-      connections: options.connections ?? 32,
+      connections: this.maxInFlight,
       connectTimeout: this.timeoutMs,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
+      // The exchange's own deadline bounds every phase (undici's run on a 500 ms tick and restart per phase).
+      headersTimeout: 0,
+      bodyTimeout: 0,
       keepAliveTimeout: 30_000,
     });
+  }
+
+  /** Whether requests go to the peer (closed), none do (open), or one probe may (half-open). */
+  get circuit(): CircuitState {
+    return this.breaker.state;
   }
 
   get(group: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
@@ -75,7 +126,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // setImmediate runs after the poll phase, so every request read from the sockets in this
-        // turn has asked by then: under load one peer request carries many keys (bench/: peer-hop).
+        // turn has asked by then: under load one peer request carries many keys (docs/performance.md).
         setImmediate(this.flush);
       }
     });
@@ -94,6 +145,86 @@ export class HttpPeerClient implements ClosablePeerGetter {
     }
   };
 
+  // ---- exchanges: deadline, circuit breaker, connection slots ---------------------------------
+
+  /** Starts an exchange's deadline and sends it, now or when a slot frees; or fails it at once while the circuit is open. */
+  private start(exchange: Exchange): void {
+    if (this.closing || !this.breaker.allow(this.now())) {
+      exchange.done = true;
+      exchange.fail(this.closing ? new Error('client closed') : this.circuitOpen());
+      return;
+    }
+    exchange.timer = setTimeout(() => this.expire(exchange), this.timeoutMs).unref();
+    if (this.inFlight < this.maxInFlight) this.send(exchange);
+    else this.waitingForSlot.push(exchange);
+  }
+
+  private send(exchange: Exchange): void {
+    this.inFlight++;
+    exchange.sent = true;
+    try {
+      exchange.send(exchange);
+    } catch (err) {
+      // dispatch throws once the connections are closed; this may run in setImmediate, where a throw would end the process.
+      this.ended(exchange, err);
+    }
+  }
+
+  /** No sign of life from the peer for timeoutMs, wherever the exchange was: waiting for a slot, connecting, or sent. */
+  private expire(exchange: Exchange): void {
+    if (exchange.done) return;
+    exchange.done = true;
+    this.breaker.silent(this.now());
+    this.countTrip();
+    const err = new SilentPeerError(`timed out after ${this.timeoutMs} ms without a sign of life`);
+    exchange.fail(err);
+    // Not yet on a socket: request handlers abort it as soon as undici hands them the controller.
+    exchange.controller?.abort(err);
+  }
+
+  /** A sign of life (a heartbeat, the response's start, body bytes): the deadline starts again. */
+  private alive(exchange: Exchange): void {
+    exchange.timer?.refresh();
+  }
+
+  /** undici is done with the exchange (answered, failed or aborted): its slot goes to the next one waiting. */
+  private ended(exchange: Exchange, err?: unknown): void {
+    clearTimeout(exchange.timer);
+    if (!exchange.done) {
+      exchange.done = true;
+      if (err !== undefined) {
+        this.breaker.silent(this.now());
+        this.countTrip();
+        exchange.fail(err);
+      }
+    }
+    if (!exchange.sent) return;
+    exchange.sent = false;
+    this.inFlight--;
+    while (this.waitingForSlot.length > 0 && this.inFlight < this.maxInFlight) {
+      const next = this.waitingForSlot.shift()!;
+      if (!next.done) this.send(next);
+    }
+  }
+
+  /** Adds the breaker's new trips to the shared count. */
+  private countTrip(): void {
+    this.traffic.circuitTrips += this.breaker.trips - this.tripsSeen;
+    this.tripsSeen = this.breaker.trips;
+  }
+
+  private circuitOpen(): Error {
+    return new Error('circuit open: it did not answer the last requests, and is probed again shortly');
+  }
+
+  /** Handler parts every exchange shares: the controller, aborting an exchange that expired before it reached a socket. */
+  private requestStart(exchange: Exchange, controller: Dispatcher.DispatchController): void {
+    exchange.controller = controller;
+    if (exchange.done) controller.abort(new SilentPeerError('expired before it was sent'));
+  }
+
+  // ---- a batch and a single GET --------------------------------------------------------------
+
   /** One POST for many keys; each key's promise settles as its frame arrives. */
   private getBatch(group: string, waiting: Waiting[]): void {
     const reader = new FrameReader();
@@ -109,25 +240,47 @@ export class HttpPeerClient implements ClosablePeerGetter {
         one.reject(err);
       }
     };
-    const failAll = (err: unknown): void => {
-      const error = this.unavailable(err);
+    const failWith = (error: unknown): void => {
       for (const one of waiting) settle(one, () => { throw error; });
     };
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart: () => {},
+    const exchange: Exchange = {
+      timer: undefined,
+      controller: undefined,
+      done: false,
+      sent: false,
+      fail: (err) => failWith(this.unavailable(err)),
+      send: (self) => this.connections.dispatch(
+        {
+          method: 'POST',
+          path: batchPath(this.basePath, group),
+          headers: ['content-type', BATCH_CONTENT_TYPE, ...this.heartbeatHeaders],
+          body: encodeKeys(waiting.map((one) => one.key)),
+        },
+        handler(self),
+      ),
+    };
+    const handler = (self: Exchange): Dispatcher.DispatchHandler => ({
+      onRequestStart: (controller) => this.requestStart(self, controller),
       onResponseStart: (_controller, statusCode, headers) => {
+        this.breaker.answered();
+        this.alive(self);
         status = statusCode;
         isBatch = statusCode === 200 && headers['content-type'] === BATCH_CONTENT_TYPE;
       },
       onResponseData: (controller, chunk) => {
+        this.alive(self);
         total += chunk.byteLength;
         if (total > this.maxResponseBytes) return controller.abort(new Error(`response larger than ${this.maxResponseBytes} bytes`));
-        if (!isBatch) return; // the answer of a peer that does not batch: only its status matters
+        if (!isBatch || self.done) return; // the answer of a peer that does not batch: only its status matters
+        // Heartbeat frames carry no key index the batch has: settle() skips them.
         for (const frame of reader.push(chunk)) {
           settle(waiting[frame.index], () => this.valueOrThrow(frame.status, frame.bytes));
         }
       },
       onResponseEnd: () => {
+        const expired = self.done;
+        this.ended(self);
+        if (expired) return;
         if (!isBatch) {
           // Not a peer that answers batches (405 from an older pod, an error from a Go peer):
           // ask for each key alone. A 404 is about the group, which single GETs will say too.
@@ -135,50 +288,83 @@ export class HttpPeerClient implements ClosablePeerGetter {
           for (const one of waiting) this.getOne(group, one.key).then(one.resolve, one.reject);
           return;
         }
-        const error = new PeerUnavailableError(this.url, `peer ${this.url} ended a batch without answering every key`);
-        for (const one of waiting) settle(one, () => { throw error; });
+        failWith(new PeerUnavailableError(this.url, `peer ${this.url} ended a batch without answering every key`));
       },
-      onResponseError: (_controller, err) => failAll(err),
-    };
+      onResponseError: (_controller, err) => this.ended(self, err),
+    });
     this.traffic.batches++;
     this.traffic.batchedKeys += waiting.length;
-    try {
-      this.connections.dispatch(
-        {
-          method: 'POST',
-          path: batchPath(this.basePath, group),
-          headers: { 'content-type': BATCH_CONTENT_TYPE },
-          body: encodeKeys(waiting.map((one) => one.key)),
-        },
-        handler,
-      );
-    } catch (err) {
-      // dispatch throws once the connections are closed; this runs in setImmediate, where a throw would end the process.
-      failAll(err);
-    }
+    this.start(exchange);
   }
 
-  /** A single GET for one key. */
-  private async getOne(group: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
-    let status: number;
-    let body: Buffer;
+  /** A single GET for one key: groupcache's own request, which Go peers answer too. */
+  private getOne(group: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
     this.traffic.gets++;
-    try {
-      // undici's own connect, headers and body timeouts bound the request; they run on its
-      // shared coarse timer. AbortSignal.timeout + AbortSignal.any per request cost the
-      // peer hop a good part of its throughput on Node 20 (bench/).
-      ({ status, body } = await fetchBytes(this.connections, peerPath(this.basePath, group, key), this.maxResponseBytes, signal));
-    } catch (err) {
-      throw this.unavailable(err);
-    }
-    if (status === 200) {
-      try {
-        return decodeGetResponse(body).value;
-      } catch (err) {
-        throw new PeerUnavailableError(this.url, `peer ${this.url} sent a malformed GetResponse`, { cause: err, status });
+    return new Promise((resolve, reject) => {
+      let status = 0;
+      let total = 0;
+      const chunks: Buffer[] = [];
+      let onAbort: (() => void) | undefined;
+      const exchange: Exchange = {
+        timer: undefined,
+        controller: undefined,
+        done: false,
+        sent: false,
+        fail: (err) => {
+          if (onAbort) signal?.removeEventListener('abort', onAbort);
+          reject(this.unavailable(err));
+        },
+        send: (self) => this.connections.dispatch({ method: 'GET', path: peerPath(this.basePath, group, key), headers: this.heartbeatHeaders }, handler(self)),
+      };
+      const handler = (self: Exchange): Dispatcher.DispatchHandler => ({
+        onRequestStart: (controller) => this.requestStart(self, controller),
+        onResponseStart: (_controller, statusCode) => {
+          // 1xx: the owner's heartbeat (102 Processing) while it loads the key.
+          this.breaker.answered();
+          this.alive(self);
+          status = statusCode;
+        },
+        onResponseData: (controller, chunk) => {
+          this.alive(self);
+          total += chunk.length;
+          if (total > this.maxResponseBytes) controller.abort(new Error(`response larger than ${this.maxResponseBytes} bytes`));
+          else chunks.push(chunk);
+        },
+        onResponseEnd: () => {
+          const expired = self.done;
+          this.ended(self);
+          if (expired) return;
+          if (onAbort) signal?.removeEventListener('abort', onAbort);
+          try {
+            resolve(this.answerOf(status, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)));
+          } catch (err) {
+            reject(err);
+          }
+        },
+        onResponseError: (_controller, err) => this.ended(self, err),
+      });
+      if (signal) {
+        if (signal.aborted) return reject(this.unavailable(signal.reason));
+        onAbort = () => {
+          if (exchange.done) return;
+          exchange.done = true;
+          reject(this.unavailable(signal.reason));
+          exchange.controller?.abort(signal.reason as Error);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
       }
+      this.start(exchange);
+    });
+  }
+
+  /** A single GET's value, or the error its status stands for. */
+  private answerOf(status: number, body: Buffer): Uint8Array {
+    if (status !== 200) return this.valueOrThrow(status, body);
+    try {
+      return decodeGetResponse(body).value;
+    } catch (err) {
+      throw new PeerUnavailableError(this.url, `peer ${this.url} sent a malformed GetResponse`, { cause: err, status });
     }
-    return this.valueOrThrow(status, body);
   }
 
   /** A request that got no answer (refused, reset, timed out, closed client), as the caller's fallback signal. */
@@ -199,7 +385,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
     throw new PeerUnavailableError(this.url, `peer ${this.url} answered ${status}: ${message}`, { status });
   }
 
-  /** Lets in-flight requests finish, then closes the connections. Idempotent. */
+  /** Lets in-flight requests finish, then closes the connections; new requests fail at once. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.connections.close();
     return this.closing;

@@ -4,7 +4,7 @@ import { ByteView } from '../engine/byteview.js';
 import { FROM_PEER } from '../engine/group.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import { GeecacheError, UnknownGroupError } from '../errors.js';
-import { encodeGetResponse, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
+import { encodeGetResponse, HEARTBEAT_HEADER, heartbeatInterval, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
 import { parseBatchPath } from '../protocol/batch.js';
 import { answerBatch } from './peer-batch-handler.js';
 import { sendError, sendText, writeBytes } from './responses.js';
@@ -63,9 +63,38 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
       fail(err);
       return;
     }
-    if (cached) writeGetResponse(res, cached, headOnly);
-    else group.get(parsed.key, FROM_PEER).then((view) => writeGetResponse(res, view, headOnly), fail);
+    if (cached) {
+      writeGetResponse(res, cached, headOnly);
+      return;
+    }
+    const heartbeat = processingHeartbeat(req, res);
+    group.get(parsed.key, FROM_PEER).then(
+      (view) => {
+        clearInterval(heartbeat);
+        writeGetResponse(res, view, headOnly);
+      },
+      (err: unknown) => {
+        clearInterval(heartbeat);
+        fail(err);
+      },
+    );
   };
+}
+
+/**
+ * While a miss loads, `102 Processing` every interval the client asked for (HEARTBEAT_HEADER), so
+ * it can wait for a slow source instead of taking this owner for gone. Only clients that ask get
+ * them: Go's client gives up after a few 1xx answers.
+ */
+function processingHeartbeat(req: IncomingMessage, res: ServerResponse): NodeJS.Timeout | undefined {
+  const ms = heartbeatInterval(req.headers[HEARTBEAT_HEADER]);
+  if (ms === undefined) return undefined;
+  const timer = setInterval(() => {
+    if (res.headersSent || res.destroyed) clearInterval(timer);
+    else res.writeProcessing();
+  }, ms);
+  res.once('close', () => clearInterval(timer));
+  return timer;
 }
 
 function writeGetResponse(res: ServerResponse, view: ByteView, headOnly: boolean): void {

@@ -67,6 +67,15 @@ export function createMetrics(
       },
     });
     new Counter({
+      name: 'geecache_peer_circuit_trips_total',
+      help: 'Times a peer stopped being asked after requests went unanswered (its circuit opened).',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(traffic.circuitTrips);
+      },
+    });
+    new Counter({
       name: 'geecache_peer_batched_keys_total',
       help: 'Keys sent to owner peers in batches (divide by the batch requests for the mean batch size).',
       registers: [registry],
@@ -114,6 +123,19 @@ export function createMetrics(
   perCache('gauge', 'geecache_cache_items', 'Entries held by the main and hot caches.', 'items');
   perCache('counter', 'geecache_cache_evictions_total', 'Entries evicted to stay within the byte budget.', 'evictions');
 
+  new Gauge({
+    name: 'geecache_peer_circuit',
+    help: "Each other peer's circuit: 1 for its current state (closed: asked; open: not asked; half-open: one probe).",
+    labelNames: ['peer', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [peer, client] of ring.peerClients()) {
+        if (client.circuit === undefined) continue;
+        for (const state of ['closed', 'open', 'half-open'] as const) this.set({ peer, state }, client.circuit === state ? 1 : 0);
+      }
+    },
+  });
   new Gauge({
     name: 'geecache_peers',
     help: 'Peers in the ring, this process included.',

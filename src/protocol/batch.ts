@@ -5,7 +5,9 @@
 // Response: 200 with content-type BATCH_CONTENT_TYPE and a body of frames, one per key, in the
 //           order they became ready: [u32 LE key index][u32 LE status][u32 LE length][bytes].
 //           Status 200: the bytes are the value. Any other status is what a single GET of the
-//           key would have answered (404, 502, ...), and the bytes are its message.
+//           key would have answered (404, 502, ...), and the bytes are its message. While keys are
+//           still loading, an owner asked for heartbeats (HEARTBEAT_HEADER) sends HEARTBEAT_FRAME:
+//           index 0xFFFFFFFF, status 102, no bytes, which stands for no key.
 // A peer that does not know batches answers anything else (our older pods: 405; a Go
 // groupcache peer treats it as a get of the empty key), and the client asks for each key alone.
 
@@ -67,6 +69,9 @@ export function decodeKeys(body: Buffer, maxKeys = MAX_BATCH_KEYS): DecodedKeys 
   return { ok: true, keys };
 }
 
+/** The index of a heartbeat frame: no batch has that many keys. */
+export const HEARTBEAT_INDEX = 0xffffffff;
+
 export function encodeFrame(index: number, status: number, bytes: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(12 + bytes.byteLength);
   out.writeUInt32LE(index, 0);
@@ -75,6 +80,9 @@ export function encodeFrame(index: number, status: number, bytes: Uint8Array): B
   out.set(bytes, 12);
   return out;
 }
+
+/** Sent while an owner still loads keys of the batch: the client's deadline starts again. */
+export const HEARTBEAT_FRAME: Buffer = encodeFrame(HEARTBEAT_INDEX, 102, new Uint8Array(0));
 
 export interface Frame {
   index: number;

@@ -4,6 +4,21 @@ import protobuf from 'protobufjs/light.js';
 export const DEFAULT_BASE_PATH = '/_geecache/';
 export const PROTOBUF_CONTENT_TYPE = 'application/x-protobuf';
 
+/**
+ * A geecache client's request header: "while you work on my request, show me you are alive every
+ * N ms". A geecache owner then sends `102 Processing` on a GET, and heartbeat frames in a batch,
+ * so the client tells an owner loading a slow key from one that is gone. Go groupcache peers
+ * ignore the header and are sent nothing of the kind (Go's client allows only a few 1xx).
+ */
+export const HEARTBEAT_HEADER = 'geecache-heartbeat-ms';
+
+/** The heartbeat interval a request asks for, within 10 ms to 60 s; undefined when it asks for none. */
+export function heartbeatInterval(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const ms = Number(value);
+  return Number.isInteger(ms) ? Math.min(60_000, Math.max(10, ms)) : undefined;
+}
+
 // groupcache.proto: message GetResponse { optional bytes value = 1; optional double minute_qps = 2; }
 const GetResponseType = new protobuf.Type('GetResponse')
   .add(new protobuf.Field('value', 1, 'bytes'))

@@ -101,3 +101,18 @@ test('set() swaps the ring atomically, ignores no-op updates and closes clients 
   assert.equal(ring.pickPeer('anything'), undefined);
   assert.throws(() => ring.set('http://127.0.0.1:2/path'), /must be a base URL like http:\/\/10\.0\.0\.5:8001/);
 });
+
+test('an owner whose source is slower than the peer timeout is waited for: one load, by the owner, no fallback', async () => {
+  const slow = await startPeerNode(data, { timeoutMs: 150, latencyMs: 500 });
+  const asker = await startPeerNode(data, { timeoutMs: 150 });
+  after(() => Promise.all([slow.close(), asker.close()]));
+  for (const node of [slow, asker]) node.ring.set(slow.url, asker.url);
+  const key = Object.keys(data).find((k) => asker.ring.ownerOf(k) === slow.url)!;
+  const [first, second] = await Promise.all([asker.group.get(key), slow.group.get(key)]);
+  assert.equal(first.toString(), data[key]);
+  assert.equal(second.toString(), data[key]);
+  assert.deepEqual(slow.loads, [key]);
+  assert.deepEqual(asker.loads, [], 'the asker never loaded it itself');
+  assert.equal(asker.group.stats().peerErrors, 0);
+});
+

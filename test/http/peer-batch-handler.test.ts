@@ -41,7 +41,7 @@ async function peer(): Promise<{ url: string; requests: string[] }> {
 
 test('keys asked for in one turn go to the owner as one batch; each gets its own answer', async () => {
   const owner = await peer();
-  const traffic = { gets: 0, batches: 0, batchedKeys: 0 };
+  const traffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 };
   const client = new HttpPeerClient({ url: owner.url, traffic });
   after(() => client.close());
   const keys = Array.from({ length: 40 }, (_, i) => `v-${i}`);
@@ -62,7 +62,7 @@ test('keys asked for in one turn go to the owner as one batch; each gets its own
   // A key asked for alone is a plain GET, as groupcache sends it.
   await client.get('scores', 'v-99');
   assert.equal(owner.requests.at(-1), 'GET /_geecache/scores/v-99');
-  assert.deepEqual(traffic, { gets: 1, batches: 3, batchedKeys: 83 });
+  assert.deepEqual(traffic, { gets: 1, batches: 3, batchedKeys: 83, circuitTrips: 0 });
 });
 
 test('a slow key does not hold back the rest of its batch', async () => {
@@ -143,3 +143,29 @@ test('keys still queued when the client closes fail as unavailable instead of ha
   }
   assert.deepEqual(owner.requests, []);
 });
+
+test('an owner that loads slower than the timeout sends heartbeats: GET and batch wait, and the source loads once', async () => {
+  let loads = 0;
+  const groups = new GroupRegistry();
+  groups.create({
+    name: 'slow',
+    cacheBytes: 1 << 20,
+    getter: async (key) => {
+      loads++;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return `slow ${key}`;
+    },
+  });
+  const owner = await serve(createPeerHandler({ groups, basePath: '/_geecache/' }));
+  const client = new HttpPeerClient({ url: owner.url, timeoutMs: 150 });
+  after(() => client.close());
+  // One key alone: a GET, kept alive by 102 Processing.
+  assert.equal(Buffer.from(await client.get('slow', 'one')).toString(), 'slow one');
+  // Three at once: a batch, kept alive by heartbeat frames.
+  const many = await Promise.all(['a', 'b', 'c'].map((key) => client.get('slow', key)));
+  assert.deepEqual(many.map((bytes) => Buffer.from(bytes).toString()), ['slow a', 'slow b', 'slow c']);
+  assert.deepEqual(owner.requests, ['GET /_geecache/slow/one', 'POST /_geecache/slow/']);
+  assert.equal(loads, 4, 'each key loaded once, by the owner');
+  assert.equal(client.circuit, 'closed');
+});
+

@@ -52,7 +52,7 @@ test('the latency histograms print exactly what the prom-client Histograms they 
 
 test('peer traffic counters read the shared counts at scrape time', async () => {
   const ring = new PeerRing({ self: 'http://127.0.0.1:1', createClient: () => assert.fail('no peers in this test') });
-  const peerTraffic = { gets: 0, batches: 0, batchedKeys: 0 };
+  const peerTraffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 };
   const metrics = createMetrics(new GroupRegistry(), ring, { defaultMetrics: false, peerTraffic });
   peerTraffic.gets = 3;
   peerTraffic.batches = 2;

@@ -18,7 +18,7 @@ export interface PeerNode {
   close(): Promise<void>;
 }
 
-export async function startPeerNode(data: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<PeerNode> {
+export async function startPeerNode(data: Record<string, string>, options: { timeoutMs?: number; latencyMs?: number } = {}): Promise<PeerNode> {
   const groups = new GroupRegistry();
   const server = createServer(createPeerHandler({ groups, basePath: '/_geecache/' }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -30,7 +30,7 @@ export async function startPeerNode(data: Record<string, string>, options: { tim
   const loads: string[] = [];
   const getter = async (key: string) => {
     loads.push(key);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, options.latencyMs ?? 5));
     const value = data[key];
     if (value === undefined) throw new NotFoundError(`${key} not exist`);
     return value;
