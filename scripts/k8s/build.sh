@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build.sh builds the Kubernetes binaries, etcd and the pause image into .cache/k8s/, once per version.
+# build.sh builds the Kubernetes binaries, etcd, CoreDNS and the pause image into .cache/k8s/, once per version.
 #
 # Nothing ships kube-apiserver for this machine and no container registry is
 # reachable, so everything comes from the Go module proxy (see KUBERNETES.md):
@@ -7,6 +7,9 @@
 #     (k8s.io/<name> v0.0.0 in k8s.io/kubernetes' go.mod) by its v0.<minor>.<patch> tag;
 #   - etcd: a wrapper main around etcdmain.Main (the server module's own replace
 #     directives make `go install` refuse it);
+#   - CoreDNS: a wrapper main that compiles in only the plugins the cluster's
+#     Corefile uses (no forward, no cloud backends: a smaller, faster build, and
+#     a binary that cannot send a query beyond this machine whatever its config);
 #   - pause: pause.c from the downloaded Kubernetes module, linked statically and
 #     packed by pack-image.sh as a docker-archive tar whose only file is /pause.
 #
@@ -16,7 +19,7 @@
 # Progress and timings go to stderr; set BUILD_NICE=0 to build at normal priority.
 set -euo pipefail
 
-# shellcheck source=versions.sh
+# shellcheck source-path=SCRIPTDIR source=versions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 
 nice_level="${BUILD_NICE:-10}"
@@ -41,12 +44,13 @@ record_time() {
 output_has() { local out; out="$("${@:2}" 2>/dev/null)" && [[ "$out" == *"$1"* ]]; }
 kube_ok() { [[ -x "$KUBE_BIN_DIR/$1" ]] && output_has "Kubernetes v$KUBE_VERSION" "$KUBE_BIN_DIR/$1" --version; }
 etcd_ok() { [[ -x "$ETCD_BIN" ]] && output_has "etcd Version: $ETCD_VERSION" "$ETCD_BIN" --version; }
+coredns_ok() { [[ -x "$COREDNS_BIN" ]] && output_has "CoreDNS-$COREDNS_VERSION" "$COREDNS_BIN" -version; }
 pause_ok() { [[ -s "$PAUSE_TAR" ]] && output_has "\"$PAUSE_IMAGE\"" tar -xOf "$PAUSE_TAR" manifest.json; }
 
 all_ok() {
   local cmd
   for cmd in "${KUBE_COMMANDS[@]}"; do kube_ok "$cmd" || return 1; done
-  etcd_ok && pause_ok
+  etcd_ok && coredns_ok && pause_ok
 }
 
 go_build() { nice -n "$nice_level" go build "$@"; }
@@ -54,14 +58,14 @@ go_build() { nice -n "$nice_level" go build "$@"; }
 started=$(now)
 started_ms=$(now_ms)
 if all_ok; then
-  log "all artifacts present for Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION, pause $PAUSE_TAG (checked in $(($(now_ms) - started_ms)) ms)"
+  log "all artifacts present for Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION, CoreDNS $COREDNS_VERSION, pause $PAUSE_TAG (checked in $(($(now_ms) - started_ms)) ms)"
   exit 0
 fi
 # Partial files of an interrupted build are useless; a rerun starts them over.
-trap 'rm -rf "$KUBE_BIN_DIR"/.*.partial "$ETCD_BIN.partial" "$K8S_CACHE_DIR"/.pause-rootfs.*' EXIT
+trap 'rm -rf "$KUBE_BIN_DIR"/.*.partial "$ETCD_BIN.partial" "$COREDNS_BIN.partial" "$K8S_CACHE_DIR"/.pause-rootfs.*' EXIT
 
 command -v go >/dev/null || { log "go is not installed"; exit 1; }
-mkdir -p "$work_dir" "$KUBE_BIN_DIR" "$(dirname "$ETCD_BIN")"
+mkdir -p "$work_dir" "$KUBE_BIN_DIR" "$(dirname "$ETCD_BIN")" "$(dirname "$COREDNS_BIN")"
 
 # --- Kubernetes wrapper module -------------------------------------------------
 kube_mod="$work_dir/kube-$KUBE_VERSION"
@@ -172,12 +176,61 @@ GO
   record_time "etcd" "$start"
 }
 
+# --- CoreDNS ----------------------------------------------------------------------
+build_coredns() {
+  local start coredns_mod partial
+  start=$(now)
+  coredns_mod="$work_dir/coredns-$COREDNS_VERSION"
+  log "building CoreDNS v$COREDNS_VERSION"
+  if [[ ! -f "$coredns_mod/.ready" ]]; then
+    rm -rf "$coredns_mod"
+    mkdir -p "$coredns_mod"
+    cat >"$coredns_mod/main.go" <<'GO'
+// Command coredns is CoreDNS with only the plugins the local cluster's Corefile
+// uses. Without forward (or any other upstream plugin) compiled in, no
+// configuration can make it send a query beyond this machine.
+package main
+
+import (
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/coremain"
+
+	_ "github.com/coredns/coredns/plugin/bind"
+	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/kubernetes"
+	_ "github.com/coredns/coredns/plugin/log"
+	_ "github.com/coredns/coredns/plugin/ready"
+	_ "github.com/coredns/coredns/plugin/template"
+)
+
+// The order in which plugins handle a query, as in CoreDNS's plugin.cfg.
+func init() {
+	dnsserver.Directives = []string{"bind", "ready", "errors", "log", "template", "kubernetes"}
+}
+
+func main() { coremain.Run() }
+GO
+    (cd "$coredns_mod" && go mod init wrapper.local/coredns >/dev/null 2>&1 &&
+      nice -n "$nice_level" go get "github.com/coredns/coredns@v$COREDNS_VERSION" >&2 &&
+      nice -n "$nice_level" go mod tidy >&2)
+    touch "$coredns_mod/.ready"
+  fi
+  partial="$COREDNS_BIN.partial"
+  # The version comes from coremain.CoreVersion; GitCommit only fills the -version line.
+  (cd "$coredns_mod" && CGO_ENABLED=0 go_build -o "$partial" \
+    -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=v$COREDNS_VERSION" .)
+  mv -f "$partial" "$COREDNS_BIN"
+  coredns_ok || { log "coredns does not report $COREDNS_VERSION"; exit 1; }
+  record_time "coredns" "$start"
+}
+
 pause_ok || build_pause
 for cmd in "${KUBE_COMMANDS[@]}"; do
   kube_ok "$cmd" || build_kube "$cmd"
 done
 etcd_ok || build_etcd
+coredns_ok || build_coredns
 
 all_ok || { log "some artifact still fails its --version check"; exit 1; }
 record_time "all missing artifacts" "$started"
-log "artifacts: $KUBE_BIN_DIR, $ETCD_BIN, $PAUSE_TAR"
+log "artifacts: $KUBE_BIN_DIR, $ETCD_BIN, $COREDNS_BIN, $PAUSE_TAR"

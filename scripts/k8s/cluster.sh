@@ -1,21 +1,36 @@
 #!/usr/bin/env bash
-# cluster.sh runs a throw-away single-node Kubernetes on this machine: up | down | status | import <image.tar> | kubeconfig.
+# cluster.sh runs a throw-away single-node Kubernetes on this machine: up | down | status | import | tag | apiserver | kubeconfig.
+#
+#   up | down | status          start the cluster / stop it leaving nothing behind / list its processes
+#   import <image.tar>          load a docker-archive or OCI tar into the cluster's containerd
+#   tag <source-ref> <new-ref>  give an imported image another name (e.g. the one a manifest pulls)
+#   apiserver stop | start      stop kube-apiserver alone / start it with the same flags and
+#                               wait for /readyz; everything else keeps running
+#   kubeconfig                  print the admin kubeconfig's path
 #
 # Components (built by build.sh, packages from install-packages.sh) start in the
 # order that worked here (KUBERNETES.md): etcd, the node address, kube-apiserver,
-# controller-manager, scheduler, containerd, CNI, kubelet, kube-proxy. Every
-# process, file, mount, link and iptables chain the cluster makes lives in (or is
-# recorded in) the run folder, so `down` removes exactly what `up` made.
+# controller-manager, scheduler, CoreDNS, containerd, CNI, kubelet, kube-proxy.
+# Every process, file, mount, link and iptables chain the cluster makes lives in
+# (or is recorded in) the run folder, so `down` removes exactly what `up` made.
 #
 # Servers listen only on 127.0.0.1 or on addresses made here: the node bridge
 # k8snode (10.250.0.1), the pod bridge cni0 (10.244.0.0/24), Services 10.96.0.0/24.
 #
+# Cluster DNS: CoreDNS runs on the host like the other components, on
+# 10.250.0.1:53 (udp and tcp), which pods already have a route to; the kubelet
+# gives ClusterFirst pods that nameserver and the search list <ns>.svc.cluster.local
+# svc.cluster.local cluster.local. CoreDNS answers cluster.local and reverse
+# names from the API server and NXDOMAIN for every other name: it has no
+# upstream, and build.sh compiles it without any forwarding plugin.
+#
 # Environment: K8S_RUN_DIR (default .cache/k8s-run), K8S_NODE_NAME, K8S_ETCD_PORT,
 # K8S_APISERVER_PORT, K8S_WAIT_SECONDS. Exit 77: this machine cannot run it
-# (not root, no cgroups, missing tools, a port taken).
+# (not root, no cgroups, missing tools, a port taken). The commands after up
+# must see the same environment as up did.
 set -euo pipefail
 
-# shellcheck source=versions.sh
+# shellcheck source-path=SCRIPTDIR source=versions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -30,13 +45,17 @@ POD_SUBNET=10.244.0.0/24
 CLUSTER_CIDR=10.244.0.0/16
 SERVICE_CIDR=10.96.0.0/24
 KUBERNETES_SERVICE_IP=10.96.0.1
+CLUSTER_DOMAIN=cluster.local
+# CoreDNS listens on the node address, which every pod has a route to.
+CLUSTER_DNS_IP="$NODE_IP"
+COREDNS_READY_PORT=8181
 CNI_NETWORK=geecache-k8s
 ETCD_PORT="${K8S_ETCD_PORT:-23790}"
 ETCD_PEER_PORT=$((ETCD_PORT + 10))
 APISERVER_PORT="${K8S_APISERVER_PORT:-6443}"
 WAIT_SECONDS="${K8S_WAIT_SECONDS:-120}"
 # Fixed default ports of the other components, all bound to loopback or NODE_IP.
-LOOPBACK_PORTS=(10248 10249 10256 10257 10259)
+LOOPBACK_PORTS=(10248 10249 10256 10257 10259 "$COREDNS_READY_PORT")
 
 PIDS="$RUN/pids"
 LOGS="$RUN/logs"
@@ -46,6 +65,8 @@ CTRD="$RUN/containerd"
 CTRD_SOCK="$CTRD/containerd.sock"
 KUBELET_ROOT="$RUN/kubelet"
 ADMIN_KUBECONFIG="$RUN/kubeconfig"
+# Left by `apiserver stop` so that status reports the API server as stopped.
+APISERVER_STOPPED="$RUN/apiserver-stopped"
 SYSCTL_SAVED="$RUN/sysctl.saved"
 # A pause container is the cheapest proof that kubelet, containerd and CNI work together.
 CHECK_POD=cluster-sh-check
@@ -184,17 +205,76 @@ EOF
 }
 
 make_credentials() {
-  local admin_token node_token
+  local admin_token node_token coredns_token
   admin_token="$(openssl rand -hex 24)"
   node_token="$(openssl rand -hex 24)"
+  coredns_token="$(openssl rand -hex 24)"
   # The kubelet authenticates as a node so the Node authorizer and NodeRestriction apply to it.
+  # CoreDNS is a user in no group: it may do only what apply_coredns_rbac grants.
   cat >"$PKI/tokens.csv" <<EOF
 $admin_token,admin,uid-admin,"system:masters"
 $node_token,system:node:$NODE_NAME,uid-node,"system:nodes"
+$coredns_token,system:coredns,uid-coredns
 EOF
   chmod 600 "$PKI/tokens.csv"
   write_kubeconfig "$ADMIN_KUBECONFIG" admin "$admin_token"
   write_kubeconfig "$CONF/kubelet.kubeconfig" "system:node:$NODE_NAME" "$node_token"
+  write_kubeconfig "$CONF/coredns.kubeconfig" system:coredns "$coredns_token"
+}
+
+# The rights kubeadm gives CoreDNS (its system:coredns ClusterRole), bound to
+# our token's user rather than a ServiceAccount, since CoreDNS runs on the host.
+apply_coredns_rbac() {
+  kc apply -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:coredns"}
+rules:
+- apiGroups: [""]
+  resources: [endpoints, services, pods, namespaces]
+  verbs: [list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:coredns"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:coredns"}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:coredns"}
+EOF
+}
+
+write_corefile() {
+  cat >"$CONF/Corefile" <<EOF
+# Service, pod and reverse (Service and pod IP) names come from the API server.
+# No fallthrough: a name the cluster does not know is NXDOMAIN.
+$CLUSTER_DOMAIN:53 in-addr.arpa:53 ip6.arpa:53 {
+    bind $CLUSTER_DNS_IP
+    errors
+    log . {
+        class denial error
+    }
+    ready 127.0.0.1:$COREDNS_READY_PORT
+    kubernetes $CLUSTER_DOMAIN in-addr.arpa ip6.arpa {
+        kubeconfig $CONF/coredns.kubeconfig
+        pods insecure
+    }
+}
+# Every other name: there is no upstream (no internet, and no query may leave
+# this machine), so answer NXDOMAIN at once rather than let clients time out.
+.:53 {
+    bind $CLUSTER_DNS_IP
+    errors
+    log . {
+        class denial error
+    }
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+}
+EOF
 }
 
 write_containerd_config() {
@@ -300,8 +380,11 @@ imageGCLowThresholdPercent: 99
 podLogsDir: $RUN/pod-logs
 volumePluginDir: $KUBELET_ROOT/volume-plugins
 # No host resolv.conf in pods: their DNS queries would go to the host's
-# resolver, beyond the addresses this cluster may talk to.
+# resolver, beyond the addresses this cluster may talk to. ClusterFirst pods get
+# CoreDNS alone, the cluster search list and options ndots:5.
 resolvConf: ""
+clusterDNS: [$CLUSTER_DNS_IP]
+clusterDomain: $CLUSTER_DOMAIN
 serializeImagePulls: false
 EOF
 }
@@ -499,6 +582,35 @@ remove_links() {
 
 # --- commands ----------------------------------------------------------------------
 
+# Starts kube-apiserver and waits for /readyz; up and `apiserver start` share it.
+# Every flag comes from constants and run-folder files, so a restart gets the same ones.
+# --shutdown-watch-termination-grace-period ends open watches at SIGTERM: without
+# it the HTTP server waits for them until its 60 s shutdown timeout, and
+# `apiserver stop` under load ended in SIGKILL after 20 s.
+start_apiserver() {
+  start_daemon kube-apiserver "$KUBE_BIN_DIR/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --bind-address="$NODE_IP" --advertise-address="$NODE_IP" --secure-port="$APISERVER_PORT" \
+    --cert-dir="$PKI/apiserver-certs" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --client-ca-file="$PKI/ca.crt" --token-auth-file="$PKI/tokens.csv" \
+    --authorization-mode=Node,RBAC --allow-privileged=true \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --kubelet-preferred-address-types=InternalIP \
+    --shutdown-watch-termination-grace-period=5s \
+    --profiling=false
+  wait_apiserver_ready
+}
+
+wait_apiserver_ready() {
+  local token
+  token="$(awk -F, '$2 == "admin" { print $1 }' "$PKI/tokens.csv")"
+  wait_for kube-apiserver "kube-apiserver /readyz" \
+    curl -fsS --cacert "$PKI/ca.crt" -H "Authorization: Bearer $token" "https://$NODE_IP:$APISERVER_PORT/readyz"
+}
+
 # Checks that need no cluster state: who we are and what is installed.
 preflight_host() {
   local tool
@@ -517,6 +629,10 @@ preflight_ports() {
   for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "${LOOPBACK_PORTS[@]}"; do
     if ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then cannot_run "port $port is already in use"; fi
   done
+  # CoreDNS binds NODE_IP:53, which a wildcard listener on port 53 would block too.
+  if ss -Htuln "sport = :53" 2>/dev/null | awk '{ print $5 }' | grep -qE "^($NODE_IP|0\.0\.0\.0|\*|\[::\]):53$"; then
+    cannot_run "port 53 on $NODE_IP is already in use"
+  fi
   if ip -o addr show to "$NODE_IP/32" 2>/dev/null | grep -qv " $NODE_BRIDGE "; then
     cannot_run "$NODE_IP is already on another interface"
   fi
@@ -529,6 +645,7 @@ cmd_down() {
   # The kubelet goes first so it does not restart the containers removed next.
   stop_daemon kubelet 15
   stop_daemon kube-proxy
+  stop_daemon coredns
   remember_sandbox_ids
   remove_containers
   stop_daemon containerd 15
@@ -596,22 +713,8 @@ cmd_up() {
 
   make_node_bridge
 
-  local token
-  token="$(awk -F, '$2 == "admin" { print $1 }' "$PKI/tokens.csv")"
-  start_daemon kube-apiserver "$KUBE_BIN_DIR/kube-apiserver" \
-    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --bind-address="$NODE_IP" --advertise-address="$NODE_IP" --secure-port="$APISERVER_PORT" \
-    --cert-dir="$PKI/apiserver-certs" \
-    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
-    --client-ca-file="$PKI/ca.crt" --token-auth-file="$PKI/tokens.csv" \
-    --authorization-mode=Node,RBAC --allow-privileged=true \
-    --service-cluster-ip-range="$SERVICE_CIDR" \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-    --kubelet-preferred-address-types=InternalIP \
-    --profiling=false
-  wait_for kube-apiserver "kube-apiserver /readyz" \
-    curl -fsS --cacert "$PKI/ca.crt" -H "Authorization: Bearer $token" "https://$NODE_IP:$APISERVER_PORT/readyz"
+  start_apiserver
+  apply_coredns_rbac
 
   # '*' runs every controller: a shorter list leaves e.g. StatefulSets without pods.
   # --root-ca-file fills the kube-root-ca.crt ConfigMap pods use to trust the apiserver.
@@ -628,6 +731,8 @@ cmd_up() {
     --authorization-kubeconfig="$ADMIN_KUBECONFIG" \
     --bind-address=127.0.0.1 --cert-dir="$PKI/scheduler-certs" \
     --leader-elect=false --profiling=false
+  write_corefile
+  start_daemon coredns "$COREDNS_BIN" -conf "$CONF/Corefile"
 
   write_containerd_config
   write_cni_config
@@ -638,6 +743,8 @@ cmd_up() {
 
   wait_for kube-controller-manager "kube-controller-manager /healthz" curl -fsSk https://127.0.0.1:10257/healthz
   wait_for kube-scheduler "kube-scheduler /healthz" curl -fsSk https://127.0.0.1:10259/healthz
+  # Ready once its Service and EndpointSlice caches are synced, so pods resolve names from their start.
+  wait_for coredns "CoreDNS /ready" curl -fsS "http://127.0.0.1:$COREDNS_READY_PORT/ready"
 
   # Pods talking to other pods through a ClusterIP are routed by the host.
   sysctl -qw net.ipv4.ip_forward=1
@@ -702,6 +809,10 @@ cmd_status() {
       down=$((down + 1))
     fi
   done
+  if [[ -f "$APISERVER_STOPPED" ]] && ! live_pid kube-apiserver >/dev/null; then
+    printf '%-24s STOPPED (cluster.sh apiserver start)\n' kube-apiserver
+    down=$((down + 1))
+  fi
   if live_pid kube-apiserver >/dev/null; then
     kc get nodes -o wide 2>/dev/null || true
   fi
@@ -716,14 +827,67 @@ cmd_import() {
   ctr_ours images import "$tar"
 }
 
+# The name the kubelet uses for REF: docker.io/library/ for a bare name, docker.io/
+# for a path without a registry host, :latest when there is no tag or digest.
+normalize_ref() {
+  local ref="$1" first="${1%%/*}"
+  if [[ "$ref" != */* ]]; then
+    ref="docker.io/library/$ref"
+  elif [[ "$first" != *.* && "$first" != *:* && "$first" != localhost ]]; then
+    ref="docker.io/$ref"
+  fi
+  [[ "${ref##*/}" == *[:@]* ]] || ref="$ref:latest"
+  echo "$ref"
+}
+
+# tag SOURCE NEW: another name for an imported image; --force replaces a NEW that
+# already exists, so tagging twice (or retagging) succeeds.
+cmd_tag() {
+  local source="${1:-}" target="${2:-}" images
+  [[ -n "$source" && -n "$target" && $# == 2 ]] || { log "usage: cluster.sh tag <source-ref> <new-ref>"; exit 2; }
+  live_pid containerd >/dev/null || { log "containerd is not running; run cluster.sh up first"; exit 1; }
+  images="$(ctr_ours images ls -q)"
+  if ! grep -qxF -- "$source" <<<"$images"; then
+    source="$(normalize_ref "$source")"
+    grep -qxF -- "$source" <<<"$images" || { log "no image $1 in the cluster's containerd (cluster.sh import it first)"; exit 1; }
+  fi
+  ctr_ours images tag --force "$source" "$(normalize_ref "$target")"
+}
+
+cmd_apiserver() {
+  if [[ ! -f "$PKI/tokens.csv" ]] || ! live_pid etcd >/dev/null; then
+    log "no running cluster in $RUN; run cluster.sh up first"
+    exit 1
+  fi
+  case "${1:-}" in
+    stop)
+      touch "$APISERVER_STOPPED"
+      stop_daemon kube-apiserver 20
+      ;;
+    start)
+      if live_pid kube-apiserver >/dev/null; then
+        log "kube-apiserver is already running"
+        wait_apiserver_ready
+      else
+        start_apiserver
+      fi
+      rm -f "$APISERVER_STOPPED"
+      ;;
+    *) log "usage: cluster.sh apiserver stop | start"; exit 2 ;;
+  esac
+}
+
+usage="usage: cluster.sh up | down | status | import <image.tar> | tag <source-ref> <new-ref> | apiserver stop|start | kubeconfig"
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   import) shift; cmd_import "$@" ;;
+  tag) shift; cmd_tag "$@" ;;
+  apiserver) shift; cmd_apiserver "$@" ;;
   kubeconfig) echo "$ADMIN_KUBECONFIG" ;;
   *)
-    echo "usage: cluster.sh up | down | status | import <image.tar> | kubeconfig" >&2
+    echo "$usage" >&2
     exit 2
     ;;
 esac

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# smoke-test.sh proves the local cluster end to end: up, pods, a ClusterIP Service, logs, exec, down leaving nothing behind, a warm up/down.
+# smoke-test.sh proves the local cluster end to end: up, pods, a ClusterIP Service, cluster DNS, logs, exec, tag, an API server restart, down leaving nothing behind, a warm up/down.
 #
 # Needs root and the packages of install-packages.sh (busybox-static gives the
 # test image a shell, wget and httpd). Exit 77 when the machine cannot run the
 # cluster; 1 on any failed check. Timings go to stderr at the end.
 set -euo pipefail
 
-# shellcheck source=versions.sh
+# shellcheck source-path=SCRIPTDIR source=versions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cluster="$here/cluster.sh"
@@ -112,6 +112,74 @@ code="$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$ca_file" -H "Authoriz
   https://10.96.0.1/api)" || fail "TLS to https://10.96.0.1 with kube-root-ca.crt failed"
 [[ "$code" == 200 ]] || fail "ServiceAccount token on https://10.96.0.1/api gave HTTP $code"
 log "kube-root-ca.crt verifies the apiserver at 10.96.0.1; ServiceAccount tokens authenticate"
+
+# Cluster DNS as a pod sees it: its resolv.conf from the kubelet, the Service by
+# short name and by FQDN through CoreDNS, the route table it has.
+# shellcheck disable=SC2016 # the pod's shell expands $2
+kubectl run dns-client --image="$test_image" --image-pull-policy=Never --restart=Never --command -- \
+  /bin/busybox sh -c 'cat /etc/resolv.conf
+    timeout 10 wget -q -O - http://smoke-web/ && echo short-name-ok
+    timeout 10 wget -q -O - http://smoke-web.default.svc.cluster.local/ && echo fqdn-ok
+    awk "\$2 == \"00000000\" { print \"has-default-route\" }" /proc/net/route' >/dev/null
+kubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/dns-client --timeout=60s >/dev/null ||
+  { kubectl logs dns-client >&2 || true; fail "dns-client pod did not succeed"; }
+out="$(kubectl logs dns-client)"
+grep -qx "search default.svc.cluster.local svc.cluster.local cluster.local" <<<"$out" || fail "pod resolv.conf has no cluster search list: $out"
+grep -qx "nameserver 10.250.0.1" <<<"$out" || fail "pod resolv.conf does not point at CoreDNS: $out"
+[[ "$(grep -c '^nameserver' <<<"$out")" == 1 ]] || fail "pod resolv.conf has more than one nameserver: $out"
+grep -q short-name-ok <<<"$out" || fail "http://smoke-web/ from a pod failed: $out"
+grep -q fqdn-ok <<<"$out" || fail "http://smoke-web.default.svc.cluster.local/ from a pod failed: $out"
+! grep -q has-default-route <<<"$out" || fail "pods have a default route: $out"
+log "pods resolve smoke-web and smoke-web.default.svc.cluster.local through CoreDNS"
+
+# A name outside cluster.local: NXDOMAIN at once (a resolver that forwarded, or
+# timed out, would take seconds). No packet can leave: the binary has no plugin
+# that talks to an upstream, CoreDNS's only connection is to the API server,
+# and pods have no default route (checked above).
+t=$(now_ms)
+if ext_out="$(kubectl exec web -- /bin/busybox timeout 10 /bin/busybox wget -q -O - http://example.com/ 2>&1)"; then
+  fail "example.com resolved inside the cluster: $ext_out"
+fi
+ext_ms=$(($(now_ms) - t))
+grep -q "bad address 'example.com'" <<<"$ext_out" || fail "example.com failed, but not at name resolution: $ext_out"
+((ext_ms < 3000)) || fail "example.com took ${ext_ms} ms to fail (a DNS timeout?)"
+plugins="$("$COREDNS_BIN" -plugins)"
+for plugin in forward grpc secondary etcd route53 azure clouddns nomad; do
+  ! grep -qE "^[[:space:]]*(dns\.)?$plugin\$" <<<"$plugins" || fail "CoreDNS has the $plugin plugin compiled in"
+done
+coredns_pid="$(cut -d' ' -f1 "$run_dir/pids/coredns.pid")"
+sockets="$(ss -Htunap | grep "pid=$coredns_pid,")"
+foreign="$(awk '$5 !~ /^(10\.250\.0\.1|127\.0\.0\.1):/ || ($6 != "0.0.0.0:*" && $6 != "10.250.0.1:'"${K8S_APISERVER_PORT:-6443}"'")' <<<"$sockets")"
+[[ -z "$foreign" ]] || fail "CoreDNS has sockets beyond the node address and the API server: $foreign"
+log "example.com fails in ${ext_ms} ms (NXDOMAIN); CoreDNS has no upstream plugin and talks only to the API server"
+
+# tag: the name a manifest pulls, given to an imported image; a second tag is a no-op.
+"$cluster" tag "$test_image" ghcr.io/geecache/smoke:0.1.0 >/dev/null || fail "cluster.sh tag failed"
+"$cluster" tag "$test_image" ghcr.io/geecache/smoke:0.1.0 >/dev/null || fail "cluster.sh tag is not idempotent"
+kubectl run tagged --image=ghcr.io/geecache/smoke:0.1.0 --image-pull-policy=IfNotPresent --restart=Never --command -- \
+  /bin/busybox echo tagged-image-ran >/dev/null
+kubectl wait --for=jsonpath='{.status.phase}'=Succeeded pod/tagged --timeout=60s >/dev/null || fail "pod of the tagged image did not run"
+log "cluster.sh tag gives an imported image a pullable name"
+
+# apiserver stop/start: kubectl fails while it is down, pods keep running and
+# DNS keeps answering from CoreDNS's cache; after start everything works again.
+t=$(now_ms)
+"$cluster" apiserver stop || fail "cluster.sh apiserver stop failed"
+stop_time=$(secs "$t")
+if kubectl get pods --request-timeout=3s >/dev/null 2>&1; then fail "kubectl still works with the API server stopped"; fi
+if "$cluster" status >/dev/null; then fail "status reports a healthy cluster with the API server stopped"; fi
+busybox nslookup smoke-web.default.svc.cluster.local 10.250.0.1 | grep -q "Address: $service_ip" ||
+  fail "CoreDNS stopped answering with the API server down"
+t=$(now_ms)
+"$cluster" apiserver start || fail "cluster.sh apiserver start failed"
+start_time=$(secs "$t")
+kubectl get pods >/dev/null || fail "kubectl fails after apiserver start"
+[[ "$(kubectl get pod web -o jsonpath='{.status.phase} {.status.containerStatuses[0].restartCount}')" == "Running 0" ]] ||
+  fail "pod web did not keep running through the API server restart"
+exec_out="$(kubectl exec web -- /bin/busybox timeout 10 /bin/busybox wget -q -O - http://smoke-web/)"
+grep -q "hello from" <<<"$exec_out" || fail "DNS + Service after the API server restart gave: $exec_out"
+"$cluster" status >/dev/null || fail "status is unhealthy after apiserver start"
+log "apiserver stop (${stop_time}s) / start (${start_time}s): kubectl down then up, pods and DNS untouched"
 
 t=$(now_ms)
 "$cluster" down
