@@ -22,6 +22,9 @@ import { createMetrics, type CacheMetrics } from './ops/metrics.js';
 import { demoSource } from './sources/demo.js';
 import { httpOriginSource } from './sources/http-origin.js';
 
+/** How long shutdown waits, after the drain, for requests to peers and sources still in flight. */
+const CLOSE_GRACE_MS = 500;
+
 export interface CacheNodeOptions {
   config: Config;
   logger: Logger;
@@ -50,7 +53,8 @@ export class CacheNode {
   /** Frees emptied value slabs once eviction stops (config.idleGc). */
   readonly idleGc: IdleGc | undefined;
   private readonly drain: ServerDrain;
-  private readonly closers: Array<() => Promise<void>> = [];
+  /** The sources' connections: closed gracefully on shutdown, or destroyed past its deadline. */
+  private readonly sources: Array<{ close(): Promise<void>; destroy(): Promise<void> }> = [];
   private draining = false;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -174,9 +178,15 @@ export class CacheNode {
     if (shutdownDelayMs > 0) await sleep(shutdownDelayMs);
     const cut = await this.drain.drain(drainTimeoutMs);
     if (cut > 0) this.logger.warn({ connections: cut }, 'drain timeout: closed the remaining connections');
-    await this.discovery.close();
-    await this.ring.close();
-    await Promise.allSettled(this.closers.map((close) => close()));
+    // Every client has its answer or is gone: a load started now would be for nobody.
+    this.groups.stopLoads();
+    // What is still in flight (a slow source, a peer's answer) is for clients that are gone: it gets
+    // a second, then is aborted, so the exit stays within the drain timeout plus about a second.
+    const closed = Promise.allSettled([this.discovery.close(), this.ring.close(), ...this.sources.map((source) => source.close())]);
+    if (!(await Promise.race([closed.then(() => true), sleep(CLOSE_GRACE_MS).then(() => false)]))) {
+      this.logger.warn({ graceMs: CLOSE_GRACE_MS }, 'requests to peers or sources still in flight: aborting them');
+      await Promise.allSettled([this.ring.close(true), ...this.sources.map((source) => source.destroy())]);
+    }
     this.logger.info('shut down');
   }
 
@@ -187,7 +197,7 @@ export class CacheNode {
       return demoSource({ latencyMs: config.demoLatencyMs, onLookup: (key) => sourceLog.info({ key }, '[SlowDB] search key') });
     }
     const origin = httpOriginSource({ origin: group.source.origin, timeoutMs: config.sourceTimeoutMs });
-    this.closers.push(origin.close);
+    this.sources.push(origin);
     return origin.getter;
   }
 
@@ -208,6 +218,8 @@ export class CacheNode {
         logBase: { self: config.self },
       },
       logger,
+      // Within the shutdown's close grace: the worker is terminated if it has not stopped by then.
+      closeTimeoutMs: CLOSE_GRACE_MS,
       onError: () => this.metrics.discoveryErrors.inc(),
       onRestart: (reason) => this.metrics.discoveryRestarts.inc({ reason }),
     });

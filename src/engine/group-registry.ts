@@ -30,6 +30,11 @@ export class GroupRegistry {
     return this.groups.get(name);
   }
 
+  /** Stops every group's loads (Group.stopLoads): the node is shutting down. */
+  stopLoads(): void {
+    for (const group of this.groups.values()) group.stopLoads();
+  }
+
   /** Groups in creation order; the first is the API's default group. */
   list(): Group[] {
     return [...this.groups.values()];

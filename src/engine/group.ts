@@ -97,6 +97,8 @@ export class Group {
   private readonly now: () => number;
   private readonly observer: GroupObserver;
   private readonly loadFlight = new SingleFlight<ByteView>();
+  /** Set by stopLoads(): a shutdown past its drain deadline starts no load for clients that are gone. */
+  private stopped = false;
   private readonly fetchFlight = new SingleFlight<ByteView>();
   private readonly counters: GroupStats = {
     gets: 0,
@@ -181,9 +183,15 @@ export class Group {
     return undefined;
   }
 
+  /** From now on every miss fails (SourceError 503) instead of loading: the node is shutting down. */
+  stopLoads(): void {
+    this.stopped = true;
+  }
+
   private load(key: string, options: GetOptions): Promise<ByteView> {
     this.countGet(options);
     this.counters.loads++;
+    if (this.stopped) return Promise.reject(new SourceError('shutting down: no new loads', { status: 503 }));
     // A peer request is never forwarded: two pods whose rings briefly disagree
     // could otherwise bounce a key between them.
     const owner = options.fromPeer ? undefined : this.peers.pickPeer(key);
@@ -231,6 +239,8 @@ export class Group {
   }
 
   private async loadLocally(key: string, signal: AbortSignal | undefined): Promise<ByteView> {
+    // A fetch from the owner that failed during shutdown falls back here: no load for a client that is gone.
+    if (this.stopped) throw new SourceError('shutting down: no new loads', { status: 503 });
     const started = this.now();
     let value: ByteView;
     try {

@@ -21,6 +21,8 @@ export class PeerRing implements PeerPicker {
   private readonly options: PeerRingOptions;
   private hashRing: HashRing;
   private clients = new Map<string, ClosablePeerGetter>();
+  /** Clients of peers that left, or of a ring being closed, still finishing their requests. */
+  private readonly closing = new Set<ClosablePeerGetter>();
   private changes = 0;
 
   constructor(options: PeerRingOptions) {
@@ -47,7 +49,7 @@ export class PeerRing implements PeerPicker {
     this.hashRing = next;
     this.clients = clients;
     this.changes++;
-    for (const [, client] of leaving) void client.close().catch(() => {});
+    for (const [, client] of leaving) void this.retire(client).catch(() => {});
     this.options.onChange?.(next.peers);
   }
 
@@ -80,12 +82,29 @@ export class PeerRing implements PeerPicker {
     return this.changes;
   }
 
-  /** Closes every peer client. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Closes every peer client: gracefully (requests in flight finish), or with `force` at once
+   * (they are aborted, for a shutdown past its deadline). Idempotent.
+   */
+  async close(force = false): Promise<void> {
     const clients = [...this.clients.values()];
     this.clients = new Map();
     this.hashRing = this.makeRing([]);
-    await Promise.allSettled(clients.map((client) => client.close()));
+    if (force) {
+      await Promise.allSettled([...clients, ...this.closing].map((client) => (client.destroy ? client.destroy() : client.close())));
+      return;
+    }
+    await Promise.allSettled(clients.map((client) => this.retire(client)));
+  }
+
+  /** Closes a client gracefully; close(true) can still abort it meanwhile. */
+  private async retire(client: ClosablePeerGetter): Promise<void> {
+    this.closing.add(client);
+    try {
+      await client.close();
+    } finally {
+      this.closing.delete(client);
+    }
   }
 
   private makeRing(peers: string[]): HashRing {

@@ -17,6 +17,8 @@ export interface PeerGetter {
 export interface ClosablePeerGetter extends PeerGetter {
   /** Lets requests in flight finish, then closes the connections. Idempotent. */
   close(): Promise<void>;
+  /** Aborts requests in flight and closes the connections at once. */
+  destroy?(): Promise<void>;
   /** Whether the client asks the peer at all (see CircuitBreaker); absent for clients without one. */
   readonly circuit?: CircuitState;
 }

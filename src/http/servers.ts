@@ -1,6 +1,6 @@
 // servers.ts makes our node:http servers, starts them listening, and drains them on shutdown under a deadline.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import type { MessageClasses } from './message-classes.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -71,17 +71,27 @@ export class ServerDrain {
   /**
    * Stops accepting connections and waits up to `timeoutMs` for in-flight requests to finish,
    * then closes what is left. Resolves with the number of connections it had to cut (0: all finished in time).
+   *
+   * A keep-alive connection is never closed the moment it falls idle: its client may have sent the
+   * next request already, which a close would answer with a reset. Busy connections close after an
+   * answer that says `connection: close`; idle ones after IDLE_CLOSE_GRACE_MS with no request, as
+   * long as the deadline allows.
    */
   async drain(timeoutMs: number): Promise<number> {
     // Answers still being worked on tell their keep-alive clients to go elsewhere.
     for (const socket of this.sockets) {
-      const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      const res = inFlight(socket);
       if (res && !res.headersSent) res.setHeader('connection', 'close');
     }
-    const closed = Promise.all(this.servers.map(closeServer));
-    // Connections that go idle after their last answer would hold close() open: close them as they do.
+    const closed = Promise.all(this.servers.map(stopListening));
+    const idleSince = new Map<Socket, number>();
     const sweeper = setInterval(() => {
-      for (const server of this.servers) server.closeIdleConnections();
+      const now = performance.now();
+      for (const socket of this.sockets) {
+        if (inFlight(socket)) idleSince.delete(socket);
+        else if (!idleSince.has(socket)) idleSince.set(socket, now);
+        else if (now - idleSince.get(socket)! >= IDLE_CLOSE_GRACE_MS) socket.destroy();
+      }
     }, 20);
     const drained = await Promise.race([closed.then(() => true), sleep(timeoutMs).then(() => false)]);
     clearInterval(sweeper);
@@ -93,12 +103,22 @@ export class ServerDrain {
   }
 }
 
-function closeServer(server: Server): Promise<void> {
+/** How long a connection must have been idle, during a drain, before it is closed under its client. */
+const IDLE_CLOSE_GRACE_MS = 250;
+
+/** The response a connection is working on, if any. */
+function inFlight(socket: Socket): ServerResponse | undefined {
+  return (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage ?? undefined;
+}
+
+/**
+ * Closes the listener and resolves once every connection has ended. net.Server's close, not
+ * http.Server's: since Node 19 the latter also closes every idle keep-alive connection at once.
+ */
+function stopListening(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
-    server.close(() => resolve());
-    // Keep-alive connections with no request in flight would hold close() open.
-    server.closeIdleConnections();
+    NetServer.prototype.close.call(server, () => resolve());
   });
 }
 

@@ -19,7 +19,10 @@ export interface HttpOriginOptions {
 /** A source for a group, plus close() for its connections. */
 export interface ClosableGetter {
   getter: Getter;
+  /** Lets lookups in flight finish, then closes the connections. */
   close(): Promise<void>;
+  /** Aborts lookups in flight and closes at once. */
+  destroy(): Promise<void>;
 }
 
 /** 200 is the value, 404 is not-found, anything else (or no answer in time) is a source failure. */
@@ -50,5 +53,5 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
     const detail = body.toString('utf8').trim().slice(0, 200);
     throw new SourceError(`origin ${url.origin} answered ${status} for ${JSON.stringify(key)}${detail ? `: ${detail}` : ''}`);
   };
-  return { getter, close: () => connections.close() };
+  return { getter, close: () => connections.close(), destroy: () => connections.destroy() };
 }

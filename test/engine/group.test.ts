@@ -222,3 +222,19 @@ test('constructor validates its options', () => {
   assert.throws(() => new Group({ name: '', cacheBytes: 1, getter: async () => 'x' }), /name/);
   assert.throws(() => new Group({ name: 'g', cacheBytes: -1, getter: async () => 'x' }), /cacheBytes/);
 });
+
+test('after stopLoads() a miss fails as 503 without calling the getter, also when an unreachable owner would fall back', async () => {
+  let loads = 0;
+  const unreachable = remotePeer(async () => {
+    throw new PeerUnavailableError('http://owner', 'owner gone');
+  });
+  const group = new Group({ name: 'g', cacheBytes: 1000, getter: async () => (loads++, 'v'), peers: unreachable });
+  const local = new Group({ name: 'h', cacheBytes: 1000, getter: async () => (loads++, 'v') });
+  await local.get('cached');
+  group.stopLoads();
+  local.stopLoads();
+  await assert.rejects(group.get('k'), (e: unknown) => e instanceof SourceError && e.status === 503);
+  await assert.rejects(local.get('other'), (e: unknown) => e instanceof SourceError && e.status === 503);
+  assert.equal((await local.get('cached')).toString(), 'v', 'cached values are still served');
+  assert.equal(loads, 1);
+});

@@ -1,0 +1,65 @@
+// apiserver-restart.test.ts stops kube-apiserver for 20 s under load: the pods keep serving with their last
+// ring, discovery counts the failures, and once the API is back the watch follows membership again.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { httpGet, metricValue } from '../support/cache-process.js';
+import { cluster, getJson, helm, isReady, kubectl, localImageValues, namespace, releasePods, sleep, waitUntil } from './support/kube.js';
+import { clientLoop, startOrigin } from './support/traffic.js';
+
+const execFileAsync = promisify(execFile);
+const chartDir = fileURLToPath(new URL('../../../helm/geecache', import.meta.url));
+const OUTAGE_MS = 20_000;
+
+async function discoveryErrors(podIp: string): Promise<number> {
+  return metricValue((await httpGet(`http://${podIp}:9999/metrics`)).body, 'geecache_discovery_errors_total') ?? 0;
+}
+
+async function ringsOf(ns: string, release: string): Promise<{ ready: string[]; rings: string[][] }> {
+  const pods = (await releasePods(ns, release)).filter(isReady);
+  const rings = await Promise.all(
+    pods.map(async (pod) => (JSON.parse((await httpGet(`http://${pod.status.podIP!}:9999/debug/ring`)).body) as { peers: string[] }).peers),
+  );
+  return { ready: pods.map((pod) => `http://${pod.status.podIP!}:8001`).sort(), rings };
+}
+
+it('keeps serving while kube-apiserver is down for 20 s, counts it, and follows membership once it is back', async () => {
+  const ns = await namespace('apiserver-restart');
+  const origin = await startOrigin(cluster.nodeIp);
+  await helm([
+    'install', 'api', chartDir, '--namespace', ns, '--wait', '--timeout', '180s',
+    ...[...localImageValues, 'groups[0].name=pages', 'groups[0].bytes=16MiB', `groups[0].source=${origin.url}`].flatMap((v) => ['--set', v]),
+  ]);
+  const service = await getJson<{ spec: { clusterIP: string } }>(['service', 'api-geecache', '-n', ns]);
+  const pods = (await releasePods(ns, 'api')).filter(isReady);
+  const ips = pods.map((pod) => pod.status.podIP!);
+  const errorsBefore = await Promise.all(ips.map(discoveryErrors));
+  const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+
+  const loop = clientLoop(`http://${service.spec.clusterIP}:9999`, 'pages', keys);
+  await execFileAsync('bash', [cluster.clusterScript, 'apiserver', 'stop'], { timeout: 60_000 });
+  try {
+    await sleep(OUTAGE_MS);
+    // Still one ring of three on every pod: the last peer list stays in force.
+    const during = await Promise.all(ips.map(async (ip) => (JSON.parse((await httpGet(`http://${ip}:9999/debug/ring`)).body) as { peers: string[] }).peers.length));
+    assert.deepEqual(during, [3, 3, 3]);
+  } finally {
+    await execFileAsync('bash', [cluster.clusterScript, 'apiserver', 'start'], { timeout: 120_000 });
+  }
+  const report = await loop.stop();
+  assert.deepEqual(report.failures, [], `${report.requests} requests while the API server was down`);
+  assert.ok(report.requests > 100);
+
+  const errorsAfter = await Promise.all(ips.map(discoveryErrors));
+  ips.forEach((ip, i) => assert.ok(errorsAfter[i]! > errorsBefore[i]!, `${ip}: geecache_discovery_errors_total went from ${errorsBefore[i]} to ${errorsAfter[i]}`));
+
+  // The watch is back: a fourth pod joins every ring.
+  await kubectl(['scale', 'statefulset/api-geecache', '-n', ns, '--replicas=4']);
+  const ms = await waitUntil('every ring to list the four Ready pods', 120_000, async () => {
+    const { ready, rings } = await ringsOf(ns, 'api');
+    return ready.length === 4 && rings.every((ring) => JSON.stringify(ring) === JSON.stringify(ready));
+  });
+  console.log(`# API server down ${OUTAGE_MS} ms: ${report.requests} requests, 0 failed; discovery errors per pod ${errorsAfter.map((n, i) => n - errorsBefore[i]!).join(', ')}; a scale-up after the restart reached every ring in ${ms} ms`);
+});

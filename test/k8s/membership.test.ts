@@ -1,0 +1,111 @@
+// membership.test.ts changes the ring under real controllers (scale 3 -> 5 -> 2, rollout restart, a deleted
+// owner) while clients keep asking through the API Service: no request may fail or see a wrong value, every
+// pod's ring must follow the Ready pods, and a stable ring loads each key once.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { httpGet } from '../support/cache-process.js';
+import { cluster, getJson, helm, isReady, kubectl, localImageValues, namespace, releasePods, waitUntil, type PodJson } from './support/kube.js';
+import { clientLoop, startOrigin, valueOf, type Origin } from './support/traffic.js';
+
+const chartDir = fileURLToPath(new URL('../../../helm/geecache', import.meta.url));
+const RELEASE = 'ring';
+const GROUP = 'pages';
+const KEYS = Array.from({ length: 200 }, (_, i) => `k${i}`);
+/** How long every pod's ring may take to equal the Ready pods after a change settles (debounce 500 ms + watch). */
+const CONVERGE_MS = 30_000;
+
+let ns: string;
+let origin: Origin;
+let api: string;
+
+/**
+ * Waits for `expectedCount` Ready pods, then for every Ready pod's ring to list exactly them, which
+ * must take at most CONVERGE_MS. Returns how long the rings took after the pods were Ready.
+ */
+async function ringsMatchReadyPods(expectedCount: number): Promise<{ ms: number; peers: string[] }> {
+  const ready = async () => (await releasePods(ns, RELEASE)).filter(isReady);
+  await waitUntil(`${expectedCount} Ready pods`, 240_000, async () => (await ready()).length === expectedCount);
+  let peers: string[] = [];
+  const ms = await waitUntil(`every pod's ring to equal the ${expectedCount} Ready pods`, CONVERGE_MS, async () => {
+    const pods = await ready();
+    if (pods.length !== expectedCount) return false;
+    peers = pods.map((pod) => `http://${pod.status.podIP!}:8001`).sort();
+    for (const pod of pods) {
+      const ring = JSON.parse((await httpGet(`http://${pod.status.podIP!}:9999/debug/ring`)).body) as { peers: string[] };
+      if (JSON.stringify(ring.peers) !== JSON.stringify(peers)) return false;
+    }
+    return true;
+  }, 200);
+  return { ms, peers };
+}
+
+/** Two passes over every key once the ring is stable: at most one origin load per key, none in the second pass. */
+async function assertLoadedOncePerStableRing(): Promise<void> {
+  origin.reset();
+  for (const key of KEYS) assert.equal((await httpGet(`${api}/api?group=${GROUP}&key=${key}`, 5000)).body, valueOf(key));
+  const first = new Map(origin.loads);
+  const twice = [...first].filter(([, n]) => n > 1);
+  assert.deepEqual(twice, [], 'keys loaded more than once by a stable ring');
+  for (const key of KEYS) assert.equal((await httpGet(`${api}/api?group=${GROUP}&key=${key}`, 5000)).body, valueOf(key));
+  assert.equal(origin.total(), [...first.values()].reduce((a, b) => a + b, 0), 'the second pass loaded nothing');
+}
+
+async function scale(replicas: number): Promise<void> {
+  await kubectl(['scale', `statefulset/${RELEASE}-geecache`, '-n', ns, `--replicas=${replicas}`]);
+}
+
+describe('membership under real controllers, with clients asking through the Service', () => {
+  before(async () => {
+    ns = await namespace('membership');
+    origin = await startOrigin(cluster.nodeIp);
+    await helm([
+      'install', RELEASE, chartDir, '--namespace', ns, '--wait', '--timeout', '180s',
+      ...[...localImageValues, `groups[0].name=${GROUP}`, 'groups[0].bytes=16MiB', `groups[0].source=${origin.url}`].flatMap((v) => ['--set', v]),
+    ]);
+    const service = await getJson<{ spec: { clusterIP: string } }>(['service', `${RELEASE}-geecache`, '-n', ns]);
+    api = `http://${service.spec.clusterIP}:9999`;
+    await ringsMatchReadyPods(3);
+  });
+
+  it('a stable ring of 3 loads each key once', async () => {
+    await assertLoadedOncePerStableRing();
+  });
+
+  for (const [from, to] of [[3, 5], [5, 2]] as const) {
+    it(`scales ${from} -> ${to}: no failed or wrong answer, rings converge, then each key loads once`, async () => {
+      const loop = clientLoop(api, GROUP, KEYS);
+      await scale(to);
+      const { ms } = await ringsMatchReadyPods(to);
+      const report = await loop.stop();
+      assert.deepEqual(report.failures, [], `${report.requests} requests`);
+      assert.ok(report.requests > 0);
+      console.log(`# scale ${from} -> ${to}: every ring equal to the Ready pods ${ms} ms after they were Ready; ${report.requests} requests, 0 failed`);
+      await assertLoadedOncePerStableRing();
+    });
+  }
+
+  it('survives kubectl rollout restart: no failed or wrong answer', async () => {
+    const loop = clientLoop(api, GROUP, KEYS);
+    await kubectl(['rollout', 'restart', `statefulset/${RELEASE}-geecache`, '-n', ns]);
+    await kubectl(['rollout', 'status', `statefulset/${RELEASE}-geecache`, '-n', ns, '--timeout=300s'], { timeoutMs: 320_000 });
+    const { ms } = await ringsMatchReadyPods(2);
+    const report = await loop.stop();
+    assert.deepEqual(report.failures, [], `${report.requests} requests`);
+    console.log(`# rollout restart: every ring equal to the Ready pods ${ms} ms after the rollout finished; ${report.requests} requests, 0 failed`);
+    await assertLoadedOncePerStableRing();
+  });
+
+  it("survives kubectl delete pod of a key's owner under load", async () => {
+    const pods = (await releasePods(ns, RELEASE)).filter(isReady);
+    const ring = JSON.parse((await httpGet(`http://${pods[0]!.status.podIP!}:9999/debug/ring?key=k7`)).body) as { owner: string };
+    const owner = pods.find((pod: PodJson) => ring.owner === `http://${pod.status.podIP!}:8001`);
+    assert.ok(owner, `the owner of k7 (${ring.owner}) is a Ready pod`);
+    const loop = clientLoop(api, GROUP, ['k7', ...KEYS.slice(0, 20)]);
+    await kubectl(['delete', 'pod', owner.metadata.name, '-n', ns, '--wait=true'], { timeoutMs: 90_000 });
+    await ringsMatchReadyPods(2);
+    const report = await loop.stop();
+    assert.deepEqual(report.failures, [], `${report.requests} requests`);
+    console.log(`# delete pod ${owner.metadata.name}: ${report.requests} requests, 0 failed`);
+  });
+});
