@@ -1,33 +1,23 @@
 // groupcache.ts builds Go groupcache as a bench pod (bench/reference/groupcache-server) and starts it like a geecache cluster.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readyCluster, type Cluster, type Pod } from './cluster.js';
 import type { Counters } from './metrics.js';
 import { freePort, spawnChild } from './procs.js';
 
-const SOURCE_DIR = fileURLToPath(new URL('../../bench/reference/groupcache-server/', import.meta.url));
-const BINARY = fileURLToPath(new URL('../../.cache/bin/groupcache-server', import.meta.url));
+const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-groupcache-peer.sh', import.meta.url));
 
 /**
- * The path of the Go reference server, built (or rebuilt when its source is newer) with `go build`,
- * or the reason it cannot be had here. The first build fetches groupcache from the Go module proxy.
+ * The path of the Go reference server (scripts/build-groupcache-peer.sh builds it once per version
+ * of its sources), or the reason it cannot be had here.
  */
 export function goReference(): { binary: string } | { reason: string } {
-  const sources = ['main.go', 'go.mod', 'go.sum'].map((f) => statSync(SOURCE_DIR + f).mtimeMs);
-  if (existsSync(BINARY) && statSync(BINARY).mtimeMs >= Math.max(...sources)) return { binary: BINARY };
   try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-  } catch {
-    return { reason: 'no `go` on PATH to build bench/reference/groupcache-server' };
-  }
-  try {
-    mkdirSync(fileURLToPath(new URL('.', `file://${BINARY}`)), { recursive: true });
-    execFileSync('go', ['build', '-o', BINARY, '.'], { cwd: SOURCE_DIR, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
-    return { binary: BINARY };
+    const out = execFileSync('bash', [BUILD_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    return { binary: out.trim().split('\n').pop()! };
   } catch (err) {
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    return { reason: `go build of bench/reference/groupcache-server failed: ${stderr?.split('\n')[0] ?? String(err)}` };
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    return { reason: `scripts/build-groupcache-peer.sh failed: ${stderr?.split('\n').pop() ?? String(err)}` };
   }
 }
 
