@@ -62,3 +62,19 @@ test('peer traffic counters read the shared counts at scrape time', async () => 
   assert.match(text, /^geecache_peer_http_requests_total\{kind="batch"\} 2$/m);
   assert.match(text, /^geecache_peer_batched_keys_total 57$/m);
 });
+
+test("every other peer's circuit state is a gauge, and trips are counted across peers", async () => {
+  const states = new Map([['http://127.0.0.1:2', 'open'], ['http://127.0.0.1:3', 'closed']] as const);
+  const ring = new PeerRing({
+    self: 'http://127.0.0.1:1',
+    createClient: (url) => ({ url, circuit: states.get(url as 'http://127.0.0.1:2'), get: async () => new Uint8Array(), close: async () => {} }),
+  });
+  ring.set('http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3');
+  const peerTraffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 4 };
+  const text = await createMetrics(new GroupRegistry(), ring, { defaultMetrics: false, peerTraffic }).registry.metrics();
+  assert.match(text, /^geecache_peer_circuit\{peer="http:\/\/127\.0\.0\.1:2",state="open"\} 1$/m);
+  assert.match(text, /^geecache_peer_circuit\{peer="http:\/\/127\.0\.0\.1:2",state="closed"\} 0$/m);
+  assert.match(text, /^geecache_peer_circuit\{peer="http:\/\/127\.0\.0\.1:3",state="closed"\} 1$/m);
+  assert.doesNotMatch(text, /peer="http:\/\/127\.0\.0\.1:1"/, 'not for self');
+  assert.match(text, /^geecache_peer_circuit_trips_total 4$/m);
+});
