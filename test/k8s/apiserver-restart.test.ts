@@ -61,5 +61,8 @@ it('keeps serving while kube-apiserver is down for 20 s, counts it, and follows 
     const { ready, rings } = await ringsOf(ns, 'api');
     return ready.length === 4 && rings.every((ring) => JSON.stringify(ring) === JSON.stringify(ready));
   });
+  // What discovery logged about it, from one pod: the failures, the backoff, the recovery.
+  const logs = (await kubectl(['logs', '-n', ns, pods[0]!.metadata.name, '--since=5m'])).stdout.split('\n');
+  for (const line of logs.filter((l) => /watch|EndpointSlice|membership/.test(l)).slice(-12)) console.log(`# ${pods[0]!.metadata.name}: ${line}`);
   console.log(`# API server down ${OUTAGE_MS} ms: ${report.requests} requests, 0 failed; discovery errors per pod ${errorsAfter.map((n, i) => n - errorsBefore[i]!).join(', ')}; a scale-up after the restart reached every ring in ${ms} ms`);
 });

@@ -53,9 +53,9 @@ describe('the Helm chart on a real cluster', () => {
     assert.ok(moved('geecache_loads_total') >= 2);
     forward.close();
 
-    const test = await helm(['test', 'geecache', '--namespace', ns, '--logs']);
+    // The test pod curls the API Service by its DNS name and checks the body is 630 (templates/tests/).
+    const test = await helm(['test', 'geecache', '--namespace', ns]);
     assert.match(test.stdout, /Phase:\s+Succeeded/);
-    assert.match(test.stdout, /-> 630/);
   });
 
   it("gives the chart's ServiceAccount exactly list and watch on EndpointSlices in its namespace", async () => {

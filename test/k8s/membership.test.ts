@@ -1,7 +1,7 @@
 // membership.test.ts changes the ring under real controllers (scale 3 -> 5 -> 2, rollout restart, a deleted
 // owner) while clients keep asking through the API Service: no request may fail or see a wrong value, every
 // pod's ring must follow the Ready pods, and a stable ring loads each key once.
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { httpGet } from '../support/cache-process.js';
@@ -40,15 +40,18 @@ async function ringsMatchReadyPods(expectedCount: number): Promise<{ ms: number;
   return { ms, peers };
 }
 
-/** Two passes over every key once the ring is stable: at most one origin load per key, none in the second pass. */
+/**
+ * Two passes over every key through the Service once the ring is stable: each key is loaded at most
+ * once in all, by its owner. (A pod that owned a key before the change still serves its old copy
+ * when asked directly, so a key's one load may come in either pass.)
+ */
 async function assertLoadedOncePerStableRing(): Promise<void> {
   origin.reset();
-  for (const key of KEYS) assert.equal((await httpGet(`${api}/api?group=${GROUP}&key=${key}`, 5000)).body, valueOf(key));
-  const first = new Map(origin.loads);
-  const twice = [...first].filter(([, n]) => n > 1);
+  for (let pass = 0; pass < 2; pass++) {
+    for (const key of KEYS) assert.equal((await httpGet(`${api}/api?group=${GROUP}&key=${key}`, 5000)).body, valueOf(key));
+  }
+  const twice = [...origin.loads].filter(([, n]) => n > 1);
   assert.deepEqual(twice, [], 'keys loaded more than once by a stable ring');
-  for (const key of KEYS) assert.equal((await httpGet(`${api}/api?group=${GROUP}&key=${key}`, 5000)).body, valueOf(key));
-  assert.equal(origin.total(), [...first.values()].reduce((a, b) => a + b, 0), 'the second pass loaded nothing');
 }
 
 async function scale(replicas: number): Promise<void> {
@@ -56,9 +59,14 @@ async function scale(replicas: number): Promise<void> {
 }
 
 describe('membership under real controllers, with clients asking through the Service', () => {
+  // after() called inside before() would run when before() ends: the suite keeps its own list.
+  const cleanups: Array<() => unknown> = [];
+  after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
   before(async () => {
-    ns = await namespace('membership');
-    origin = await startOrigin(cluster.nodeIp);
+    ns = await namespace('membership', (fn) => cleanups.push(fn));
+    origin = await startOrigin(cluster.nodeIp, (fn) => cleanups.push(fn));
     await helm([
       'install', RELEASE, chartDir, '--namespace', ns, '--wait', '--timeout', '180s',
       ...[...localImageValues, `groups[0].name=${GROUP}`, 'groups[0].bytes=16MiB', `groups[0].source=${origin.url}`].flatMap((v) => ['--set', v]),
@@ -77,6 +85,8 @@ describe('membership under real controllers, with clients asking through the Ser
       const loop = clientLoop(api, GROUP, KEYS);
       await scale(to);
       const { ms } = await ringsMatchReadyPods(to);
+      // Scaling down, the clients keep asking until the leaving pods have drained and exited.
+      await waitUntil('the leaving pods to be gone', 120_000, async () => (await releasePods(ns, RELEASE)).length === to);
       const report = await loop.stop();
       assert.deepEqual(report.failures, [], `${report.requests} requests`);
       assert.ok(report.requests > 0);

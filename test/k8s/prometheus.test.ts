@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpGet } from '../support/cache-process.js';
 import { freePort } from '../support/ports.js';
-import { cluster, helm, kubectl, localImageValues, namespace, portForward, waitUntil } from './support/kube.js';
+import { cluster, helm, kubectl, localImageValues, namespace, portForward, releasePods, waitUntil } from './support/kube.js';
 
 const chartDir = fileURLToPath(new URL('../../../helm/geecache', import.meta.url));
 const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
@@ -104,6 +104,9 @@ scrape_configs:
   const forward = await portForward(ns, 'svc/prom-geecache', 9999);
   for (let i = 0; i < 50; i++) assert.equal((await httpGet(`${forward.url}/api?key=Tom`)).body, '630');
   forward.close();
+  // Keys owned everywhere, asked at every pod: each pod also fetches from its peers (404s from the demo source).
+  const pods = await releasePods(ns, 'prom');
+  for (const pod of pods) for (let i = 0; i < 20; i++) assert.equal((await httpGet(`http://${pod.status.podIP!}:9999/api?key=missing-${i}`)).status, 404);
 
   // The README's query, as a user pastes it.
   const hitRatio = /```promql\n([^\n]+)\n```/.exec(readme)?.[1];
@@ -117,7 +120,9 @@ scrape_configs:
   assert.ok(ratio > 0 && ratio <= 1, `hit ratio ${ratio}`);
 
   // Every metric the README's table names is in Prometheus, from the pods.
-  const documented = [...new Set([...readme.matchAll(/`(geecache_[a-z_]+)/g)].map((m) => m[1]!))];
+  const table = readme.split('\n').filter((line) => line.startsWith('| `geecache_')).join('\n');
+  const documented = [...new Set([...table.matchAll(/`(geecache_[a-z_]+)/g)].map((m) => m[1]!))];
+  assert.ok(documented.length >= 20, `the README's metrics table names ${documented.length} metrics`);
   const names = new Set((await query(base, 'count by (__name__) ({job="geecache"})')).map((r) => r.metric.__name__!));
   // A histogram is stored as its _bucket, _sum and _count series; a labelled counter that has
   // never counted (no watch restarts yet) has no series at all.

@@ -65,10 +65,13 @@ export async function getJson<T = unknown>(args: readonly string[]): Promise<T> 
   return JSON.parse((await kubectl(['get', ...args, '-o', 'json'])).stdout) as T;
 }
 
-/** A namespace of the test's own, deleted (without waiting) after the test file. */
-export async function namespace(name: string): Promise<string> {
+/** Registers clean-up work: node:test's after() by default; a suite whose set-up runs in before() passes its own. */
+export type Cleanup = (fn: () => unknown) => void;
+
+/** A namespace of the test's own, deleted (without waiting) at clean-up. */
+export async function namespace(name: string, cleanup: Cleanup = after): Promise<string> {
   await kubectl(['create', 'namespace', name]);
-  after(() => kubectl(['delete', 'namespace', name, '--wait=false']).then(() => undefined, () => undefined));
+  cleanup(() => kubectl(['delete', 'namespace', name, '--wait=false']).then(() => undefined, () => undefined));
   return name;
 }
 

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 import { httpGet } from '../../support/cache-process.js';
-import { sleep } from './kube.js';
+import { sleep, type Cleanup } from './kube.js';
 
 export interface Origin {
   /** http://<node address>:<port>, as the pods reach it. */
@@ -19,7 +19,7 @@ export interface Origin {
 export const valueOf = (key: string): string => `value of ${key}`;
 
 /** An origin for an HTTP-origin group: keys starting with "k" exist, others are 404. */
-export async function startOrigin(host: string): Promise<Origin> {
+export async function startOrigin(host: string, cleanup: Cleanup = after): Promise<Origin> {
   let loads = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const key = decodeURIComponent((req.url ?? '/').slice(1));
@@ -31,7 +31,7 @@ export async function startOrigin(host: string): Promise<Origin> {
     server.once('error', reject);
     server.listen(0, host, resolve);
   });
-  after(() => {
+  cleanup(() => {
     server.closeAllConnections();
     server.close();
   });
