@@ -88,6 +88,8 @@ export class HttpPeerClient implements ClosablePeerGetter {
   private readonly waitingForSlot: Exchange[] = [];
   /** The breaker's trips already added to traffic.circuitTrips. */
   private tripsSeen = 0;
+  /** When the peer last showed a sign of life on any exchange (now()'s clock). */
+  private lastSignOfLife = -Infinity;
 
   constructor(options: HttpPeerClientOptions) {
     this.url = options.url;
@@ -162,6 +164,8 @@ export class HttpPeerClient implements ClosablePeerGetter {
   private send(exchange: Exchange): void {
     this.inFlight++;
     exchange.sent = true;
+    // The wait for a slot is over: from here on the deadline counts the peer's silence alone.
+    exchange.timer?.refresh();
     try {
       exchange.send(exchange);
     } catch (err) {
@@ -173,6 +177,12 @@ export class HttpPeerClient implements ClosablePeerGetter {
   /** No sign of life from the peer for timeoutMs, wherever the exchange was: waiting for a slot, connecting, or sent. */
   private expire(exchange: Exchange): void {
     if (exchange.done) return;
+    // Still waiting for a slot while the requests holding the slots hear from the peer: the peer is
+    // busy (a slow source), not gone, and this one waits on. A silent peer fails it, queued or not.
+    if (!exchange.sent && this.now() - this.lastSignOfLife < this.timeoutMs) {
+      exchange.timer?.refresh();
+      return;
+    }
     exchange.done = true;
     this.breaker.silent(this.now());
     this.countTrip();
@@ -185,6 +195,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
   /** A sign of life (a heartbeat, the response's start, body bytes): the deadline starts again. */
   private alive(exchange: Exchange): void {
     exchange.timer?.refresh();
+    this.lastSignOfLife = this.now();
   }
 
   /** undici is done with the exchange (answered, failed or aborted): its slot goes to the next one waiting. */
@@ -201,6 +212,8 @@ export class HttpPeerClient implements ClosablePeerGetter {
     if (!exchange.sent) return;
     exchange.sent = false;
     this.inFlight--;
+    // A silent peer gets no more requests from the queue: they fail at their own deadline.
+    if (this.now() - this.lastSignOfLife >= this.timeoutMs) return;
     while (this.waitingForSlot.length > 0 && this.inFlight < this.maxInFlight) {
       const next = this.waitingForSlot.shift()!;
       if (!next.done) this.send(next);

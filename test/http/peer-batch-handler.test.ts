@@ -169,3 +169,26 @@ test('an owner that loads slower than the timeout sends heartbeats: GET and batc
   assert.equal(client.circuit, 'closed');
 });
 
+
+test('requests waiting for a connection to a busy owner wait on while it sends heartbeats: no fallback, one load each', async () => {
+  let loads = 0;
+  const groups = new GroupRegistry();
+  groups.create({
+    name: 'slow',
+    cacheBytes: 1 << 20,
+    getter: async (key) => {
+      loads++;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      return `slow ${key}`;
+    },
+  });
+  const owner = await serve(createPeerHandler({ groups, basePath: '/_geecache/' }));
+  // Two connections for six keys: four wait for a slot longer than the 150 ms timeout.
+  const client = new HttpPeerClient({ url: owner.url, timeoutMs: 150, connections: 2, batch: false });
+  after(() => client.close());
+  const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const values = await Promise.all(keys.map((key) => client.get('slow', key)));
+  assert.deepEqual(values.map((bytes) => Buffer.from(bytes).toString()), keys.map((key) => `slow ${key}`));
+  assert.equal(loads, 6);
+  assert.equal(client.circuit, 'closed');
+});
