@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { httpGet, metricValue } from '../support/cache-process.js';
-import { getJson, helm, kubectl, localImageValues, namespace, portForward, releasePods, waitUntil } from './support/kube.js';
+import { getJson, helm, kubectl, localImageValues, namespace, portForward, releasePods, ringsListExactly, waitUntil } from './support/kube.js';
 
 const chartDir = fileURLToPath(new URL('../../../helm/geecache', import.meta.url));
 const crdFile = fileURLToPath(new URL('../../../test/k8s/fixtures/servicemonitor-crd.yaml', import.meta.url));
@@ -13,14 +13,7 @@ const crdFile = fileURLToPath(new URL('../../../test/k8s/fixtures/servicemonitor
 async function install(ns: string, release: string, values: string[] = []): Promise<void> {
   await helm(['install', release, chartDir, '--namespace', ns, '--wait', '--timeout', '180s', ...[...localImageValues, ...values].flatMap((v) => ['--set', v])]);
   const pods = await releasePods(ns, release);
-  const ips = pods.map((pod) => `http://${pod.status.podIP!}:8001`).sort();
-  await waitUntil('every pod to list every pod in its ring', 30_000, async () => {
-    for (const pod of pods) {
-      const ring = JSON.parse((await httpGet(`http://${pod.status.podIP!}:9999/debug/ring`)).body) as { peers: string[] };
-      if (JSON.stringify(ring.peers) !== JSON.stringify(ips)) return false;
-    }
-    return true;
-  });
+  await waitUntil('every pod to list every pod in its ring', 30_000, () => ringsListExactly(pods));
 }
 
 describe('the Helm chart on a real cluster', () => {

@@ -4,7 +4,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { httpGet } from '../support/cache-process.js';
-import { kubectl, namespace, portForward, releasePods, waitUntil } from './support/kube.js';
+import { kubectl, namespace, portForward, releasePods, ringsListExactly, waitUntil } from './support/kube.js';
 
 const deployDir = fileURLToPath(new URL('../../../deploy', import.meta.url));
 
@@ -14,14 +14,7 @@ it('kubectl apply -k deploy/ brings up a ring of three that answers through its 
   await kubectl(['rollout', 'status', 'statefulset/geecache', '-n', ns, '--timeout=180s'], { timeoutMs: 200_000 });
   const pods = await releasePods(ns, 'geecache');
   assert.equal(pods.length, 3);
-  const peers = pods.map((pod) => `http://${pod.status.podIP!}:8001`).sort();
-  await waitUntil('every pod to list the three', 30_000, async () => {
-    for (const pod of pods) {
-      const ring = JSON.parse((await httpGet(`http://${pod.status.podIP!}:9999/debug/ring`)).body) as { peers: string[] };
-      if (JSON.stringify(ring.peers) !== JSON.stringify(peers)) return false;
-    }
-    return true;
-  });
+  await waitUntil('every pod to list the three', 30_000, () => ringsListExactly(pods));
   const forward = await portForward(ns, 'svc/geecache', 9999);
   assert.deepEqual(await httpGet(`${forward.url}/api?key=Tom`), { status: 200, body: '630' });
   assert.deepEqual(await httpGet(`${forward.url}/api?key=Jack`), { status: 200, body: '589' });

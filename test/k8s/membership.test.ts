@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { httpGet } from '../support/cache-process.js';
-import { cluster, getJson, helm, isReady, kubectl, localImageValues, namespace, releasePods, waitUntil, type PodJson } from './support/kube.js';
+import { cluster, getJson, helm, isReady, kubectl, localImageValues, namespace, peerUrlOf, releasePods, ringsListExactly, waitUntil, type PodJson } from './support/kube.js';
 import { clientLoop, startOrigin, valueOf, type Origin } from './support/traffic.js';
 
 const chartDir = fileURLToPath(new URL('../../../helm/geecache', import.meta.url));
@@ -23,21 +23,14 @@ let api: string;
  * Waits for `expectedCount` Ready pods, then for every Ready pod's ring to list exactly them, which
  * must take at most CONVERGE_MS. Returns how long the rings took after the pods were Ready.
  */
-async function ringsMatchReadyPods(expectedCount: number): Promise<{ ms: number; peers: string[] }> {
+async function ringsMatchReadyPods(expectedCount: number): Promise<{ ms: number }> {
   const ready = async () => (await releasePods(ns, RELEASE)).filter(isReady);
   await waitUntil(`${expectedCount} Ready pods`, 240_000, async () => (await ready()).length === expectedCount);
-  let peers: string[] = [];
   const ms = await waitUntil(`every pod's ring to equal the ${expectedCount} Ready pods`, CONVERGE_MS, async () => {
     const pods = await ready();
-    if (pods.length !== expectedCount) return false;
-    peers = pods.map((pod) => `http://${pod.status.podIP!}:8001`).sort();
-    for (const pod of pods) {
-      const ring = JSON.parse((await httpGet(`http://${pod.status.podIP!}:9999/debug/ring`)).body) as { peers: string[] };
-      if (JSON.stringify(ring.peers) !== JSON.stringify(peers)) return false;
-    }
-    return true;
+    return pods.length === expectedCount && ringsListExactly(pods);
   }, 200);
-  return { ms, peers };
+  return { ms };
 }
 
 /**
@@ -109,7 +102,7 @@ describe('membership under real controllers, with clients asking through the Ser
   it("survives kubectl delete pod of a key's owner under load", async () => {
     const pods = (await releasePods(ns, RELEASE)).filter(isReady);
     const ring = JSON.parse((await httpGet(`http://${pods[0]!.status.podIP!}:9999/debug/ring?key=k7`)).body) as { owner: string };
-    const owner = pods.find((pod: PodJson) => ring.owner === `http://${pod.status.podIP!}:8001`);
+    const owner = pods.find((pod: PodJson) => ring.owner === peerUrlOf(pod));
     assert.ok(owner, `the owner of k7 (${ring.owner}) is a Ready pod`);
     const loop = clientLoop(api, GROUP, ['k7', ...KEYS.slice(0, 20)]);
     await kubectl(['delete', 'pod', owner.metadata.name, '-n', ns, '--wait=true'], { timeoutMs: 90_000 });

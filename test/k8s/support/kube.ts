@@ -3,6 +3,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { after } from 'node:test';
 import { promisify } from 'node:util';
+import { httpGet } from '../../support/cache-process.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -147,4 +148,19 @@ export const isReady = (pod: PodJson): boolean =>
 export async function releasePods(ns: string, release: string): Promise<PodJson[]> {
   const list = await getJson<{ items: PodJson[] }>(['pods', '-n', ns, '-l', `app.kubernetes.io/name=geecache,app.kubernetes.io/instance=${release}`]);
   return list.items;
+}
+
+/** A pod's peer URL, as its ring lists it. */
+export const peerUrlOf = (pod: PodJson): string => `http://${pod.status.podIP!}:8001`;
+
+/** The peers a pod's /debug/ring lists. */
+export async function ringOf(pod: PodJson): Promise<string[]> {
+  return (JSON.parse((await httpGet(`http://${pod.status.podIP!}:9999/debug/ring`)).body) as { peers: string[] }).peers;
+}
+
+/** Whether every one of `pods` has a ring of exactly `pods`. */
+export async function ringsListExactly(pods: readonly PodJson[]): Promise<boolean> {
+  const expected = JSON.stringify(pods.map(peerUrlOf).sort());
+  for (const pod of pods) if (JSON.stringify(await ringOf(pod)) !== expected) return false;
+  return true;
 }
