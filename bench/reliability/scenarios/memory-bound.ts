@@ -1,0 +1,103 @@
+// memory-bound.ts: 100,000 distinct 1 KB values through one pod with a 32 MiB budget; its RSS, read from /proc all along, must stay within 1.5× the budget plus its idle RSS.
+import { forceGc } from '../../inspector-gc.js';
+import { sum } from '../../metrics.js';
+import { memoryOf } from '../../proc-stat.js';
+import { freePort, sleep } from '../../procs.js';
+import { apiPath, closedLoop, expectValue, latency, summarize } from '../clients.js';
+import { startFaultyOrigin } from '../origin.js';
+import { startRing } from '../pods.js';
+import { atLeast, atMost, cleanLoad, equal, fmt, noErrorLogs, podsHealthy, rowOf, type Scenario } from '../scenario.js';
+
+const MiB = 2 ** 20;
+const BUDGET_MIB = 32;
+const VALUE_BYTES = 1024;
+const KEYS = 100_000;
+const CLIENTS = 16;
+/** As bench/memory.ts reads it in the full bench: 10 s after the fill, no forced GC. */
+const SETTLE_MS = 10_000;
+
+export const memoryBound: Scenario = {
+  id: 'memory',
+  title: '9. memory bound',
+  injected: `one pod, ${BUDGET_MIB} MiB budget, ${fmt(KEYS)} distinct ${VALUE_BYTES} B values through its API by ${CLIENTS} clients (${((KEYS * VALUE_BYTES) / (BUDGET_MIB * MiB)).toFixed(1)}× the budget)`,
+  async run(log) {
+    const origin = await startFaultyOrigin({ valueBytes: VALUE_BYTES });
+    // The inspector (loopback only) lets the run force a full GC after the readings, to tell live memory from garbage.
+    const inspectPort = await freePort();
+    const ring = await startRing({ name: 'memory', pods: 1, groups: `mem:${BUDGET_MIB}MiB:${origin.url}`, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
+    try {
+      const pod = ring.pods[0]!;
+      await sleep(1000);
+      const idle = pod.rss();
+      const limit = 1.5 * BUDGET_MIB * MiB + idle;
+      let peak = idle;
+      const sampler = setInterval(() => (peak = Math.max(peak, pod.rss() || 0)), 100);
+      let next = 0;
+      const started = performance.now();
+      const samples = await closedLoop({
+        clients: CLIENTS,
+        durationMs: 120_000,
+        maxRequests: KEYS,
+        pick: () => pod,
+        next: () => {
+          const key = `m-${String(next++).padStart(6, '0')}`;
+          return { key, path: apiPath(key), check: expectValue(key, VALUE_BYTES) };
+        },
+      });
+      const fillS = (performance.now() - started) / 1000;
+      log(`${samples.length} requests in ${fillS.toFixed(1)} s; peak RSS so far ${fmt(peak / MiB)} MiB`);
+      clearInterval(sampler);
+      const settling: number[] = [];
+      for (let s = 0; s < SETTLE_MS / 1000; s++) {
+        await sleep(1000);
+        settling.push(pod.rss());
+      }
+      const settled = pod.rss();
+      const hwm = memoryOf(pod.pid)?.peakRss ?? NaN;
+      const metrics = await pod.samples();
+      const cacheBytes = sum(metrics, 'geecache_cache_bytes', { group: 'mem' });
+      const evictions = sum(metrics, 'geecache_cache_evictions_total', { group: 'mem' });
+      const heapTotal = sum(metrics, 'nodejs_heap_size_total_bytes');
+      const external = sum(metrics, 'nodejs_external_memory_bytes');
+      const heapUsed = sum(metrics, 'nodejs_heap_size_used_bytes');
+      const slabs = sum(metrics, 'geecache_slab_bytes', { state: 'held' });
+      const emptySlabs = sum(metrics, 'geecache_slab_bytes', { state: 'empty' });
+      // Diagnostic only: the checks are on the readings above.
+      let afterGc = NaN;
+      let heapUsedAfterGc = NaN;
+      try {
+        await forceGc(inspectPort);
+        await sleep(1000);
+        afterGc = pod.rss();
+        heapUsedAfterGc = sum(await pod.samples(), 'nodejs_heap_size_used_bytes');
+      } catch (err) {
+        log(`forced GC failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const summary = summarize(samples);
+      const mib = (n: number): string => `${fmt(n / MiB)} MiB`;
+      const logs = noErrorLogs(ring.pods);
+      return {
+        ...rowOf(summary, latency(samples)),
+        notes: [
+          `idle RSS ${mib(idle)}, limit 1.5 × ${BUDGET_MIB} MiB + idle = ${mib(limit)}`,
+          `peak RSS during the fill ${mib(peak)} (sampled every 100 ms; VmHWM ${mib(hwm)}), ${SETTLE_MS / 1000} s after it ${mib(settled)} = ${((settled - idle) / (BUDGET_MIB * MiB)).toFixed(2)}× budget + idle (each second after the fill: ${settling.map((n) => fmt(n / MiB)).join(', ')} MiB)`,
+          `then V8 heap ${mib(heapUsed)} used of ${mib(heapTotal)}, external ${mib(external)} (value slabs ${mib(slabs)}, ${mib(emptySlabs)} of them empty); after a forced full GC (diagnostic) RSS ${mib(afterGc)}, heap used ${mib(heapUsedAfterGc)}`,
+          `cache ${mib(cacheBytes)}, ${fmt(evictions)} evictions; fill ${fillS.toFixed(1)} s (${fmt(samples.length / fillS)} req/s)`,
+        ],
+        checks: [
+          ...cleanLoad(summary),
+          equal('requests', summary.requests, KEYS),
+          atMost('peak RSS during the fill', Math.round(peak / MiB), Math.round(limit / MiB), ' MiB'),
+          atMost(`RSS ${SETTLE_MS / 1000} s after the fill`, Math.round(settled / MiB), Math.round(limit / MiB), ' MiB'),
+          atLeast('cache filled to 95% of the budget', Math.round(cacheBytes / MiB), Math.floor(0.95 * BUDGET_MIB), ' MiB'),
+          ...(await podsHealthy(ring.pods)),
+          logs.check,
+        ],
+        evidence: [...logs.evidence, ...summary.examples],
+      };
+    } finally {
+      await ring.close();
+      await origin.close();
+    }
+  },
+};
