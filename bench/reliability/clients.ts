@@ -65,6 +65,16 @@ export function expectValue(key: string, size = 100): Call['check'] {
   };
 }
 
+/** A GET of `key` that expects the origin's value. */
+export function valueCall(key: string): Call {
+  return { key, path: apiPath(key), check: expectValue(key) };
+}
+
+/** A call generator: a random one of `count` keys named `<prefix>-<n>`, each expecting its value. */
+export function randomValueCalls(prefix: string, count: number): () => Call {
+  return () => valueCall(`${prefix}-${Math.floor(Math.random() * count)}`);
+}
+
 /** Exactly `status` (an error the scenario asks for). */
 export function expectStatus(status: number): Call['check'] {
   return (got) => (got === status ? 'expected-error' : 'wrong-status');

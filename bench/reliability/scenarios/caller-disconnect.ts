@@ -1,6 +1,6 @@
 // caller-disconnect.ts: most clients hang up 50 ms into a 1 s load; the patient ones sharing those loads, and everyone afterwards, must be answered right by pods that stay healthy.
 import { sleep } from '../../procs.js';
-import { apiPath, closedLoop, expectValue, latency, Rotation, summarize, type Sample } from '../clients.js';
+import { apiPath, closedLoop, expectValue, latency, Rotation, summarize, valueCall, type Sample } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing } from '../pods.js';
 import { atLeast, atMost, cleanLoad, equal, fmt, noErrorLogs, podsHealthy, type Scenario } from '../scenario.js';
@@ -59,10 +59,7 @@ export const callerDisconnect: Scenario = {
           t0,
           pick: () => rotation.pick(),
           // The loads the aborting clients walk away from.
-          next: () => {
-            const key = current();
-            return { key, path: apiPath(key), check: expectValue(key) };
-          },
+          next: () => valueCall(current()),
         }),
       ]);
       const loadsDuringFault = origin.totalLoads;
@@ -73,10 +70,7 @@ export const callerDisconnect: Scenario = {
         durationMs: AFTER_MS,
         t0,
         pick: () => rotation.pick(),
-        next: () => {
-          const key = `d-${Math.floor(Math.random() * windows)}-${Math.floor(Math.random() * KEYS_PER_WINDOW)}`;
-          return { key, path: apiPath(key), check: expectValue(key) };
-        },
+        next: () => valueCall(`d-${Math.floor(Math.random() * windows)}-${Math.floor(Math.random() * KEYS_PER_WINDOW)}`),
       });
       await sleep(1000);
       const fdsAfter = ring.pods.map((pod) => pod.fds());

@@ -1,7 +1,7 @@
 // hung-peer.ts: one pod is frozen with SIGSTOP (its sockets still accept, nothing answers); misses it owns must cost at most the peer timeout, and its circuit must open, then close after SIGCONT.
 import { sum } from '../../metrics.js';
 import { sleep } from '../../procs.js';
-import { apiPath, closedLoop, expectValue, latency, Rotation, summarize } from '../clients.js';
+import { closedLoop, latency, Rotation, summarize, valueCall } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing, type Pod } from '../pods.js';
 import { atLeast, atMost, cleanLoad, fmt, noErrorLogs, podsHealthy, rowOf, type Scenario } from '../scenario.js';
@@ -67,10 +67,7 @@ export const hungPeer: Scenario = {
         durationMs: DURATION_MS,
         t0,
         pick: () => rotation.pick(),
-        next: () => {
-          const key = `h-${next++}`;
-          return { key, path: apiPath(key), check: expectValue(key) };
-        },
+        next: () => valueCall(`h-${next++}`),
       });
       await fault;
       const delta = diffTotals(await ring.totals(), before);

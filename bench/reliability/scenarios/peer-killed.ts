@@ -1,6 +1,6 @@
 // peer-killed.ts: one of three pods dies by SIGKILL mid-load; the two survivors keep answering, loading the dead pod's keys themselves.
 import { sleep } from '../../procs.js';
-import { apiPath, closedLoop, expectValue, latency, Rotation, summarize } from '../clients.js';
+import { closedLoop, latency, randomValueCalls, Rotation, summarize } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing } from '../pods.js';
 import { cleanLoad, atLeast, fmt, noErrorLogs, outcomes, podsHealthy, rowOf, type Scenario } from '../scenario.js';
@@ -34,10 +34,7 @@ export const peerKilled: Scenario = {
         durationMs: DURATION_MS,
         t0,
         pick: () => rotation.pick(),
-        next: () => {
-          const key = `k-${Math.floor(Math.random() * KEYS)}`;
-          return { key, path: apiPath(key), check: expectValue(key) };
-        },
+        next: randomValueCalls('k', KEYS),
       });
       await fault;
       const exit = await victim.child.exited;

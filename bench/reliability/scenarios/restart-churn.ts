@@ -1,6 +1,6 @@
 // restart-churn.ts: every 3 s one pod is taken out of the clients' rotation, sent SIGTERM, started again on its ports and put back once ready; nobody may see an error.
 import { sleep } from '../../procs.js';
-import { apiPath, closedLoop, expectValue, latency, Rotation, summarize } from '../clients.js';
+import { closedLoop, latency, randomValueCalls, Rotation, summarize } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing, type Pod } from '../pods.js';
 import { cleanLoad, equal, fmt, noErrorLogs, podsHealthy, rowOf, type Check, type Scenario } from '../scenario.js';
@@ -63,10 +63,7 @@ export const restartChurn: Scenario = {
         durationMs: DURATION_MS,
         t0,
         pick: () => rotation.pick(),
-        next: () => {
-          const key = `c-${Math.floor(Math.random() * KEYS)}`;
-          return { key, path: apiPath(key), check: expectValue(key) };
-        },
+        next: randomValueCalls('c', KEYS),
       });
       await churn;
       const delta = diffTotals(await ring.totals(), before);

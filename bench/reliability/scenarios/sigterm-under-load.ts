@@ -1,6 +1,6 @@
 // sigterm-under-load.ts: a pod gets SIGTERM while clients hold keep-alive connections to it and keep sending; each request must be answered or refused, never reset.
 import { sleep } from '../../procs.js';
-import { apiPath, closedLoop, expectValue, latency, Rotation, summarize } from '../clients.js';
+import { closedLoop, latency, randomValueCalls, Rotation, summarize } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing } from '../pods.js';
 import { cleanLoad, equal, fmt, noErrorLogs, podsHealthy, rowOf, type Scenario } from '../scenario.js';
@@ -36,10 +36,7 @@ export const sigtermUnderLoad: Scenario = {
         durationMs: DURATION_MS,
         t0,
         pick: () => rotation.pick(),
-        next: () => {
-          const key = `t-${Math.floor(Math.random() * KEYS)}`;
-          return { key, path: apiPath(key), check: expectValue(key) };
-        },
+        next: randomValueCalls('t', KEYS),
         // What a Service does once the endpoint is gone: the client goes elsewhere.
         onSample: (s) => {
           if (s.outcome === 'refused' && s.target === victim.name) rotation.remove(victim);

@@ -1,5 +1,5 @@
 // slow-source.ts: the origin takes 3 s, three times the peer timeout; every key must still be loaded exactly once in the ring, by its owner, and answered in about 3 s.
-import { apiPath, closedLoop, expectValue, latency, Rotation, summarize } from '../clients.js';
+import { closedLoop, latency, randomValueCalls, Rotation, summarize } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing } from '../pods.js';
 import { atMost, cleanLoad, equal, fmt, noErrorLogs, podsHealthy, rowOf, type Scenario } from '../scenario.js';
@@ -26,10 +26,7 @@ export const slowSource: Scenario = {
         clients: CLIENTS,
         durationMs: DURATION_MS,
         pick: () => rotation.pick(),
-        next: () => {
-          const key = `s-${Math.floor(Math.random() * KEYS)}`;
-          return { key, path: apiPath(key), check: expectValue(key) };
-        },
+        next: randomValueCalls('s', KEYS),
       });
       const delta = diffTotals(await ring.totals(), before);
       const summary = summarize(samples);
