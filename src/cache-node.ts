@@ -181,7 +181,7 @@ export class CacheNode {
     // Every client has its answer or is gone: a load started now would be for nobody.
     this.groups.stopLoads();
     // What is still in flight (a slow source, a peer's answer) is for clients that are gone: it gets
-    // a second, then is aborted, so the exit stays within the drain timeout plus about a second.
+    // half a second, then is aborted, so the exit stays within the drain timeout plus about a second.
     const closed = Promise.allSettled([this.discovery.close(), this.ring.close(), ...this.sources.map((source) => source.close())]);
     if (!(await Promise.race([closed.then(() => true), sleep(CLOSE_GRACE_MS).then(() => false)]))) {
       this.logger.warn({ graceMs: CLOSE_GRACE_MS }, 'requests to peers or sources still in flight: aborting them');
