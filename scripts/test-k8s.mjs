@@ -7,6 +7,7 @@
 // cluster up afterwards for another run (the next run replaces it). Optional arguments filter the test
 // files by substring, as npm test's do.
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDeps, run } from './ensure-deps.mjs';
 
@@ -55,6 +56,9 @@ if (!imageName) {
 }
 
 const cluster = script('k8s', 'cluster.sh');
+// What the fault tests measure, for RELIABILITY.md: one JSON row a line, replaced by every run.
+const results = join('.cache', 'k8s', 'reliability.jsonl');
+rmSync(results, { force: true });
 // Ctrl-C reaches the whole process group: the tests stop, and with these handlers we still go
 // through `finally` below and take the cluster down.
 process.on('SIGINT', () => {});
@@ -85,6 +89,7 @@ try {
         GEECACHE_K8S_CURL_REPOSITORY: 'docker.io/curlimages/curl',
         GEECACHE_K8S_CURL_TAG: '8.20.0',
         GEECACHE_K8S_PROMETHEUS: prometheus,
+        GEECACHE_K8S_RESULTS: results,
       },
     });
     status = result.status ?? 1;

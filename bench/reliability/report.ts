@@ -57,6 +57,38 @@ export interface ReportInput {
   machine: Machine;
   outcomes: readonly Outcome[];
   command: string;
+  /** Rows the real-cluster suite (npm run test:k8s) measured on this machine, and when. */
+  cluster?: { at: Date; rows: readonly ClusterRow[] };
+}
+
+/** One fault the real-cluster suite measured (test/k8s/support/results.ts writes them). */
+export interface ClusterRow {
+  scenario: string;
+  injected: string;
+  requests: number;
+  failed: number;
+  wrong: number;
+  p50Ms: number;
+  p99Ms: number;
+  notes: string;
+}
+
+/** The real-cluster section: the suite's own rows, or how to get them. */
+function clusterSection(cluster: ReportInput['cluster']): string[] {
+  const head = ['## On a real Kubernetes cluster', ''];
+  if (!cluster || cluster.rows.length === 0) {
+    return [...head, 'No rows: `npm run test:k8s` (the single-node Kubernetes 1.37.2 the repository builds) writes them on this machine; run it, then this command again.', ''];
+  }
+  return [
+    ...head,
+    `From the last \`npm run test:k8s\` on this machine (${cluster.at.toISOString().replace('T', ' ').slice(0, 16)} UTC): the chart's pods on a single-node`,
+    'Kubernetes 1.37.2, an HTTP-origin group, clients asking through the API Service\'s ClusterIP on fresh connections.',
+    '',
+    '| scenario | what was injected | requests | failed | wrong values | p50 ms | p99 ms | notes |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+    ...cluster.rows.map((r) => `| ${r.scenario} | ${r.injected} | ${fmt(r.requests)} | ${fmt(r.failed)} | ${fmt(r.wrong)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.notes} |`),
+    '',
+  ];
 }
 
 export function markdown(input: ReportInput): string {
@@ -91,6 +123,7 @@ export function markdown(input: ReportInput): string {
     '(`geecache_peer_errors_total`: fetches from an owner that failed and fell back to a local load;',
     '`geecache_peer_circuit_trips_total`: times a pod stopped asking a silent owner).',
     '',
+    ...clusterSection(input.cluster),
     '## Checks',
     '',
     ...outcomes.flatMap(({ scenario, result, error, seconds }) => [

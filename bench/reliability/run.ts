@@ -1,11 +1,11 @@
 // run.ts is `npm run reliability`: it runs every fault scenario against real geecache processes, one after another, and writes RELIABILITY.md.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serverBuilt } from '../cluster.js';
 import { installCleanup, stopAll } from '../procs.js';
-import { machine, markdown, plainTable, type Outcome } from './report.js';
+import { machine, markdown, plainTable, type ClusterRow, type Outcome } from './report.js';
 import type { Scenario } from './scenario.js';
 import { badInput } from './scenarios/bad-input.js';
 import { callerDisconnect } from './scenarios/caller-disconnect.js';
@@ -22,6 +22,7 @@ const SCENARIOS: readonly Scenario[] = [peerKilled, hungPeer, slowSource, caller
 const SCENARIO_DEADLINE_MS = 150_000;
 const DEFAULT_OUT = fileURLToPath(new URL('../../../RELIABILITY.md', import.meta.url));
 const COMMAND = 'npm run reliability';
+const CLUSTER_RESULTS = fileURLToPath(new URL('../../../.cache/k8s/reliability.jsonl', import.meta.url));
 
 const USAGE = `usage: npm run reliability [-- --only ${SCENARIOS.map((s) => s.id).join(',')}] [--out FILE]
   --only IDS   run these scenarios only (then RELIABILITY.md is left alone unless --out is given)
@@ -69,6 +70,13 @@ async function runOne(scenario: Scenario): Promise<Outcome> {
   }
 }
 
+/** What the last `npm run test:k8s` here measured (scripts/test-k8s.mjs keeps it under .cache/k8s/). */
+function clusterRows(): { at: Date; rows: ClusterRow[] } | undefined {
+  if (!existsSync(CLUSTER_RESULTS)) return undefined;
+  const rows = readFileSync(CLUSTER_RESULTS, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as ClusterRow);
+  return { at: statSync(CLUSTER_RESULTS).mtime, rows };
+}
+
 async function main(): Promise<void> {
   installCleanup();
   const options = parseArgs(process.argv.slice(2));
@@ -91,7 +99,7 @@ async function main(): Promise<void> {
   console.log(plainTable(outcomes));
   console.log(`\n${outcomes.length} scenarios in ${totalSeconds.toFixed(0)} s`);
   if (out) {
-    writeFileSync(out, markdown({ startedAt, totalSeconds, machine: box, outcomes, command: COMMAND }));
+    writeFileSync(out, markdown({ startedAt, totalSeconds, machine: box, outcomes, command: COMMAND, cluster: clusterRows() }));
     console.log(`wrote ${out}`);
   }
   // A problem found is a row of the report, not a failed command; a scenario that could not run is.

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { httpGet, metricValue } from '../support/cache-process.js';
 import { cluster, getJson, helm, isReady, kubectl, localImageValues, namespace, releasePods, ringOf, ringsListExactly, sleep, waitUntil } from './support/kube.js';
+import { recordClusterResult } from './support/results.js';
 import { clientLoop, startOrigin } from './support/traffic.js';
 
 const execFileAsync = promisify(execFile);
@@ -56,5 +57,7 @@ it('keeps serving while kube-apiserver is down for 20 s, counts it, and follows 
   // What discovery logged about it, from one pod: the failures, the backoff, the recovery.
   const logs = (await kubectl(['logs', '-n', ns, pods[0]!.metadata.name, '--since=5m'])).stdout.split('\n');
   for (const line of logs.filter((l) => /watch|EndpointSlice|membership/.test(l)).slice(-12)) console.log(`# ${pods[0]!.metadata.name}: ${line}`);
+  recordClusterResult('API server restarted', `kube-apiserver stopped for ${OUTAGE_MS / 1000} s, 3 pods, 4 clients through the API Service`, report,
+    `discovery errors per pod ${errorsAfter.map((n, i) => n - errorsBefore[i]!).join(', ')}; rings kept their 3 peers; a scale-up after the restart reached every ring in ${(ms / 1000).toFixed(0)} s`);
   console.log(`# API server down ${OUTAGE_MS} ms: ${report.requests} requests, 0 failed; discovery errors per pod ${errorsAfter.map((n, i) => n - errorsBefore[i]!).join(', ')}; a scale-up after the restart reached every ring in ${ms} ms`);
 });

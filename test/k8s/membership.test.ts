@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { httpGet } from '../support/cache-process.js';
 import { cluster, getJson, helm, isReady, kubectl, localImageValues, namespace, peerUrlOf, releasePods, ringsListExactly, waitUntil, type PodJson } from './support/kube.js';
+import { recordClusterResult } from './support/results.js';
 import { clientLoop, startOrigin, valueOf, type Origin } from './support/traffic.js';
 
 const chartDir = fileURLToPath(new URL('../../../helm/geecache', import.meta.url));
@@ -96,6 +97,7 @@ describe('membership under real controllers, with clients asking through the Ser
     const report = await loop.stop();
     assert.deepEqual(report.failures, [], `${report.requests} requests`);
     console.log(`# rollout restart: every ring equal to the Ready pods ${ms} ms after the rollout finished; ${report.requests} requests, 0 failed`);
+    recordClusterResult('rolling restart', 'kubectl rollout restart of a 2-pod StatefulSet, 4 clients through the API Service', report, `every ring equal to the Ready pods ${ms} ms after the rollout finished`);
     await assertLoadedOncePerStableRing();
   });
 
@@ -110,5 +112,6 @@ describe('membership under real controllers, with clients asking through the Ser
     const report = await loop.stop();
     assert.deepEqual(report.failures, [], `${report.requests} requests`);
     console.log(`# delete pod ${owner.metadata.name}: ${report.requests} requests, 0 failed`);
+    recordClusterResult('pod deleted under load', `kubectl delete pod of the owner of a hot key (1 of 2 pods), 4 clients through the API Service`, report, 'the StatefulSet recreated it; every ring listed the 2 Ready pods again');
   });
 });

@@ -49,7 +49,12 @@ export async function startOrigin(host: string, cleanup: Cleanup = after): Promi
 
 export interface LoopReport {
   requests: number;
+  /** Requests that got no answer or an error status, with what happened. */
   failures: string[];
+  /** 200s whose body was not the key's value. */
+  wrong: number;
+  /** Every request's time to its answer or failure. */
+  latenciesMs: number[];
 }
 
 export interface ClientLoop {
@@ -65,21 +70,24 @@ export interface ClientLoop {
  * or `maxSeconds` pass. A failure is anything but a 200 with the key's value.
  */
 export function clientLoop(baseUrl: string, group: string, keys: readonly string[], options: { workers?: number; pauseMs?: number; maxSeconds?: number } = {}): ClientLoop {
-  const report: LoopReport = { requests: 0, failures: [] };
+  const report: LoopReport = { requests: 0, failures: [], wrong: 0, latenciesMs: [] };
   const deadline = Date.now() + (options.maxSeconds ?? 600) * 1000;
   let stopped = false;
   const worker = async (): Promise<void> => {
     while (!stopped && Date.now() < deadline) {
       const key = keys[Math.floor(Math.random() * keys.length)]!;
       report.requests++;
+      const started = performance.now();
       try {
         const answer = await httpGet(`${baseUrl}/api?group=${group}&key=${encodeURIComponent(key)}`, 5000);
+        if (answer.status === 200 && answer.body !== valueOf(key)) report.wrong++;
         if (answer.status !== 200 || answer.body !== valueOf(key)) {
           report.failures.push(`${new Date().toISOString()} ${key}: ${answer.status} ${answer.body.slice(0, 120)}`);
         }
       } catch (err) {
         report.failures.push(`${new Date().toISOString()} ${key}: ${(err as Error).message}`);
       }
+      report.latenciesMs.push(performance.now() - started);
       await sleep(options.pauseMs ?? 20);
     }
   };
@@ -92,4 +100,11 @@ export function clientLoop(baseUrl: string, group: string, keys: readonly string
       return report;
     },
   };
+}
+
+/** The q-quantile (0..1) of `values`, by nearest rank; NaN for none. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
