@@ -78,6 +78,9 @@ export const FROM_PEER: GetOptions = Object.freeze({ fromPeer: true });
  */
 export const MAX_KEY_BYTES = 2048;
 
+/** What a miss gets once the node stops loading (stopLoads). */
+const shuttingDown = (): SourceError => new SourceError('shutting down: no new loads', { status: 503 });
+
 /** 1 in HOT_SAMPLE peer fetches is kept in the hot cache (groupcache's rule). */
 const HOT_SAMPLE = 10;
 /** The hot cache may hold at most 1/HOT_SHARE of the main cache's bytes before it is evicted first. */
@@ -97,9 +100,9 @@ export class Group {
   private readonly now: () => number;
   private readonly observer: GroupObserver;
   private readonly loadFlight = new SingleFlight<ByteView>();
+  private readonly fetchFlight = new SingleFlight<ByteView>();
   /** Set by stopLoads(): a shutdown past its drain deadline starts no load for clients that are gone. */
   private stopped = false;
-  private readonly fetchFlight = new SingleFlight<ByteView>();
   private readonly counters: GroupStats = {
     gets: 0,
     mainHits: 0,
@@ -191,7 +194,7 @@ export class Group {
   private load(key: string, options: GetOptions): Promise<ByteView> {
     this.countGet(options);
     this.counters.loads++;
-    if (this.stopped) return Promise.reject(new SourceError('shutting down: no new loads', { status: 503 }));
+    if (this.stopped) return Promise.reject(shuttingDown());
     // A peer request is never forwarded: two pods whose rings briefly disagree
     // could otherwise bounce a key between them.
     const owner = options.fromPeer ? undefined : this.peers.pickPeer(key);
@@ -240,7 +243,7 @@ export class Group {
 
   private async loadLocally(key: string, signal: AbortSignal | undefined): Promise<ByteView> {
     // A fetch from the owner that failed during shutdown falls back here: no load for a client that is gone.
-    if (this.stopped) throw new SourceError('shutting down: no new loads', { status: 503 });
+    if (this.stopped) throw shuttingDown();
     const started = this.now();
     let value: ByteView;
     try {
