@@ -144,7 +144,8 @@ test('keys still queued when the client closes fail as unavailable instead of ha
   assert.deepEqual(owner.requests, []);
 });
 
-test('an owner that loads slower than the timeout sends heartbeats: GET and batch wait, and the source loads once', async () => {
+/** A real owner whose group "slow" takes `latencyMs` for every load; `loads()` counts them. */
+async function slowOwner(latencyMs: number): Promise<{ url: string; requests: string[]; loads: () => number }> {
   let loads = 0;
   const groups = new GroupRegistry();
   groups.create({
@@ -152,11 +153,15 @@ test('an owner that loads slower than the timeout sends heartbeats: GET and batc
     cacheBytes: 1 << 20,
     getter: async (key) => {
       loads++;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, latencyMs));
       return `slow ${key}`;
     },
   });
-  const owner = await serve(createPeerHandler({ groups, basePath: '/_geecache/' }));
+  return { ...(await serve(createPeerHandler({ groups, basePath: '/_geecache/' }))), loads: () => loads };
+}
+
+test('an owner that loads slower than the timeout sends heartbeats: GET and batch wait, and the source loads once', async () => {
+  const owner = await slowOwner(500);
   const client = new HttpPeerClient({ url: owner.url, timeoutMs: 150 });
   after(() => client.close());
   // One key alone: a GET, kept alive by 102 Processing.
@@ -165,30 +170,18 @@ test('an owner that loads slower than the timeout sends heartbeats: GET and batc
   const many = await Promise.all(['a', 'b', 'c'].map((key) => client.get('slow', key)));
   assert.deepEqual(many.map((bytes) => Buffer.from(bytes).toString()), ['slow a', 'slow b', 'slow c']);
   assert.deepEqual(owner.requests, ['GET /_geecache/slow/one', 'POST /_geecache/slow/']);
-  assert.equal(loads, 4, 'each key loaded once, by the owner');
+  assert.equal(owner.loads(), 4, 'each key loaded once, by the owner');
   assert.equal(client.circuit, 'closed');
 });
 
-
 test('requests waiting for a connection to a busy owner wait on while it sends heartbeats: no fallback, one load each', async () => {
-  let loads = 0;
-  const groups = new GroupRegistry();
-  groups.create({
-    name: 'slow',
-    cacheBytes: 1 << 20,
-    getter: async (key) => {
-      loads++;
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      return `slow ${key}`;
-    },
-  });
-  const owner = await serve(createPeerHandler({ groups, basePath: '/_geecache/' }));
+  const owner = await slowOwner(400);
   // Two connections for six keys: four wait for a slot longer than the 150 ms timeout.
   const client = new HttpPeerClient({ url: owner.url, timeoutMs: 150, connections: 2, batch: false });
   after(() => client.close());
   const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
   const values = await Promise.all(keys.map((key) => client.get('slow', key)));
   assert.deepEqual(values.map((bytes) => Buffer.from(bytes).toString()), keys.map((key) => `slow ${key}`));
-  assert.equal(loads, 6);
+  assert.equal(owner.loads(), 6);
   assert.equal(client.circuit, 'closed');
 });
