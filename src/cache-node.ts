@@ -83,7 +83,7 @@ export class CacheNode {
     };
     this.groups = new GroupRegistry({ peers: this.ring, observer, hotCache: config.hotCache });
     for (const group of config.groups) {
-      this.groups.create({ name: group.name, cacheBytes: group.cacheBytes, getter: this.makeGetter(group) });
+      this.groups.create({ name: group.name, cacheBytes: group.cacheBytes, ttlMs: group.ttlMs, getter: this.makeGetter(group) });
     }
     const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic });
     this.metrics = metrics;
@@ -162,7 +162,7 @@ export class CacheNode {
         httpPort: this.httpAddress.port,
         bind: config.bind,
         discovery: config.discovery,
-        groups: config.groups.map((g) => `${g.name}:${g.cacheBytes}:${g.source.kind}`),
+        groups: config.groups.map((g) => `${g.name}:${g.cacheBytes}:${g.ttlMs > 0 ? `ttl ${g.ttlMs} ms:` : ''}${g.source.kind}`),
         idleGc: this.idleGc === undefined ? 'off' : this.idleGc.available ? 'on' : 'off (node was started without --expose-gc)',
       },
       'geecache started',

@@ -9,6 +9,8 @@ export type SourceConfig = { kind: 'demo' } | { kind: 'http'; origin: string };
 export interface GroupConfig {
   name: string;
   cacheBytes: number;
+  /** How long a loaded value is served, in ms; 0: until evicted. */
+  ttlMs: number;
   source: SourceConfig;
 }
 
@@ -118,7 +120,20 @@ export function parseBytes(text: string): number | undefined {
 
 const groupName = /^[A-Za-z0-9_.-]+$/;
 
-/** Parses GEECACHE_GROUPS: comma-separated name:bytes:source, where source is demo or an http(s) URL (which may contain colons). */
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a duration such as 500ms, 30s, 5m, 1.5h or 7d into ms; undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Math.round(Number(match[1]) * DURATION_UNITS[match[2]!]!);
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/**
+ * Parses GEECACHE_GROUPS: comma-separated name:bytes[:ttl]:source, where ttl is a duration (30s, 5m)
+ * and source is demo or an http(s) URL (which may contain colons).
+ */
 export function parseGroups(text: string, setting = SETTINGS.groups.env): GroupConfig[] {
   const groups: GroupConfig[] = [];
   const entries = text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -129,12 +144,22 @@ export function parseGroups(text: string, setting = SETTINGS.groups.env): GroupC
     if (second === -1) throw new ConfigError(setting, `"${entry}" is not name:bytes:source`);
     const name = entry.slice(0, first);
     const bytesText = entry.slice(first + 1, second);
-    const sourceText = entry.slice(second + 1);
+    let sourceText = entry.slice(second + 1);
+    // An optional third field is the TTL: a duration, which no source ("demo", a URL) looks like.
+    let ttlMs = 0;
+    const third = sourceText.indexOf(':');
+    if (third !== -1 && /^\d/.test(sourceText)) {
+      const ttlText = sourceText.slice(0, third);
+      const parsed = parseDuration(ttlText);
+      if (parsed === undefined) throw new ConfigError(setting, `"${ttlText}" in group "${name}" is not a TTL such as 30s, 5m or 1h`);
+      ttlMs = parsed;
+      sourceText = sourceText.slice(third + 1);
+    }
     if (!groupName.test(name)) throw new ConfigError(setting, `group name "${name}" may use only letters, digits, '.', '_' and '-'`);
     if (groups.some((g) => g.name === name)) throw new ConfigError(setting, `group "${name}" is listed twice`);
     const cacheBytes = parseBytes(bytesText);
     if (cacheBytes === undefined) throw new ConfigError(setting, `"${bytesText}" in group "${name}" is not a byte size such as 64MiB`);
-    groups.push({ name, cacheBytes, source: parseSource(sourceText, name, setting) });
+    groups.push({ name, cacheBytes, ttlMs, source: parseSource(sourceText, name, setting) });
   }
   return groups;
 }

@@ -10,7 +10,7 @@ test('defaults give a working single static peer with the demo group', () => {
   assert.equal(config.bind, '0.0.0.0');
   assert.equal(config.self, 'http://127.0.0.1:8001');
   assert.equal(config.discovery, 'static');
-  assert.deepEqual(config.groups, [{ name: 'scores', cacheBytes: 64 * 1024 * 1024, source: { kind: 'demo' } }]);
+  assert.deepEqual(config.groups, [{ name: 'scores', cacheBytes: 64 * 1024 * 1024, ttlMs: 0, source: { kind: 'demo' } }]);
   assert.equal(config.basePath, '/_geecache/');
   assert.equal(config.peerTimeoutMs, 2000);
   assert.equal(config.replicas, 50);
@@ -31,8 +31,8 @@ test('flags override environment variables', () => {
 
 test('groups: name:bytes:source, with origins that contain colons', () => {
   assert.deepEqual(parseGroups('scores:64MiB:demo,pages:256MiB:http://origin.internal:8080'), [
-    { name: 'scores', cacheBytes: 64 * 2 ** 20, source: { kind: 'demo' } },
-    { name: 'pages', cacheBytes: 256 * 2 ** 20, source: { kind: 'http', origin: 'http://origin.internal:8080' } },
+    { name: 'scores', cacheBytes: 64 * 2 ** 20, ttlMs: 0, source: { kind: 'demo' } },
+    { name: 'pages', cacheBytes: 256 * 2 ** 20, ttlMs: 0, source: { kind: 'http', origin: 'http://origin.internal:8080' } },
   ]);
   assert.deepEqual(parseGroups('a:1.5KiB:https://x.example/values/')[0]!.source, { kind: 'http', origin: 'https://x.example/values' });
   assert.equal(parseBytes('1GiB'), 2 ** 30);
@@ -48,6 +48,16 @@ test('kubernetes mode derives self from POD_IP and requires the Service name', (
   assert.equal(loadConfig({ GEECACHE_DISCOVERY: 'kubernetes', GEECACHE_SERVICE: 's', POD_IP: 'fd00::5' }).self, 'http://[fd00::5]:8001');
   assert.throws(() => loadConfig({ GEECACHE_DISCOVERY: 'kubernetes', POD_IP: '10.1.2.3' }), /GEECACHE_SERVICE/);
   assert.throws(() => loadConfig({ GEECACHE_DISCOVERY: 'kubernetes', GEECACHE_SERVICE: 's' }), /GEECACHE_SELF.*POD_IP/);
+});
+
+test('a group may carry a TTL between its bytes and its source: name:bytes:ttl:source', () => {
+  assert.deepEqual(parseGroups('scores:64MiB:30s:demo,pages:1MiB:1.5h:http://origin:8080/v'), [
+    { name: 'scores', cacheBytes: 64 * 2 ** 20, ttlMs: 30_000, source: { kind: 'demo' } },
+    { name: 'pages', cacheBytes: 2 ** 20, ttlMs: 5_400_000, source: { kind: 'http', origin: 'http://origin:8080/v' } },
+  ]);
+  assert.equal(parseGroups('a:1KiB:250ms:demo')[0]!.ttlMs, 250);
+  assert.equal(parseGroups('a:1KiB:7d:demo')[0]!.ttlMs, 7 * 86_400_000);
+  assert.throws(() => parseGroups('a:1KiB:5x:demo'), /"5x" in group "a" is not a TTL such as 30s/);
 });
 
 test('every bad value fails with a ConfigError naming its variable', () => {

@@ -30,11 +30,14 @@ export class ByteView {
   #refs = 0;
   /** The bytes as latin1 text, made by the first textForWrite while cached; dropped when no cache holds the view. */
   #text: string | undefined = undefined;
+  /** When the value stops being served, in ms since the epoch; 0: never (groupcache's behaviour). */
+  readonly expiresAt: number;
 
-  private constructor(buffer: ArrayBuffer, offset: number, length: number) {
+  private constructor(buffer: ArrayBuffer, offset: number, length: number, expiresAt: number) {
     this.#buffer = buffer;
     this.#offset = offset;
     this.#length = length;
+    this.expiresAt = expiresAt;
   }
 
   /**
@@ -44,11 +47,11 @@ export class ByteView {
    * of unrelated garbage alive (bench/ measured RSS at 2.4x the budget). Values that
    * get cached move into a slab of cached values only (see `retain`).
    */
-  static copyOf(bytes: Uint8Array | string): ByteView {
+  static copyOf(bytes: Uint8Array | string, expiresAt = 0): ByteView {
     if (typeof bytes === 'string') bytes = Buffer.from(bytes, 'utf8');
     const copy = Buffer.allocUnsafeSlow(bytes.byteLength);
     copy.set(bytes);
-    return new ByteView(copy.buffer, 0, bytes.byteLength);
+    return new ByteView(copy.buffer, 0, bytes.byteLength, expiresAt);
   }
 
   /**
@@ -57,8 +60,17 @@ export class ByteView {
    * may be a view into a larger buffer; a cache that takes the view moves small values
    * into a slab, which lets go of that buffer.
    */
-  static adopt(bytes: Uint8Array): ByteView {
-    return new ByteView(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+  static adopt(bytes: Uint8Array, expiresAt = 0): ByteView {
+    return new ByteView(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, expiresAt);
+  }
+
+  /**
+   * The same bytes expiring at `expiresAt` instead, for a view no cache holds yet (a source's answer
+   * that the group's TTL caps); a view in a cache keeps the expiry it was cached with.
+   */
+  static expiringAt(view: ByteView, expiresAt: number): ByteView {
+    if (view.#refs > 0) throw new TypeError('a cached value keeps its expiry');
+    return new ByteView(view.#buffer, view.#offset, view.#length, expiresAt);
   }
 
   get byteLength(): number {

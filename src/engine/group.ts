@@ -34,6 +34,8 @@ export interface GroupStats {
   localLoadErrors: number;
   /** Gets that arrived from another peer over the peer protocol. */
   serverRequests: number;
+  /** Cached values found expired (and dropped) when a get looked for them. */
+  expirations: number;
 }
 
 /** What the group reports as it works, for logs and metrics; all optional. */
@@ -60,6 +62,14 @@ export interface GroupOptions {
   observer?: GroupObserver;
   /** Where the caches keep small values (slab.ts). Default: an arena of this group's own; a GroupRegistry passes its node's. */
   arena?: SlabArena;
+  /**
+   * How long a loaded value is served, in ms; 0 (the default): until it is evicted, as groupcache.
+   * A value the source says expires sooner expires then; a value fetched from its owner keeps the
+   * owner's expiry.
+   */
+  ttlMs?: number;
+  /** Wall clock in ms since the epoch, for expiry (pods compare expiries). Default Date.now. */
+  clock?: () => number;
 }
 
 export interface GetOptions {
@@ -98,6 +108,8 @@ export class Group {
   private readonly hotCacheEnabled: boolean;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly clock: () => number;
+  readonly ttlMs: number;
   private readonly observer: GroupObserver;
   private readonly loadFlight = new SingleFlight<ByteView>();
   private readonly fetchFlight = new SingleFlight<ByteView>();
@@ -114,6 +126,7 @@ export class Group {
     localLoads: 0,
     localLoadErrors: 0,
     serverRequests: 0,
+    expirations: 0,
   };
 
   constructor(options: GroupOptions) {
@@ -129,6 +142,9 @@ export class Group {
     this.hotCacheEnabled = options.hotCache ?? true;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
+    this.clock = options.clock ?? Date.now;
+    this.ttlMs = options.ttlMs ?? 0;
+    if (!Number.isSafeInteger(this.ttlMs) || this.ttlMs < 0) throw new TypeError(`ttlMs must be a non-negative integer, got ${options.ttlMs}`);
     this.observer = options.observer ?? {};
     const ceiling = Math.max(1, options.cacheBytes);
     const arena = options.arena ?? new SlabArena();
@@ -174,16 +190,35 @@ export class Group {
   private lookupCache(key: string): ByteView | undefined {
     if (this.cacheBytes === 0) return undefined;
     const main = this.mainCache.get(key);
-    if (main) {
+    if (main && this.fresh(this.mainCache, key, main)) {
       this.counters.mainHits++;
       return main;
     }
     const hot = this.hotCache.get(key);
-    if (hot) {
+    if (hot && this.fresh(this.hotCache, key, hot)) {
       this.counters.hotHits++;
       return hot;
     }
     return undefined;
+  }
+
+  /**
+   * Whether a cached value may still be served; an expired one is dropped now. Expired values are
+   * not looked for otherwise: until a get finds them, they count against the budget and are
+   * evicted in LRU order like any other. Reads the clock only for values that expire.
+   */
+  private fresh(cache: ByteLru, key: string, value: ByteView): boolean {
+    if (value.expiresAt === 0 || value.expiresAt > this.clock()) return true;
+    cache.delete(key);
+    this.counters.expirations++;
+    return false;
+  }
+
+  /** When a value loaded (or fetched) now stops being served: the source's expiry, capped by the group's TTL; 0 for never. */
+  private expiryOf(sourceExpiry: number): number {
+    if (this.ttlMs === 0) return sourceExpiry;
+    const cap = this.clock() + this.ttlMs;
+    return sourceExpiry === 0 ? cap : Math.min(sourceExpiry, cap);
   }
 
   /** From now on every miss fails (SourceError 503) instead of loading: the node is shutting down. */
@@ -236,7 +271,8 @@ export class Group {
     this.observer.loaded?.(this.name, 'peer', (this.now() - started) / 1000);
     // The decoded bytes belong to this response alone. They may be a view into a larger
     // socket buffer: a cache that keeps the value moves it into a slab (ByteView.adopt).
-    const value = ByteView.adopt(bytes);
+    // Until owners send their expiry (protocol: GetResponse field 3), a hot copy expires a TTL after it was fetched.
+    const value = ByteView.adopt(bytes, this.expiryOf(0));
     if (this.hotCacheEnabled && this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
     return value;
   }
@@ -249,6 +285,8 @@ export class Group {
     try {
       const loaded = await this.getter(key, signal);
       value = loaded instanceof ByteView ? loaded : ByteView.copyOf(loaded);
+      const expiresAt = this.expiryOf(value.expiresAt);
+      if (expiresAt !== value.expiresAt) value = ByteView.expiringAt(value, expiresAt);
     } catch (err) {
       this.counters.localLoadErrors++;
       this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000, err);
@@ -266,6 +304,8 @@ export class Group {
   /** Adds to one cache, then evicts until main + hot fit the budget, hot first once it exceeds its share. */
   private populateCache(cache: ByteLru, key: string, value: ByteView): void {
     if (this.cacheBytes === 0) return;
+    // Already expired (a source that says so): served to this caller, never cached.
+    if (value.expiresAt !== 0 && value.expiresAt <= this.clock()) return;
     cache.set(key, value);
     for (;;) {
       const mainBytes = this.mainCache.bytes;

@@ -52,6 +52,7 @@ export function createMetrics(
   mirror('geecache_peer_loads_total', 'Values fetched from the owner peer.', (s) => s.peerLoads);
   mirror('geecache_peer_errors_total', 'Peer fetches that failed and fell back to a local load.', (s) => s.peerErrors);
   mirror('geecache_server_requests_total', 'Gets that arrived from other peers.', (s) => s.serverRequests);
+  mirror('geecache_expirations_total', 'Cached values found expired (past their TTL) and dropped.', (s) => s.expirations);
 
   const traffic = options.peerTraffic;
   if (traffic) {

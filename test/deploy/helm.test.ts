@@ -229,15 +229,17 @@ describe('helm chart', () => {
       { name: 'iec', bytes: '64MiB', source: 'demo' },
       { name: 'fraction', bytes: '1.5GiB', source: 'https://origin.example/v1/' },
       { name: 'plain', bytes: '1048576B', source: 'http://10.0.0.9:8080' },
+      { name: 'fresh', bytes: '1MiB', ttl: '30s', source: 'http://10.0.0.9:8080' },
     ];
     const objects = helmTemplate({ groups });
     // A whole number from a values file reaches the template as a float; it must not print as 6.7108864e+07.
-    assert.equal(envMap(container(objects, names)).get('GEECACHE_GROUPS'), 'whole:67108864:demo,iec:64MiB:demo,fraction:1.5GiB:https://origin.example/v1/,plain:1048576B:http://10.0.0.9:8080');
+    assert.equal(envMap(container(objects, names)).get('GEECACHE_GROUPS'), 'whole:67108864:demo,iec:64MiB:demo,fraction:1.5GiB:https://origin.example/v1/,plain:1048576B:http://10.0.0.9:8080,fresh:1MiB:30s:http://10.0.0.9:8080');
     assert.deepEqual(programConfig(objects, names).groups, [
-      { name: 'whole', cacheBytes: 67108864, source: { kind: 'demo' } },
-      { name: 'iec', cacheBytes: 64 * 1024 ** 2, source: { kind: 'demo' } },
-      { name: 'fraction', cacheBytes: 1.5 * 1024 ** 3, source: { kind: 'http', origin: 'https://origin.example/v1' } },
-      { name: 'plain', cacheBytes: 1048576, source: { kind: 'http', origin: 'http://10.0.0.9:8080' } },
+      { name: 'whole', cacheBytes: 67108864, ttlMs: 0, source: { kind: 'demo' } },
+      { name: 'iec', cacheBytes: 64 * 1024 ** 2, ttlMs: 0, source: { kind: 'demo' } },
+      { name: 'fraction', cacheBytes: 1.5 * 1024 ** 3, ttlMs: 0, source: { kind: 'http', origin: 'https://origin.example/v1' } },
+      { name: 'plain', cacheBytes: 1048576, ttlMs: 0, source: { kind: 'http', origin: 'http://10.0.0.9:8080' } },
+      { name: 'fresh', cacheBytes: 1048576, ttlMs: 30_000, source: { kind: 'http', origin: 'http://10.0.0.9:8080' } },
     ]);
   });
 
@@ -252,6 +254,7 @@ describe('helm chart', () => {
     assert.match(helmTemplateError({ groups: [{ name: 'scores', bytes: '64MiB', source: 'ftp://origin' }] }), /source/);
     assert.match(helmTemplateError({ groups: [{ name: 'a:b', bytes: '64MiB', source: 'demo' }] }), /name/);
     assert.match(helmTemplateError({ groups: [{ name: 'scores', bytes: '64MB', source: 'demo' }] }), /bytes/);
+    assert.match(helmTemplateError({ groups: [{ name: 'scores', bytes: '64MiB', ttl: '5 minutes', source: 'demo' }] }), /ttl/);
     assert.match(helmTemplateError({ terminationGracePeriodSeconds: 12 }), /terminationGracePeriodSeconds \(12\) must exceed/);
     assert.match(helmTemplateError({ drainTimeoutMs: 30000 }), /must exceed .* = 40/);
     assert.match(helmTemplateError({ replicaCount: '3' }), /replicaCount/);

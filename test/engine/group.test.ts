@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ByteView } from '../../src/engine/byteview.js';
 import { Group, MAX_KEY_BYTES } from '../../src/engine/group.js';
 import { InvalidKeyError, NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../../src/errors.js';
 import type { PeerGetter, PeerPicker } from '../../src/engine/peers.js';
@@ -237,4 +238,47 @@ test('after stopLoads() a miss fails as 503 without calling the getter, also whe
   await assert.rejects(local.get('other'), (e: unknown) => e instanceof SourceError && e.status === 503);
   assert.equal((await local.get('cached')).toString(), 'v', 'cached values are still served');
   assert.equal(loads, 1);
+});
+
+test('with a TTL a value is served until it expires, then loaded again; expired values are dropped when found', async () => {
+  let clock = 1_000_000;
+  let version = 0;
+  const group = new Group({ name: 'g', cacheBytes: 1 << 20, ttlMs: 5000, clock: () => clock, getter: async () => `v${++version}` });
+  assert.equal((await group.get('k')).toString(), 'v1');
+  clock += 4999;
+  assert.equal((await group.get('k')).toString(), 'v1', 'fresh 1 ms before its TTL');
+  clock += 1;
+  assert.equal((await group.get('k')).toString(), 'v2', 'never served at its expiry');
+  assert.equal(group.stats().expirations, 1);
+  assert.equal(group.mainCache.items, 1, 'the expired entry was replaced, not kept beside');
+});
+
+test("a source's own expiry is kept when sooner than the TTL, capped when later; an already expired answer is not cached", async () => {
+  let clock = 1_000_000;
+  const expiries: Record<string, number> = { soon: clock + 1000, late: clock + 60_000, gone: clock - 1 };
+  let loads = 0;
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1 << 20,
+    ttlMs: 5000,
+    clock: () => clock,
+    getter: async (key) => (loads++, ByteView.adopt(Buffer.from(key), expiries[key])),
+  });
+  assert.equal((await group.get('soon')).expiresAt, clock + 1000);
+  assert.equal((await group.get('late')).expiresAt, clock + 5000);
+  assert.equal((await group.get('gone')).toString(), 'gone', 'served to its caller');
+  assert.equal(group.mainCache.peek('gone'), undefined, 'not cached');
+  clock += 1000;
+  await group.get('soon');
+  await group.get('late');
+  assert.equal(loads, 4, 'soon expired and loaded again; late still fresh');
+});
+
+test('without a TTL nothing expires: groupcache behaviour, and the clock is never read on a hit', async () => {
+  let reads = 0;
+  const group = new Group({ name: 'g', cacheBytes: 1 << 20, clock: () => (reads++, 0), getter: async () => 'v' });
+  await group.get('k');
+  for (let i = 0; i < 5; i++) await group.get('k');
+  assert.equal(group.stats().mainHits, 5);
+  assert.equal(reads, 0);
 });

@@ -95,7 +95,11 @@ values.schema.json checks each field's shape; here only emptiness is checked.
 {{- /* Whole numbers from a values file arrive as float64 and would print as 6.7108864e+07. */}}
 {{- $bytes := .bytes }}
 {{- if kindIs "float64" $bytes }}{{ $bytes = int64 $bytes }}{{ end }}
+{{- if .ttl }}
+{{- $groups = append $groups (printf "%v:%v:%v:%v" .name $bytes .ttl .source) }}
+{{- else }}
 {{- $groups = append $groups (printf "%v:%v:%v" .name $bytes .source) }}
+{{- end }}
 {{- end }}
 {{- if not $groups }}
 {{- fail "groups must list at least one cache group" }}
