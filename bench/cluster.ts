@@ -56,23 +56,44 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
+/** Free ports for a static ring of `count` pods on 127.0.0.1: pod i's peer port, its HTTP port, and every peer URL. */
+export interface LoopbackRing {
+  peerPorts: number[];
+  httpPorts: number[];
+  selves: string[];
+}
+
+export async function loopbackRing(count: number): Promise<LoopbackRing> {
+  const ports = await Promise.all(Array.from({ length: count * 2 }, () => freePort()));
+  const peerPorts = ports.filter((_, i) => i % 2 === 0);
+  const httpPorts = ports.filter((_, i) => i % 2 === 1);
+  return { peerPorts, httpPorts, selves: peerPorts.map((port) => `http://127.0.0.1:${port}`) };
+}
+
+/** Pod `i`'s environment in such a ring: the pods' POD_ENV (which the bench's own environment may override), static discovery, `groups`. */
+export function staticPodEnv(ring: LoopbackRing, i: number, groups: string): NodeJS.ProcessEnv {
+  return {
+    ...POD_ENV,
+    ...process.env,
+    GEECACHE_PORT: String(ring.peerPorts[i]!),
+    GEECACHE_HTTP_PORT: String(ring.httpPorts[i]!),
+    GEECACHE_BIND: '127.0.0.1',
+    GEECACHE_SELF: ring.selves[i]!,
+    GEECACHE_PEERS: ring.selves.join(','),
+    GEECACHE_DISCOVERY: 'static',
+    GEECACHE_GROUPS: groups,
+  };
+}
+
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const ports = await Promise.all(Array.from({ length: options.pods * 2 }, () => freePort()));
-  const selves = Array.from({ length: options.pods }, (_, i) => `http://127.0.0.1:${ports[2 * i]!}`);
+  const ring = await loopbackRing(options.pods);
+  const { selves } = ring;
   const pods: Pod[] = [];
   for (let i = 0; i < options.pods; i++) {
     const name = `${options.name}-${String.fromCharCode(97 + i)}`;
-    const http = `http://127.0.0.1:${ports[2 * i + 1]!}`;
+    const http = `http://127.0.0.1:${ring.httpPorts[i]!}`;
     const env: NodeJS.ProcessEnv = {
-      ...POD_ENV,
-      ...process.env,
-      GEECACHE_PORT: String(ports[2 * i]!),
-      GEECACHE_HTTP_PORT: String(ports[2 * i + 1]!),
-      GEECACHE_BIND: '127.0.0.1',
-      GEECACHE_SELF: selves[i]!,
-      GEECACHE_PEERS: selves.join(','),
-      GEECACHE_DISCOVERY: 'static',
-      GEECACHE_GROUPS: options.groups,
+      ...staticPodEnv(ring, i, options.groups),
       GEECACHE_HOT_CACHE: options.hotCache ?? 'on',
       GEECACHE_PEER_BATCH: options.peerBatch ?? 'on',
       LOG_LEVEL: 'warn',

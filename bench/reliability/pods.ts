@@ -1,11 +1,11 @@
 // pods.ts runs a static ring of geecache pods on loopback whose members can be killed, stopped, terminated and started again on their own ports.
 import { Agent } from 'node:http';
 import { readdirSync } from 'node:fs';
-import { NODE_FLAGS, POD_ENV } from '../../src/memory/node-flags.js';
-import { keyOwnership, MAIN_JS } from '../cluster.js';
+import { NODE_FLAGS } from '../../src/memory/node-flags.js';
+import { keyOwnership, loopbackRing, MAIN_JS, staticPodEnv } from '../cluster.js';
 import { scrape, sum, type Samples } from '../metrics.js';
 import { memoryOf } from '../proc-stat.js';
-import { freePort, spawnChild, waitForOk, type Child } from '../procs.js';
+import { spawnChild, waitForOk, type Child } from '../procs.js';
 import { serverNode } from '../server-node.js';
 import type { Target } from './clients.js';
 
@@ -190,24 +190,16 @@ export interface Ring {
 
 /** Starts `pods` pods that list each other (static discovery) and waits until all are ready. */
 export async function startRing(options: RingOptions): Promise<Ring> {
-  const ports = await Promise.all(Array.from({ length: options.pods * 2 }, () => freePort()));
-  const selves = Array.from({ length: options.pods }, (_, i) => `http://127.0.0.1:${ports[2 * i]!}`);
+  const ring = await loopbackRing(options.pods);
+  const { selves } = ring;
   const pods = selves.map((self, i) => {
     const env: NodeJS.ProcessEnv = {
-      ...POD_ENV,
-      ...process.env,
-      GEECACHE_PORT: String(ports[2 * i]!),
-      GEECACHE_HTTP_PORT: String(ports[2 * i + 1]!),
-      GEECACHE_BIND: '127.0.0.1',
-      GEECACHE_SELF: self,
-      GEECACHE_PEERS: selves.join(','),
-      GEECACHE_DISCOVERY: 'static',
-      GEECACHE_GROUPS: options.groups,
+      ...staticPodEnv(ring, i, options.groups),
       LOG_LEVEL: 'info',
       NODE_ENV: 'production',
       ...options.env,
     };
-    return new Pod(`${options.name}-${String.fromCharCode(97 + i)}`, i, ports[2 * i + 1]!, ports[2 * i]!, self, env, options.nodeArgs ?? []);
+    return new Pod(`${options.name}-${String.fromCharCode(97 + i)}`, i, ring.httpPorts[i]!, ring.peerPorts[i]!, self, env, options.nodeArgs ?? []);
   });
   const close = async (): Promise<void> => {
     await Promise.all(pods.map((pod) => pod.stop()));
