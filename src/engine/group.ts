@@ -3,7 +3,7 @@ import { ByteView } from './byteview.js';
 import { GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
 import { ByteLru } from './lru.js';
 import { SlabArena } from '../memory/slab.js';
-import { noPeers, type PeerGetter, type PeerPicker } from './peers.js';
+import { noPeers, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
 import { SingleFlight } from './singleflight.js';
 
 /**
@@ -261,9 +261,9 @@ export class Group {
 
   private async getFromPeer(peer: PeerGetter, key: string, signal: AbortSignal | undefined): Promise<ByteView> {
     const started = this.now();
-    let bytes: Uint8Array;
+    let answer: PeerValue;
     try {
-      bytes = await peer.get(this.name, key, signal);
+      answer = await peer.get(this.name, key, signal);
     } catch (err) {
       this.observer.loaded?.(this.name, 'peer', (this.now() - started) / 1000, err);
       throw err instanceof GeecacheError ? err : new PeerUnavailableError(peer.url, String(err), { cause: err });
@@ -271,8 +271,8 @@ export class Group {
     this.observer.loaded?.(this.name, 'peer', (this.now() - started) / 1000);
     // The decoded bytes belong to this response alone. They may be a view into a larger
     // socket buffer: a cache that keeps the value moves it into a slab (ByteView.adopt).
-    // Until owners send their expiry (protocol: GetResponse field 3), a hot copy expires a TTL after it was fetched.
-    const value = ByteView.adopt(bytes, this.expiryOf(0));
+    // A hot copy never outlives the owner's; an owner that sends no expiry (a Go peer) gets this group's TTL from now.
+    const value = ByteView.adopt(answer.value, this.expiryOf(answer.expiresAt));
     if (this.hotCacheEnabled && this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
     return value;
   }

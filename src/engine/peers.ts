@@ -1,6 +1,14 @@
 // peers.ts defines how a group finds the owner of a key and asks it for the value.
 import type { CircuitState } from './circuit-breaker.js';
 
+/** What an owner answers for a key. */
+export interface PeerValue {
+  /** The value; it belongs to this answer alone (a cache may adopt it). */
+  value: Uint8Array;
+  /** When the owner stops serving it, in ms since the epoch; 0: never, or the owner did not say (a Go groupcache peer). */
+  expiresAt: number;
+}
+
 /** Asks one remote peer for a value. Implemented by the HTTP peer client. */
 export interface PeerGetter {
   /** The peer's base URL, e.g. http://10.0.0.2:8001. */
@@ -10,7 +18,7 @@ export interface PeerGetter {
    * owner's source lacks the key, SourceError when the owner's source failed,
    * PeerUnavailableError when the peer could not be reached or answered oddly.
    */
-  get(group: string, key: string, signal?: AbortSignal): Promise<Uint8Array>;
+  get(group: string, key: string, signal?: AbortSignal): Promise<PeerValue>;
 }
 
 /** A peer client that can be closed when its peer leaves the ring. */

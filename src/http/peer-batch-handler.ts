@@ -3,7 +3,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
 import { FROM_PEER, type Group } from '../engine/group.js';
 import { GeecacheError, httpStatusOf } from '../errors.js';
-import { BATCH_CONTENT_TYPE, decodeKeys, encodeFrame, HEARTBEAT_FRAME, MAX_BATCH_BODY_BYTES } from '../protocol/batch.js';
+import {
+  BATCH_CONTENT_TYPE,
+  decodeKeys,
+  encodeExpiringFrame,
+  encodeFrame,
+  EXPIRY_FORMAT,
+  EXPIRY_HEADER,
+  HEARTBEAT_FRAME,
+  MAX_BATCH_BODY_BYTES,
+} from '../protocol/batch.js';
 import { HEARTBEAT_HEADER, heartbeatInterval } from '../protocol/get.js';
 import { sendText } from './responses.js';
 
@@ -32,6 +41,11 @@ export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Gr
       return;
     }
     const { keys } = decoded;
+    // Expiries go only to clients that read them: an older client would take them for value bytes.
+    const withExpiry = req.headers[EXPIRY_HEADER] === EXPIRY_FORMAT;
+    const valueFrame = (index: number, view: ByteView): Buffer =>
+      withExpiry ? encodeExpiringFrame(index, ByteView.bytesForWrite(view), view.expiresAt) : encodeFrame(index, 200, ByteView.bytesForWrite(view));
+    const headers = withExpiry ? ['content-type', BATCH_CONTENT_TYPE, EXPIRY_HEADER, EXPIRY_FORMAT] : ['content-type', BATCH_CONTENT_TYPE];
     const ready: Buffer[] = [];
     const failed = (index: number, err: unknown): Buffer => {
       if (!(err instanceof GeecacheError)) onUnexpectedError?.(err);
@@ -47,11 +61,11 @@ export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Gr
         ready.push(failed(index, err));
         return;
       }
-      if (cached) ready.push(encodeFrame(index, 200, ByteView.bytesForWrite(cached)));
+      if (cached) ready.push(valueFrame(index, cached));
       else {
         loads.push(
           group.get(key, FROM_PEER).then(
-            (view) => encodeFrame(index, 200, ByteView.bytesForWrite(view)),
+            (view) => valueFrame(index, view),
             (err: unknown) => failed(index, err),
           ),
         );
@@ -60,11 +74,11 @@ export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Gr
     const first = ready.length === 1 ? ready[0]! : Buffer.concat(ready);
     if (loads.length === 0) {
       // Everything was cached: one body with its length, as a single GET is answered.
-      res.writeHead(200, ['content-type', BATCH_CONTENT_TYPE, 'content-length', String(first.byteLength)]);
+      res.writeHead(200, [...headers, 'content-length', String(first.byteLength)]);
       res.end(first);
       return;
     }
-    res.writeHead(200, ['content-type', BATCH_CONTENT_TYPE]);
+    res.writeHead(200, headers);
     if (first.byteLength > 0) res.write(first);
     else res.flushHeaders();
     // While keys load, a heartbeat frame every interval the client asked for: it then waits for a

@@ -2,9 +2,9 @@
 // request that only a sign of life from the peer extends, and a circuit breaker for a peer that stays silent.
 import { Pool, type Dispatcher } from 'undici';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '../engine/circuit-breaker.js';
-import type { ClosablePeerGetter, PeerTraffic } from '../engine/peers.js';
+import type { ClosablePeerGetter, PeerTraffic, PeerValue } from '../engine/peers.js';
 import { NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../errors.js';
-import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, FrameReader, MAX_BATCH_KEYS } from '../protocol/batch.js';
+import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, EXPIRY_FORMAT, EXPIRY_HEADER, FrameReader, MAX_BATCH_KEYS, splitExpiringFrame } from '../protocol/batch.js';
 import { decodeGetResponse, HEARTBEAT_HEADER, peerPath, DEFAULT_BASE_PATH } from '../protocol/get.js';
 import { describeNetworkError } from './fetch-bytes.js';
 
@@ -39,7 +39,7 @@ export interface HttpPeerClientOptions {
 
 interface Waiting {
   key: string;
-  resolve: (value: Uint8Array) => void;
+  resolve: (value: PeerValue) => void;
   reject: (err: unknown) => void;
   settled: boolean;
 }
@@ -118,7 +118,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
     return this.breaker.state;
   }
 
-  get(group: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
+  get(group: string, key: string, signal?: AbortSignal): Promise<PeerValue> {
     // A caller's abort signal needs a request of its own to abort.
     if (!this.batching || signal) return this.getOne(group, key, signal);
     return new Promise((resolve, reject) => {
@@ -243,8 +243,9 @@ export class HttpPeerClient implements ClosablePeerGetter {
     const reader = new FrameReader();
     let status = 0;
     let isBatch = false;
+    let withExpiry = false;
     let total = 0;
-    const settle = (one: Waiting | undefined, outcome: () => Uint8Array): void => {
+    const settle = (one: Waiting | undefined, outcome: () => PeerValue): void => {
       if (!one || one.settled) return;
       one.settled = true;
       try {
@@ -266,7 +267,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
         {
           method: 'POST',
           path: batchPath(this.basePath, group),
-          headers: ['content-type', BATCH_CONTENT_TYPE, ...this.heartbeatHeaders],
+          headers: ['content-type', BATCH_CONTENT_TYPE, EXPIRY_HEADER, EXPIRY_FORMAT, ...this.heartbeatHeaders],
           body: encodeKeys(waiting.map((one) => one.key)),
         },
         handler(self),
@@ -279,6 +280,8 @@ export class HttpPeerClient implements ClosablePeerGetter {
         this.alive(self);
         status = statusCode;
         isBatch = statusCode === 200 && headers['content-type'] === BATCH_CONTENT_TYPE;
+        // An owner older than expiries in frames does not repeat the header and sends bare values.
+        withExpiry = headers[EXPIRY_HEADER] === EXPIRY_FORMAT;
       },
       onResponseData: (controller, chunk) => {
         this.alive(self);
@@ -287,7 +290,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
         if (!isBatch || self.done) return; // the answer of a peer that does not batch: only its status matters
         // Heartbeat frames carry no key index the batch has: settle() skips them.
         for (const frame of reader.push(chunk)) {
-          settle(waiting[frame.index], () => this.valueOrThrow(frame.status, frame.bytes));
+          settle(waiting[frame.index], () => this.frameValue(frame.status, frame.bytes, withExpiry));
         }
       },
       onResponseEnd: () => {
@@ -311,7 +314,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
   }
 
   /** A single GET for one key: groupcache's own request, which Go peers answer too. */
-  private getOne(group: string, key: string, signal?: AbortSignal): Promise<Uint8Array> {
+  private getOne(group: string, key: string, signal?: AbortSignal): Promise<PeerValue> {
     this.traffic.gets++;
     return new Promise((resolve, reject) => {
       let status = 0;
@@ -370,11 +373,12 @@ export class HttpPeerClient implements ClosablePeerGetter {
     });
   }
 
-  /** A single GET's value, or the error its status stands for. */
-  private answerOf(status: number, body: Buffer): Uint8Array {
-    if (status !== 200) return this.valueOrThrow(status, body);
+  /** A single GET's value and expiry, or the error its status stands for. */
+  private answerOf(status: number, body: Buffer): PeerValue {
+    if (status !== 200) this.throwFor(status, body);
     try {
-      return decodeGetResponse(body).value;
+      const { value, expiresAt } = decodeGetResponse(body);
+      return { value, expiresAt };
     } catch (err) {
       throw new PeerUnavailableError(this.url, `peer ${this.url} sent a malformed GetResponse`, { cause: err, status });
     }
@@ -385,9 +389,17 @@ export class HttpPeerClient implements ClosablePeerGetter {
     return new PeerUnavailableError(this.url, `peer ${this.url} unavailable: ${describeNetworkError(err, this.timeoutMs)}`, { cause: err });
   }
 
-  /** The value of a 200 (already decoded), or the error a status stands for. */
-  private valueOrThrow(status: number, body: Buffer): Uint8Array {
-    if (status === 200) return body;
+  /** A batch frame's value and expiry, or the error its status stands for. */
+  private frameValue(status: number, bytes: Buffer, withExpiry: boolean): PeerValue {
+    if (status !== 200) this.throwFor(status, bytes);
+    if (!withExpiry) return { value: bytes, expiresAt: 0 };
+    const split = splitExpiringFrame(bytes);
+    if (!split) throw new PeerUnavailableError(this.url, `peer ${this.url} sent a value frame too short for its expiry`);
+    return split;
+  }
+
+  /** Throws the error an answer's status (not 200) stands for. */
+  private throwFor(status: number, body: Buffer): never {
     const message = body.toString('utf8').trim() || `status ${status}`;
     // 404 and 502/504 are the owner's verdict on the key, and any other 4xx its verdict on our request;
     // the rest (500, 503 while draining, a Go peer's generic 500) means the owner could not answer, so

@@ -98,6 +98,6 @@ function processingHeartbeat(req: IncomingMessage, res: ServerResponse): NodeJS.
 }
 
 function writeGetResponse(res: ServerResponse, view: ByteView, headOnly: boolean): void {
-  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view)), PROTOBUF_CONTENT_TYPE, headOnly);
+  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view), view.expiresAt), PROTOBUF_CONTENT_TYPE, headOnly);
 }
 

@@ -8,6 +8,9 @@
 //           key would have answered (404, 502, ...), and the bytes are its message. While keys are
 //           still loading, an owner asked for heartbeats (HEARTBEAT_HEADER) sends HEARTBEAT_FRAME:
 //           index 0xFFFFFFFF, status 102, no bytes, which stands for no key.
+//           A client that sends EXPIRY_HEADER reads expiries: an owner that repeats the header
+//           in its answer starts the bytes of every 200 frame with the value's expiry, a float64
+//           LE of ms since the epoch (0: never), then the value.
 // A peer that does not know batches answers anything else (our older pods: 405; a Go
 // groupcache peer treats it as a get of the empty key), and the client asks for each key alone.
 
@@ -79,6 +82,29 @@ export function encodeFrame(index: number, status: number, bytes: Uint8Array): B
   out.writeUInt32LE(bytes.byteLength, 8);
   out.set(bytes, 12);
   return out;
+}
+
+/** Request header: "put expiries in value frames"; answer header: "they are there". Its value is EXPIRY_FORMAT. */
+export const EXPIRY_HEADER = 'geecache-frame-expiry';
+export const EXPIRY_FORMAT = 'f64-ms';
+const EXPIRY_BYTES = 8;
+
+/** A 200 frame for a client that reads expiries: [expiry][value]. */
+export function encodeExpiringFrame(index: number, value: Uint8Array, expiresAt: number): Buffer {
+  const out = Buffer.allocUnsafe(12 + EXPIRY_BYTES + value.byteLength);
+  out.writeUInt32LE(index, 0);
+  out.writeUInt32LE(200, 4);
+  out.writeUInt32LE(EXPIRY_BYTES + value.byteLength, 8);
+  out.writeDoubleLE(expiresAt, 12);
+  out.set(value, 12 + EXPIRY_BYTES);
+  return out;
+}
+
+/** The expiry and the value of a 200 frame's bytes from an owner that sends expiries; undefined when they are too short. */
+export function splitExpiringFrame(bytes: Buffer): { value: Buffer; expiresAt: number } | undefined {
+  if (bytes.byteLength < EXPIRY_BYTES) return undefined;
+  const expiresAt = bytes.readDoubleLE(0);
+  return { value: bytes.subarray(EXPIRY_BYTES), expiresAt: Number.isFinite(expiresAt) && expiresAt > 0 ? expiresAt : 0 };
 }
 
 /** Sent while an owner still loads keys of the batch: the client's deadline starts again. */

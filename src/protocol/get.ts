@@ -20,19 +20,43 @@ export function heartbeatInterval(value: string | string[] | undefined): number 
 }
 
 // groupcache.proto: message GetResponse { optional bytes value = 1; optional double minute_qps = 2; }
+// groupcache-go v3 adds `optional int64 expire = 3`, Unix time in nanoseconds; golang/groupcache
+// skips the unknown field, so every groupcache reader still takes the answer.
 const GetResponseType = new protobuf.Type('GetResponse')
   .add(new protobuf.Field('value', 1, 'bytes'))
-  .add(new protobuf.Field('minuteQps', 2, 'double'));
+  .add(new protobuf.Field('minuteQps', 2, 'double'))
+  .add(new protobuf.Field('expire', 3, 'int64'));
 new protobuf.Root().define('groupcachepb').add(GetResponseType);
 
 export interface GetResponse {
   value: Uint8Array;
   /** The owner's recent request rate for the key; groupcache peers may send it, we send 0. */
   minuteQps: number;
+  /** When the owner stops serving the value, in ms since the epoch; 0: it does not expire (or the owner did not say). */
+  expiresAt: number;
 }
 
-export function encodeGetResponse(value: Uint8Array, minuteQps = 0): Uint8Array {
-  return GetResponseType.encode({ value, minuteQps }).finish();
+/** An int64 as protobufjs reads and writes it: two 32-bit halves. */
+interface Int64 {
+  low: number;
+  high: number;
+}
+
+// Nanoseconds since the epoch are past 2^53: they are computed as BigInt and travel as two halves.
+const NANOS_PER_MS = 1_000_000n;
+
+function nanosOf(ms: number): Int64 {
+  const nanos = BigInt(Math.round(ms)) * NANOS_PER_MS;
+  return { low: Number(BigInt.asIntN(32, nanos)), high: Number(BigInt.asIntN(32, nanos >> 32n)) };
+}
+
+function msOf(nanos: Int64): number {
+  return Number(((BigInt(nanos.high) << 32n) | BigInt(nanos.low >>> 0)) / NANOS_PER_MS);
+}
+
+/** `expiresAt` in ms since the epoch, 0 for never: field 3 is then left out, as golang/groupcache sends. */
+export function encodeGetResponse(value: Uint8Array, expiresAt = 0, minuteQps = 0): Uint8Array {
+  return GetResponseType.encode(expiresAt > 0 ? { value, minuteQps, expire: nanosOf(expiresAt) } : { value, minuteQps }).finish();
 }
 
 /**
@@ -40,10 +64,13 @@ export function encodeGetResponse(value: Uint8Array, minuteQps = 0): Uint8Array 
  * owner always sends field 1, so a message without it (an empty body among them) is not an answer.
  */
 export function decodeGetResponse(bytes: Uint8Array): GetResponse {
-  const message = GetResponseType.decode(bytes) as unknown as { value?: unknown; minuteQps?: number };
+  const message = GetResponseType.decode(bytes) as unknown as { value?: unknown; minuteQps?: number; expire?: Int64 };
   // An absent field is not an own property: protobufjs reads it from the prototype's default.
   if (!Object.hasOwn(message, 'value') || !(message.value instanceof Uint8Array)) throw new TypeError('GetResponse has no value (field 1)');
-  return { value: message.value, minuteQps: message.minuteQps ?? 0 };
+  const expire = Object.hasOwn(message, 'expire') ? message.expire : undefined;
+  // A negative expiry (Go's zero time.Time) means none, as 0 does.
+  const expiresAt = expire && expire.high >= 0 ? msOf(expire) : 0;
+  return { value: message.value, minuteQps: message.minuteQps ?? 0, expiresAt };
 }
 
 /** Why `basePath` cannot prefix peer paths, or undefined when it can: it starts and ends with '/', as '/_geecache/' does. */

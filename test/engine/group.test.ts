@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ByteView } from '../../src/engine/byteview.js';
 import { Group, MAX_KEY_BYTES } from '../../src/engine/group.js';
 import { InvalidKeyError, NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../../src/errors.js';
-import type { PeerGetter, PeerPicker } from '../../src/engine/peers.js';
+import type { PeerGetter, PeerPicker, PeerValue } from '../../src/engine/peers.js';
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -13,13 +13,14 @@ function deferred<T>() {
 }
 
 /** Every key is owned by one remote peer answering from `values`; counts calls. */
-function remotePeer(behaviour: (key: string) => Promise<Uint8Array>): PeerPicker & { calls: string[] } {
+function remotePeer(behaviour: (key: string) => Promise<Uint8Array | PeerValue>): PeerPicker & { calls: string[] } {
   const calls: string[] = [];
   const getter: PeerGetter = {
     url: 'http://127.0.0.1:9',
     get: async (_group, key) => {
       calls.push(key);
-      return behaviour(key);
+      const answer = await behaviour(key);
+      return answer instanceof Uint8Array ? { value: answer, expiresAt: 0 } : answer;
     },
   };
   return { calls, pickPeer: () => getter };
@@ -281,4 +282,21 @@ test('without a TTL nothing expires: groupcache behaviour, and the clock is neve
   for (let i = 0; i < 5; i++) await group.get('k');
   assert.equal(group.stats().mainHits, 5);
   assert.equal(reads, 0);
+});
+
+test("a hot copy keeps the owner's expiry, capped by this group's TTL; an owner that sends none gets the TTL from now", async () => {
+  let clock = 1_000_000;
+  const ownerExpiry: Record<string, number> = { soon: clock + 1000, late: clock + 60_000, none: 0 };
+  const peer = remotePeer(async (key) => ({ value: Buffer.from(key), expiresAt: ownerExpiry[key]! }));
+  const group = new Group({ name: 'g', cacheBytes: 1 << 20, ttlMs: 5000, clock: () => clock, peers: peer, random: () => 0, getter: async () => assert.fail('loaded') });
+  for (const key of ['soon', 'late', 'none']) await group.get(key);
+  assert.equal(group.hotCache.peek('soon')?.expiresAt, clock + 1000);
+  assert.equal(group.hotCache.peek('late')?.expiresAt, clock + 5000);
+  assert.equal(group.hotCache.peek('none')?.expiresAt, clock + 5000);
+  clock += 1000;
+  await group.get('soon');
+  assert.deepEqual(peer.calls, ['soon', 'late', 'none', 'soon'], 'the hot copy expired with the owner\'s');
+  const untimed = new Group({ name: 'u', cacheBytes: 1 << 20, clock: () => clock, peers: peer, random: () => 0, getter: async () => assert.fail('loaded') });
+  await untimed.get('late');
+  assert.equal(untimed.hotCache.peek('late')?.expiresAt, ownerExpiry.late, "without a TTL of its own the owner's expiry still holds");
 });

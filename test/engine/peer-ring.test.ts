@@ -85,7 +85,7 @@ test('set() swaps the ring atomically, ignores no-op updates and closes clients 
   const closed: string[] = [];
   const ring = new PeerRing({
     self: 'http://127.0.0.1:1',
-    createClient: (url) => ({ url, get: async () => new Uint8Array(), close: async () => void closed.push(url) }),
+    createClient: (url) => ({ url, get: async () => ({ value: new Uint8Array(), expiresAt: 0 }), close: async () => void closed.push(url) }),
   });
   ring.set('http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3');
   ring.set('http://127.0.0.1:3', 'http://127.0.0.1:2', 'http://127.0.0.1:1', 'http://127.0.0.1:2');

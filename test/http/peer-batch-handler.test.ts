@@ -6,7 +6,7 @@ import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { createPeerHandler } from '../../src/http/peer-handler.js';
 import { GroupRegistry } from '../../src/engine/group-registry.js';
 import { NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
-import { BATCH_CONTENT_TYPE, encodeFrame } from '../../src/protocol/batch.js';
+import { BATCH_CONTENT_TYPE, encodeFrame, encodeKeys, FrameReader } from '../../src/protocol/batch.js';
 import { encodeGetResponse, parsePeerPath } from '../../src/protocol/get.js';
 
 async function serve(listener: RequestListener): Promise<{ url: string; requests: string[] }> {
@@ -24,11 +24,12 @@ async function serve(listener: RequestListener): Promise<{ url: string; requests
 }
 
 /** A real peer: our peer handler over a group whose source knows "v-*" keys, fails "bad-*" and is slow for "slow-*". */
-async function peer(): Promise<{ url: string; requests: string[] }> {
+async function peer(ttlMs = 0): Promise<{ url: string; requests: string[] }> {
   const groups = new GroupRegistry();
   groups.create({
     name: 'scores',
     cacheBytes: 1 << 20,
+    ttlMs,
     getter: async (key) => {
       if (key.startsWith('slow-')) await new Promise((resolve) => setTimeout(resolve, 300));
       if (key.startsWith('bad-')) throw new Error('source down');
@@ -46,7 +47,7 @@ test('keys asked for in one turn go to the owner as one batch; each gets its own
   after(() => client.close());
   const keys = Array.from({ length: 40 }, (_, i) => `v-${i}`);
   const answers = await Promise.all(keys.map((key) => client.get('scores', key)));
-  assert.deepEqual(answers.map((bytes) => Buffer.from(bytes).toString()), keys.map((key) => `value of ${key}`));
+  assert.deepEqual(answers.map((answer) => Buffer.from(answer.value).toString()), keys.map((key) => `value of ${key}`));
   assert.deepEqual(owner.requests, ['POST /_geecache/scores/']);
 
   // Now cached on the owner: the same batch again is answered in one body.
@@ -54,7 +55,7 @@ test('keys asked for in one turn go to the owner as one batch; each gets its own
   assert.equal(owner.requests.length, 2);
 
   const mixed = await Promise.allSettled([client.get('scores', 'v-1'), client.get('scores', 'nope'), client.get('scores', 'bad-1')]);
-  assert.equal(mixed[0].status === 'fulfilled' && Buffer.from(mixed[0].value).toString(), 'value of v-1');
+  assert.equal(mixed[0].status === 'fulfilled' && Buffer.from(mixed[0].value.value).toString(), 'value of v-1');
   assert.ok(mixed[1].status === 'rejected' && mixed[1].reason instanceof NotFoundError && mixed[1].reason.message === 'no nope');
   assert.ok(mixed[2].status === 'rejected' && mixed[2].reason instanceof SourceError && mixed[2].reason.status === 502);
   assert.equal(owner.requests.length, 3);
@@ -77,8 +78,8 @@ test('a slow key does not hold back the rest of its batch', async () => {
   });
   const fast = await Promise.all(['v-a', 'v-b', 'v-c'].map((key) => client.get('scores', key)));
   assert.equal(slowDone, false, 'the fast keys arrived before the slow one');
-  assert.equal(Buffer.from(fast[2]!).toString(), 'value of v-c');
-  assert.equal(Buffer.from(await slow).toString(), 'value of slow-1');
+  assert.equal(Buffer.from(fast[2]!.value).toString(), 'value of v-c');
+  assert.equal(Buffer.from((await slow).value).toString(), 'value of slow-1');
   assert.ok(performance.now() - started >= 250);
   assert.equal(owner.requests.length, 1);
 });
@@ -96,11 +97,33 @@ test('a peer that does not answer batches gets single GETs, then only single GET
   const client = new HttpPeerClient({ url: old.url });
   after(() => client.close());
   const first = await Promise.all(['a', 'b', 'c'].map((key) => client.get('g', key)));
-  assert.deepEqual(first.map((bytes) => Buffer.from(bytes).toString()), ['a', 'b', 'c']);
+  assert.deepEqual(first.map((answer) => Buffer.from(answer.value).toString()), ['a', 'b', 'c']);
   assert.equal(old.requests[0], 'POST /_geecache/g/');
   assert.deepEqual(old.requests.slice(1).sort(), ['GET /_geecache/g/a', 'GET /_geecache/g/b', 'GET /_geecache/g/c']);
   await Promise.all(['d', 'e'].map((key) => client.get('g', key)));
   assert.deepEqual(old.requests.slice(4).sort(), ['GET /_geecache/g/d', 'GET /_geecache/g/e']);
+});
+
+test("the owner's expiry reaches the client in batches and single GETs; a client that does not ask for it gets bare values", async () => {
+  const owner = await peer(60_000);
+  const client = new HttpPeerClient({ url: owner.url });
+  after(() => client.close());
+  const asked = Date.now();
+  const loaded = await Promise.all(['v-a', 'v-b'].map((key) => client.get('scores', key)));
+  const cached = await Promise.all(['v-a', 'v-b'].map((key) => client.get('scores', key)));
+  const single = await client.get('scores', 'v-c');
+  const answered = Date.now();
+  assert.deepEqual(owner.requests, ['POST /_geecache/scores/', 'POST /_geecache/scores/', 'GET /_geecache/scores/v-c']);
+  for (const answer of [...loaded, ...cached, single]) {
+    assert.ok(answer.expiresAt >= asked + 60_000 && answer.expiresAt <= answered + 60_000, `expiry ${answer.expiresAt - asked} ms ahead`);
+  }
+  assert.deepEqual(cached.map((answer) => answer.expiresAt), loaded.map((answer) => answer.expiresAt), 'a cached value keeps its expiry');
+  assert.equal(Buffer.from(loaded[0]!.value).toString(), 'value of v-a');
+
+  const old = await fetch(`${owner.url}/_geecache/scores/`, { method: 'POST', body: encodeKeys(['v-a']), headers: { 'content-type': BATCH_CONTENT_TYPE } });
+  assert.equal(old.headers.get('geecache-frame-expiry'), null);
+  const frames = new FrameReader().push(Buffer.from(await old.arrayBuffer()));
+  assert.equal(frames[0]!.bytes.toString(), 'value of v-a', 'no expiry bytes for a client that did not ask');
 });
 
 test('bad batches are refused with 4xx and a message', async () => {
@@ -129,7 +152,7 @@ test('a peer that dies in the middle of a batch: answered keys keep their values
   const client = new HttpPeerClient({ url: dying.url });
   after(() => client.destroy());
   const [first, second, third] = await Promise.allSettled(['a', 'b', 'c'].map((key) => client.get('g', key)));
-  assert.ok(second!.status === 'fulfilled' && Buffer.from(second!.value).toString() === 'second');
+  assert.ok(second!.status === 'fulfilled' && Buffer.from(second!.value.value).toString() === 'second');
   for (const lost of [first!, third!]) assert.ok(lost.status === 'rejected' && lost.reason instanceof PeerUnavailableError, String(lost.status));
 });
 
@@ -165,10 +188,10 @@ test('an owner that loads slower than the timeout sends heartbeats: GET and batc
   const client = new HttpPeerClient({ url: owner.url, timeoutMs: 150 });
   after(() => client.close());
   // One key alone: a GET, kept alive by 102 Processing.
-  assert.equal(Buffer.from(await client.get('slow', 'one')).toString(), 'slow one');
+  assert.equal(Buffer.from((await client.get('slow', 'one')).value).toString(), 'slow one');
   // Three at once: a batch, kept alive by heartbeat frames.
   const many = await Promise.all(['a', 'b', 'c'].map((key) => client.get('slow', key)));
-  assert.deepEqual(many.map((bytes) => Buffer.from(bytes).toString()), ['slow a', 'slow b', 'slow c']);
+  assert.deepEqual(many.map((answer) => Buffer.from(answer.value).toString()), ['slow a', 'slow b', 'slow c']);
   assert.deepEqual(owner.requests, ['GET /_geecache/slow/one', 'POST /_geecache/slow/']);
   assert.equal(owner.loads(), 4, 'each key loaded once, by the owner');
   assert.equal(client.circuit, 'closed');
@@ -181,7 +204,7 @@ test('requests waiting for a connection to a busy owner wait on while it sends h
   after(() => client.close());
   const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
   const values = await Promise.all(keys.map((key) => client.get('slow', key)));
-  assert.deepEqual(values.map((bytes) => Buffer.from(bytes).toString()), keys.map((key) => `slow ${key}`));
+  assert.deepEqual(values.map((answer) => Buffer.from(answer.value).toString()), keys.map((key) => `slow ${key}`));
   assert.equal(owner.loads(), 6);
   assert.equal(client.circuit, 'closed');
 });

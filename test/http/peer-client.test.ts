@@ -27,7 +27,7 @@ test('decodes a GetResponse and reuses one keep-alive connection', async () => {
   });
   const client = new HttpPeerClient({ url: peer.url, connections: 1 });
   after(() => client.close());
-  for (let i = 0; i < 5; i++) assert.equal(Buffer.from(await client.get('scores', 'a b/c')).toString(), '630');
+  for (let i = 0; i < 5; i++) assert.equal(Buffer.from((await client.get('scores', 'a b/c')).value).toString(), '630');
   assert.equal(paths[0], '/_geecache/scores/a%20b%2Fc');
   assert.equal(peer.connections(), 1);
 });
@@ -141,9 +141,9 @@ test('a probe that is answered closes the circuit', async () => {
   answering = true;
   await assert.rejects(client.get('g', 'c'), /circuit open/);
   clock += 500;
-  assert.equal(Buffer.from(await client.get('g', 'd')).toString(), 'back');
+  assert.equal(Buffer.from((await client.get('g', 'd')).value).toString(), 'back');
   assert.equal(client.circuit, 'closed');
-  assert.equal(Buffer.from(await client.get('g', 'e')).toString(), 'back');
+  assert.equal(Buffer.from((await client.get('g', 'e')).value).toString(), 'back');
   assert.equal(requests, 4, 'a, b, the probe d, then e');
 });
 

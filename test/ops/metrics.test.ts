@@ -67,7 +67,7 @@ test("every other peer's circuit state is a gauge, and trips are counted across 
   const states = new Map([['http://127.0.0.1:2', 'open'], ['http://127.0.0.1:3', 'closed']] as const);
   const ring = new PeerRing({
     self: 'http://127.0.0.1:1',
-    createClient: (url) => ({ url, circuit: states.get(url as 'http://127.0.0.1:2'), get: async () => new Uint8Array(), close: async () => {} }),
+    createClient: (url) => ({ url, circuit: states.get(url as 'http://127.0.0.1:2'), get: async () => ({ value: new Uint8Array(), expiresAt: 0 }), close: async () => {} }),
   });
   ring.set('http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3');
   const peerTraffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 4 };

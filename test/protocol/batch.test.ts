@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchPath, decodeKeys, encodeFrame, encodeKeys, FrameReader, parseBatchPath } from '../../src/protocol/batch.js';
+import { batchPath, decodeKeys, encodeExpiringFrame, encodeFrame, encodeKeys, FrameReader, parseBatchPath, splitExpiringFrame } from '../../src/protocol/batch.js';
 
 test('keys survive encoding, including empty, multi-byte and separator characters', () => {
   const keys = ['a', '', 'héllo wörld', 'x/y?z=1&\n', '🔑'.repeat(100)];
@@ -50,4 +50,16 @@ test('batch paths name the group; anything else is not a batch path', () => {
   for (const url of ['/_geecache/', '/_geecache/g/k', '/_geecache/g', '/other/g/', '/_geecache/%zz/']) {
     assert.equal(parseBatchPath('/_geecache/', url), undefined, url);
   }
+});
+
+test('a value frame with its expiry reads back as the value and the expiry; a frame too short for one is not', () => {
+  const expiresAt = Date.UTC(2026, 11, 2, 0, 0, 0, 7);
+  const [frame] = new FrameReader().push(encodeExpiringFrame(3, Buffer.from('value'), expiresAt));
+  assert.equal(frame!.index, 3);
+  assert.equal(frame!.status, 200);
+  const split = splitExpiringFrame(frame!.bytes)!;
+  assert.equal(split.value.toString(), 'value');
+  assert.equal(split.expiresAt, expiresAt);
+  assert.equal(splitExpiringFrame(encodeExpiringFrame(0, new Uint8Array(0), 0).subarray(12))!.expiresAt, 0);
+  assert.equal(splitExpiringFrame(Buffer.from('short')), undefined);
 });

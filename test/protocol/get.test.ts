@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeGetResponse, encodeGetResponse, parsePeerPath, peerPath, basePathProblem } from '../../src/protocol/get.js';
 
 test('GetResponse bytes are protobuf field 1 (bytes) and field 2 (double), as groupcache sends', () => {
-  const bytes = encodeGetResponse(Buffer.from('630'), 1.5);
+  const bytes = encodeGetResponse(Buffer.from('630'), 0, 1.5);
   // 0x0a = field 1, wire type 2; length 3; "630"; 0x11 = field 2, wire type 1; 1.5 as little-endian double.
   const double = Buffer.alloc(8);
   double.writeDoubleLE(1.5);
@@ -20,6 +20,23 @@ test('an empty value is an answer; a GetResponse without field 1 (an empty body 
   assert.throws(() => decodeGetResponse(new Uint8Array(0)), /no value/);
   // Only minute_qps (field 2): valid protobuf, still no value.
   assert.throws(() => decodeGetResponse(Uint8Array.from([0x11, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f])), /no value/);
+});
+
+test("an expiry travels as field 3, int64 Unix nanoseconds (groupcache-go v3's expire), and comes back to the ms", () => {
+  const expiresAt = Date.UTC(2026, 11, 1, 23, 59, 59, 123);
+  const bytes = Buffer.from(encodeGetResponse(Buffer.from('v'), expiresAt));
+  // 0x18 = field 3, wire type 0 (varint): the nanoseconds follow as a varint.
+  const at = bytes.indexOf(0x18, 3);
+  assert.ok(at > 0, bytes.toString('hex'));
+  let nanos = 0n;
+  for (let i = at + 1, shift = 0n; ; i++, shift += 7n) {
+    nanos |= BigInt(bytes[i]! & 0x7f) << shift;
+    if ((bytes[i]! & 0x80) === 0) break;
+  }
+  assert.equal(nanos, BigInt(expiresAt) * 1_000_000n);
+  assert.equal(decodeGetResponse(bytes).expiresAt, expiresAt);
+  assert.equal(decodeGetResponse(encodeGetResponse(Buffer.from('v'))).expiresAt, 0, 'no field 3: never');
+  assert.ok(!Buffer.from(encodeGetResponse(Buffer.from('v'))).includes(0x18), 'field 3 is left out when the value never expires');
 });
 
 test('malformed protobuf throws', () => {
