@@ -3,6 +3,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 
 export interface FetchedBytes {
   status: number;
+  headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
 
@@ -16,6 +17,7 @@ export interface FetchedBytes {
 export function fetchBytes(dispatcher: Dispatcher, path: string, maxBytes: number, signal?: AbortSignal): Promise<FetchedBytes> {
   return new Promise((resolve, reject) => {
     let status = 0;
+    let headers: FetchedBytes['headers'] = {};
     let total = 0;
     const chunks: Buffer[] = [];
     let onAbort: (() => void) | undefined;
@@ -29,8 +31,9 @@ export function fetchBytes(dispatcher: Dispatcher, path: string, maxBytes: numbe
         onAbort = () => controller.abort(signal.reason as Error);
         signal.addEventListener('abort', onAbort, { once: true });
       },
-      onResponseStart(_controller, statusCode) {
+      onResponseStart(_controller, statusCode, responseHeaders) {
         status = statusCode;
+        headers = responseHeaders;
       },
       onResponseData(controller, chunk) {
         total += chunk.length;
@@ -39,7 +42,7 @@ export function fetchBytes(dispatcher: Dispatcher, path: string, maxBytes: numbe
       },
       onResponseEnd() {
         settle();
-        resolve({ status, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total) });
+        resolve({ status, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total) });
       },
       onResponseError(_controller, error) {
         settle();

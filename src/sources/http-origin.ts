@@ -3,7 +3,8 @@ import { Pool } from 'undici';
 import { ByteView } from '../engine/byteview.js';
 import { NotFoundError, SourceError } from '../errors.js';
 import type { Getter } from '../engine/group.js';
-import { describeNetworkError, fetchBytes } from '../http/fetch-bytes.js';
+import { describeNetworkError, fetchBytes, type FetchedBytes } from '../http/fetch-bytes.js';
+import { originExpiry } from './origin-freshness.js';
 
 export interface HttpOriginOptions {
   /** Origin URL, optionally with a path prefix: http://origin.internal:8080/values */
@@ -25,7 +26,11 @@ export interface ClosableGetter {
   destroy(): Promise<void>;
 }
 
-/** 200 is the value, 404 is not-found, anything else (or no answer in time) is a source failure. */
+/**
+ * 200 is the value, 404 is not-found, anything else (or no answer in time) is a source failure.
+ * A value expires as the origin's Cache-Control, Expires and Age say (origin-freshness.ts); the
+ * group's TTL caps it.
+ */
 export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
   const url = new URL(options.origin);
   const prefix = url.pathname.replace(/\/+$/, '');
@@ -38,17 +43,17 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
     bodyTimeout: timeoutMs,
   });
   const getter: Getter = async (key, signal) => {
-    let status: number;
-    let body: Buffer;
+    let answer: FetchedBytes;
     try {
       // Bounded by undici's connect, headers and body timeouts (see peer-client.ts).
-      ({ status, body } = await fetchBytes(connections, `${prefix}/${encodeURIComponent(key)}`, maxValueBytes, signal));
+      answer = await fetchBytes(connections, `${prefix}/${encodeURIComponent(key)}`, maxValueBytes, signal);
     } catch (err) {
       const reason = describeNetworkError(err, timeoutMs);
       throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err });
     }
+    const { status, body } = answer;
     // The body was just read and nobody else holds it: no copy needed.
-    if (status === 200) return ByteView.adopt(body);
+    if (status === 200) return ByteView.adopt(body, originExpiry(answer.headers));
     if (status === 404) throw new NotFoundError(`${key} not exist`);
     const detail = body.toString('utf8').trim().slice(0, 200);
     throw new SourceError(`origin ${url.origin} answered ${status} for ${JSON.stringify(key)}${detail ? `: ${detail}` : ''}`);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { httpOriginSource } from '../../src/sources/http-origin.js';
 import { NotFoundError, SourceError } from '../../src/errors.js';
 import { ByteView } from '../../src/engine/byteview.js';
+import { Group } from '../../src/engine/group.js';
 
 const seen: string[] = [];
 const origin = createServer((req, res) => {
@@ -13,6 +14,7 @@ const origin = createServer((req, res) => {
   if (key === 'slow') return void setTimeout(() => res.end('late'), 1000);
   if (key === 'missing') return void res.writeHead(404).end('nope');
   if (key === 'broken') return void res.writeHead(500).end('database on fire');
+  if (key.startsWith('cc:')) return void res.writeHead(200, { 'cache-control': key.slice(3) }).end(key);
   res.end(`value of ${key}`);
 });
 await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
@@ -43,4 +45,22 @@ test('an origin that refuses connections is a source error', async () => {
   const source = httpOriginSource({ origin: 'http://127.0.0.1:1', timeoutMs: 500 });
   after(() => source.close());
   await assert.rejects(source.getter('k'), (e: unknown) => e instanceof SourceError && /ECONNREFUSED/.test(e.message));
+});
+
+test("the origin's Cache-Control sets the expiry, capped by the group's TTL; no-store answers reach the caller and are not cached", async () => {
+  const source = httpOriginSource({ origin: base });
+  after(() => source.close());
+  const group = new Group({ name: 'g', cacheBytes: 1 << 20, ttlMs: 30_000, getter: source.getter });
+  const asked = Date.now();
+  const short = await group.get('cc:max-age=10');
+  assert.ok(short.expiresAt >= asked + 10_000 && short.expiresAt <= Date.now() + 10_000, `max-age=10: ${short.expiresAt - asked} ms`);
+  const capped = await group.get('cc:max-age=3600');
+  assert.ok(capped.expiresAt <= Date.now() + 30_000, `capped by the TTL: ${capped.expiresAt - asked} ms`);
+  const before = seen.length;
+  assert.equal((await group.get('cc:no-store')).toString(), 'cc:no-store');
+  assert.equal((await group.get('cc:no-store')).toString(), 'cc:no-store');
+  assert.equal(seen.length - before, 2, 'no-store: every get goes to the origin');
+  assert.equal(group.mainCache.peek('cc:no-store'), undefined);
+  await group.get('cc:max-age=10');
+  assert.equal(seen.length - before, 2, 'max-age=10 is served from the cache');
 });
