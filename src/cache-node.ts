@@ -15,6 +15,8 @@ import { createHttpApp } from './http/app.js';
 import { expressMessageClasses } from './http/message-classes.js';
 import { HttpPeerClient } from './http/peer-client.js';
 import { createPeerHandler } from './http/peer-handler.js';
+import { adminCheck } from './http/admin-auth.js';
+import { createInvalidateHandler } from './http/invalidate-handler.js';
 import { sendText } from './http/responses.js';
 import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
 import { IdleGc } from './memory/idle-gc.js';
@@ -69,7 +71,14 @@ export class CacheNode {
       self: config.self,
       replicas: config.replicas,
       createClient: (url) =>
-        new HttpPeerClient({ url, basePath: config.basePath, timeoutMs: config.peerTimeoutMs, batch: config.peerBatch, traffic: peerTraffic }),
+        new HttpPeerClient({
+          url,
+          basePath: config.basePath,
+          timeoutMs: config.peerTimeoutMs,
+          batch: config.peerBatch,
+          traffic: peerTraffic,
+          adminToken: config.adminToken,
+        }),
       onChange: (peers) => logger.info({ peers, count: peers.length }, 'peer membership changed'),
     });
     // Loads only happen after construction, when this.metrics is set.
@@ -90,11 +99,25 @@ export class CacheNode {
     this.idleGc = config.idleGc ? new IdleGc({ arena: this.groups.arena, logger }) : undefined;
     this.discovery = options.discovery ?? this.makeDiscovery();
 
-    const api = createApiHandler({ groups: this.groups, metrics, logger, ring: this.ring });
+    const admin = adminCheck(config.adminToken);
+    const invalidate = createInvalidateHandler({
+      groups: this.groups,
+      ring: this.ring,
+      adminCheck: admin,
+      logger,
+      onInvalidated: (group, key, report) => {
+        metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'client' });
+        metrics.invalidationPeers.inc({ result: 'reached' }, report.reached);
+        metrics.invalidationPeers.inc({ result: 'unreached' }, report.unreached.length);
+      },
+    });
+    const api = createApiHandler({ groups: this.groups, metrics, logger, ring: this.ring, invalidate });
     const httpApp = createHttpApp({ api, metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason() });
     const peerHandler = createPeerHandler({
       groups: this.groups,
       basePath: config.basePath,
+      adminCheck: admin,
+      onInvalidated: (group, key) => metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'peer' }),
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
     });
     const classes = expressMessageClasses(httpApp);
@@ -163,6 +186,7 @@ export class CacheNode {
         bind: config.bind,
         discovery: config.discovery,
         groups: config.groups.map((g) => `${g.name}:${g.cacheBytes}:${g.ttlMs > 0 ? `ttl ${g.ttlMs} ms:` : ''}${g.source.kind}`),
+        invalidation: config.adminToken ? 'on' : 'off (no GEECACHE_ADMIN_TOKEN)',
         idleGc: this.idleGc === undefined ? 'off' : this.idleGc.available ? 'on' : 'off (node was started without --expose-gc)',
       },
       'geecache started',

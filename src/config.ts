@@ -48,6 +48,8 @@ export interface Config {
   logFormat: 'json' | 'pretty';
   kubeconfig: string | undefined;
   inCluster: boolean;
+  /** Bearer token that DELETE /api must carry, from GEECACHE_ADMIN_TOKEN only (a flag would show in ps); unset: invalidation is off. */
+  adminToken: string | undefined;
 }
 
 /** Every setting: its environment variable, the equal flag, and the default. */
@@ -80,10 +82,28 @@ const SETTINGS = {
 
 type SettingName = keyof typeof SETTINGS;
 
+/** The invalidation token is read from the environment alone: a flag's value would show in ps. */
+const ADMIN_TOKEN_ENV = 'GEECACHE_ADMIN_TOKEN';
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+function adminTokenOf(env: Record<string, string | undefined>): string | undefined {
+  const token = env[ADMIN_TOKEN_ENV];
+  if (token === undefined || token === '') return undefined;
+  if (/\s/.test(token)) throw new ConfigError(ADMIN_TOKEN_ENV, 'must not contain whitespace (it travels as Authorization: Bearer <token>)');
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError(ADMIN_TOKEN_ENV, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters, e.g. from: openssl rand -hex 32`);
+  }
+  return token;
+}
+
 /** The usage text: every flag with its variable and default. */
 export function usage(): string {
   const lines = Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(32)} default: ${s.default || '(none)'}`);
-  return ['Usage: geecache [--flag value ...]   (each flag overrides its environment variable)', ...lines].join('\n');
+  return [
+    'Usage: geecache [--flag value ...]   (each flag overrides its environment variable)',
+    ...lines,
+    `  ${'(environment only)'.padEnd(26)} ${ADMIN_TOKEN_ENV.padEnd(32)} default: (none: DELETE /api answers 403)`,
+  ].join('\n');
 }
 
 /** Reads raw strings: a flag wins over its variable, which wins over the default. */
@@ -258,6 +278,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     idleGc: values.idleGc === 'on',
     kubeconfig: env.KUBECONFIG || undefined,
     inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
+    adminToken: adminTokenOf(env),
   };
 }
 

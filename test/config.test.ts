@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, parseBytes, parseGroups } from '../src/config.js';
+import { loadConfig, parseBytes, parseGroups, usage } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
 test('defaults give a working single static peer with the demo group', () => {
@@ -60,8 +60,18 @@ test('a group may carry a TTL between its bytes and its source: name:bytes:ttl:s
   assert.throws(() => parseGroups('a:1KiB:5x:demo'), /"5x" in group "a" is not a TTL such as 30s/);
 });
 
+test('the admin token comes from the environment only, is off when unset, and must be long and without spaces', () => {
+  assert.equal(loadConfig({}).adminToken, undefined);
+  assert.equal(loadConfig({ GEECACHE_ADMIN_TOKEN: '' }).adminToken, undefined);
+  assert.equal(loadConfig({ GEECACHE_ADMIN_TOKEN: 'x'.repeat(16) }).adminToken, 'x'.repeat(16));
+  assert.throws(() => loadConfig({}, ['--admin-token', 'x'.repeat(16)]), /unknown flag/);
+  assert.match(usage(), /GEECACHE_ADMIN_TOKEN/);
+});
+
 test('every bad value fails with a ConfigError naming its variable', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ GEECACHE_ADMIN_TOKEN: 'short' }, /^GEECACHE_ADMIN_TOKEN: must be at least 16 characters/],
+    [{ GEECACHE_ADMIN_TOKEN: 'has a space in it, sadly' }, /^GEECACHE_ADMIN_TOKEN: must not contain whitespace/],
     [{ GEECACHE_PORT: 'abc' }, /^GEECACHE_PORT: must be a number/],
     [{ GEECACHE_PORT: '70000' }, /^GEECACHE_PORT: must be 0-65535/],
     [{ GEECACHE_HTTP_PORT: '8001' }, /^GEECACHE_HTTP_PORT: must differ/],

@@ -4,7 +4,7 @@ import { GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, So
 import { ByteLru } from './lru.js';
 import { SlabArena } from '../memory/slab.js';
 import { noPeers, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
-import { SingleFlight } from './singleflight.js';
+import { SingleFlight, type Flight } from './singleflight.js';
 
 /**
  * Loads a key from the slow source. Rejects with NotFoundError when the key
@@ -36,6 +36,10 @@ export interface GroupStats {
   serverRequests: number;
   /** Cached values found expired (and dropped) when a get looked for them. */
   expirations: number;
+  /** Keys invalidated with remove(), cached here or not. */
+  removals: number;
+  /** Times the whole group was emptied with reset(). */
+  resets: number;
 }
 
 /** What the group reports as it works, for logs and metrics; all optional. */
@@ -88,6 +92,14 @@ export const FROM_PEER: GetOptions = Object.freeze({ fromPeer: true });
  */
 export const MAX_KEY_BYTES = 2048;
 
+/** Why `key` cannot be asked for (empty, or longer than MAX_KEY_BYTES), or undefined when it can. */
+export function keyProblem(key: string): string | undefined {
+  if (typeof key !== 'string' || key === '') return 'key is required';
+  // A UTF-16 string takes at most 3 UTF-8 bytes per unit: only long keys need counting.
+  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return `key is longer than ${MAX_KEY_BYTES} bytes (UTF-8)`;
+  return undefined;
+}
+
 /** What a miss gets once the node stops loading (stopLoads). */
 const shuttingDown = (): SourceError => new SourceError('shutting down: no new loads', { status: 503 });
 
@@ -127,6 +139,8 @@ export class Group {
     localLoadErrors: 0,
     serverRequests: 0,
     expirations: 0,
+    removals: 0,
+    resets: 0,
   };
 
   constructor(options: GroupOptions) {
@@ -164,14 +178,10 @@ export class Group {
    * one longer than MAX_KEY_BYTES.
    */
   getCached(key: string, options: GetOptions = {}): ByteView | undefined {
-    if (typeof key !== 'string' || key === '') {
+    const problem = keyProblem(key);
+    if (problem !== undefined) {
       this.countGet(options);
-      throw new InvalidKeyError('key is required');
-    }
-    // A UTF-16 string takes at most 3 UTF-8 bytes per unit: only long keys need counting.
-    if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-      this.countGet(options);
-      throw new InvalidKeyError(`key is longer than ${MAX_KEY_BYTES} bytes (UTF-8)`);
+      throw new InvalidKeyError(problem);
     }
     const cached = this.lookupCache(key);
     if (cached) this.countGet(options);
@@ -221,6 +231,29 @@ export class Group {
     return sourceExpiry === 0 ? cap : Math.min(sourceExpiry, cap);
   }
 
+  /**
+   * Invalidates `key` here: drops its cached copies (main and hot), and a load or fetch of it in
+   * flight can no longer cache what it brings back (its callers still get it); the next get loads
+   * afresh. Returns whether a copy was cached. Other peers are told by the caller.
+   */
+  remove(key: string): boolean {
+    this.counters.removals++;
+    this.loadFlight.forget(key);
+    this.fetchFlight.forget(key);
+    const main = this.mainCache.delete(key);
+    const hot = this.hotCache.delete(key);
+    return main || hot;
+  }
+
+  /** remove() for every key: both caches emptied, every load in flight forgotten. */
+  reset(): void {
+    this.counters.resets++;
+    this.loadFlight.forgetAll();
+    this.fetchFlight.forgetAll();
+    this.mainCache.clear();
+    this.hotCache.clear();
+  }
+
   /** From now on every miss fails (SourceError 503) instead of loading: the node is shutting down. */
   stopLoads(): void {
     this.stopped = true;
@@ -236,7 +269,7 @@ export class Group {
     // Loads here and fetches from an owner have separate flights, so a peer request
     // never joins a flight that forwards; all loads of a key here still share one.
     const flight = owner ? this.fetchFlight : this.loadFlight;
-    const { promise } = flight.do(key, async () => {
+    const { promise } = flight.do(key, async (call) => {
       // Check the cache again: a flight for this key may have filled it between our
       // miss and now (two calls that missed back to back, the first already finished).
       const cached = this.lookupCache(key);
@@ -244,7 +277,7 @@ export class Group {
       this.counters.loadsDeduped++;
       if (owner) {
         try {
-          const value = await this.getFromPeer(owner, key, options.signal);
+          const value = await this.getFromPeer(owner, key, options.signal, call);
           this.counters.peerLoads++;
           return value;
         } catch (err) {
@@ -254,12 +287,12 @@ export class Group {
           this.observer.peerFallback?.(this.name, key, owner.url, err);
         }
       }
-      return this.loadLocally(key, options.signal);
+      return this.loadLocally(key, options.signal, call);
     });
     return promise;
   }
 
-  private async getFromPeer(peer: PeerGetter, key: string, signal: AbortSignal | undefined): Promise<ByteView> {
+  private async getFromPeer(peer: PeerGetter, key: string, signal: AbortSignal | undefined, call: Flight): Promise<ByteView> {
     const started = this.now();
     let answer: PeerValue;
     try {
@@ -273,11 +306,12 @@ export class Group {
     // socket buffer: a cache that keeps the value moves it into a slab (ByteView.adopt).
     // A hot copy never outlives the owner's; an owner that sends no expiry (a Go peer) gets this group's TTL from now.
     const value = ByteView.adopt(answer.value, this.expiryOf(answer.expiresAt));
-    if (this.hotCacheEnabled && this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
+    // A value the key's invalidation overtook (call.forgotten) goes to its callers, never to the cache.
+    if (this.hotCacheEnabled && !call.forgotten && this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
     return value;
   }
 
-  private async loadLocally(key: string, signal: AbortSignal | undefined): Promise<ByteView> {
+  private async loadLocally(key: string, signal: AbortSignal | undefined, call: Flight): Promise<ByteView> {
     // A fetch from the owner that failed during shutdown falls back here: no load for a client that is gone.
     if (this.stopped) throw shuttingDown();
     const started = this.now();
@@ -297,7 +331,7 @@ export class Group {
     }
     this.counters.localLoads++;
     this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000);
-    this.populateCache(this.mainCache, key, value);
+    if (!call.forgotten) this.populateCache(this.mainCache, key, value);
     return value;
   }
 

@@ -29,6 +29,11 @@ export interface ClosablePeerGetter extends PeerGetter {
   destroy?(): Promise<void>;
   /** Whether the client asks the peer at all (see CircuitBreaker); absent for clients without one. */
   readonly circuit?: CircuitState;
+  /**
+   * Tells the peer to invalidate `key` of `group` (every key without one) as Group.remove() does,
+   * without telling anyone else; rejects when it did not confirm. Absent for clients that cannot.
+   */
+  invalidate?(group: string, key: string | undefined): Promise<void>;
 }
 
 /**

@@ -20,10 +20,12 @@ export interface ApiHandlerOptions {
   logger: Logger;
   /** For debug logs of the owner a key goes to. */
   ring?: PeerRing;
+  /** Answers DELETE /api (invalidate-handler.ts); without it DELETE is not allowed. */
+  invalidate?: RequestListener;
 }
 
 export function createApiHandler(options: ApiHandlerOptions): RequestListener {
-  const { groups, metrics, logger, ring } = options;
+  const { groups, metrics, logger, ring, invalidate } = options;
   const defaultGroup = groups.list()[0];
   // Read once: the level is fixed for the life of the process, and the check is on every request.
   const debugEnabled = logger.isLevelEnabled('debug');
@@ -57,8 +59,12 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
   return (req, res) => {
     const started = performance.now();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      reject(res, '', started, 405, 'only GET is supported');
+      if (req.method === 'DELETE' && invalidate) {
+        invalidate(req, res);
+        return;
+      }
+      res.setHeader('allow', invalidate ? 'GET, HEAD, DELETE' : 'GET, HEAD');
+      reject(res, '', started, 405, invalidate ? 'only GET and DELETE are supported' : 'only GET is supported');
       return;
     }
     const url = req.url ?? '';

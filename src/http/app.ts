@@ -42,7 +42,8 @@ function finishApp(app: Express, logger: Logger): Express {
 export function createHttpApp(options: HttpAppOptions): Express {
   const { api, metrics, ring, logger, notReadyReason } = options;
   const app = baseApp();
-  app.get('/api', (req, res) => api(req, res));
+  // Every method: the handler answers DELETE (an invalidation) and refuses the rest with 405.
+  app.all('/api', (req, res) => api(req, res));
 
   app.get('/metrics', async (_req, res, next) => {
     try {

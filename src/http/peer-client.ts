@@ -35,6 +35,8 @@ export interface HttpPeerClientOptions {
   circuit?: CircuitBreakerOptions;
   /** Monotonic clock in ms, for the circuit breaker. Default performance.now. */
   now?: () => number;
+  /** Sent as the bearer token of invalidations (GEECACHE_ADMIN_TOKEN); without one, invalidate() fails. */
+  adminToken?: string;
 }
 
 interface Waiting {
@@ -77,6 +79,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
   private readonly now: () => number;
   /** Sent with every request: a geecache owner answers with heartbeats at this interval while it works. */
   private readonly heartbeatHeaders: string[];
+  private readonly adminToken: string | undefined;
   private closing: Promise<void> | undefined;
   private batching: boolean;
   private readonly traffic: PeerTraffic;
@@ -103,6 +106,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
     this.now = options.now ?? (() => performance.now());
     // A third of the timeout: two heartbeats may be late before the deadline passes.
     this.heartbeatHeaders = [HEARTBEAT_HEADER, String(Math.max(10, Math.floor(this.timeoutMs / 3)))];
+    this.adminToken = options.adminToken;
     this.connections = new Pool(options.url, {
       connections: this.maxInFlight,
       connectTimeout: this.timeoutMs,
@@ -408,6 +412,34 @@ export class HttpPeerClient implements ClosablePeerGetter {
     if (status === 502 || status === 504) throw new SourceError(message, { status });
     if (status >= 400 && status < 500) throw new PeerRefusedError(this.url, status, `peer ${this.url} refused the request (${status}): ${message}`);
     throw new PeerUnavailableError(this.url, `peer ${this.url} answered ${status}: ${message}`, { status });
+  }
+
+  /**
+   * DELETE <basePath><group>/<key> (or <group>/ for every key): the peer drops its copies and tells
+   * nobody else. Only a geecache peer answers 204; a Go groupcache peer takes the DELETE for a GET.
+   * Bounded by the peer timeout as a whole: the peer does no slow work for it.
+   */
+  async invalidate(group: string, key: string | undefined): Promise<void> {
+    if (!this.adminToken) throw new Error('no admin token to send');
+    const path = key === undefined ? batchPath(this.basePath, group) : peerPath(this.basePath, group, key);
+    let statusCode: number;
+    let text: string;
+    try {
+      const answer = await this.connections.request({
+        method: 'DELETE',
+        path,
+        headers: { authorization: `Bearer ${this.adminToken}` },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      statusCode = answer.statusCode;
+      // A 200 carries a value (a Go peer's answer to a get), which nobody reads.
+      text = statusCode === 200 ? (await answer.body.dump(), '') : (await answer.body.text()).trim();
+    } catch (err) {
+      throw new Error(describeNetworkError(err, this.timeoutMs), { cause: err });
+    }
+    if (statusCode === 204) return;
+    if (statusCode === 200) throw new Error('not a geecache peer: it answered the DELETE as a get');
+    throw new Error(`answered ${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`);
   }
 
   /** Lets in-flight requests finish, then closes the connections; new requests fail at once. Idempotent. */

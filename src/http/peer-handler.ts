@@ -6,6 +6,7 @@ import type { GroupRegistry } from '../engine/group-registry.js';
 import { GeecacheError, UnknownGroupError } from '../errors.js';
 import { encodeGetResponse, HEARTBEAT_HEADER, heartbeatInterval, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
 import { parseBatchPath } from '../protocol/batch.js';
+import { adminCheck, type AdminCheck } from './admin-auth.js';
 import { answerBatch } from './peer-batch-handler.js';
 import { sendError, sendText, writeBytes } from './responses.js';
 import type { RequestListener } from './servers.js';
@@ -13,6 +14,10 @@ import type { RequestListener } from './servers.js';
 export interface PeerHandlerOptions {
   groups: GroupRegistry;
   basePath: string;
+  /** Who may invalidate: a peer passes on the invalidation's bearer token (admin-auth.ts). Default: nobody. */
+  adminCheck?: AdminCheck;
+  /** Told of each invalidation a peer asked for (`key` undefined: the whole group), after it was done. */
+  onInvalidated?: (group: string, key: string | undefined) => void;
   /** Told of failures that are not the source's or the client's fault (bugs), for logging. */
   onUnexpectedError?: (err: unknown, req: IncomingMessage) => void;
 }
@@ -25,6 +30,10 @@ export interface PeerHandlerOptions {
 export function createPeerHandler(options: PeerHandlerOptions): RequestListener {
   const { groups, basePath, onUnexpectedError } = options;
   return (req, res) => {
+    if (req.method === 'DELETE') {
+      invalidate(req, res, options);
+      return;
+    }
     if (req.method === 'POST') {
       const groupName = parseBatchPath(basePath, req.url ?? '/');
       if (groupName === undefined) {
@@ -37,7 +46,7 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendText(res, 405, 'only GET and POST (a batch) are supported', { allow: 'GET, HEAD, POST' });
+      sendText(res, 405, 'only GET, POST (a batch) and DELETE (an invalidation) are supported', { allow: 'GET, HEAD, POST, DELETE' });
       return;
     }
     const parsed = parsePeerPath(basePath, req.url ?? '/');
@@ -79,6 +88,41 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
       },
     );
   };
+}
+
+/**
+ * DELETE <basePath><group>/<key> drops the key's copies here; DELETE <basePath><group>/ empties the
+ * group. Sent by the peer that took the client's invalidation, which tells every peer itself: this
+ * one tells nobody. Answers 204, which only a geecache peer does.
+ */
+const nobody = adminCheck(undefined);
+
+function invalidate(req: IncomingMessage, res: ServerResponse, options: PeerHandlerOptions): void {
+  const refused = (options.adminCheck ?? nobody)(req.headers.authorization);
+  if (refused !== undefined) {
+    sendText(res, 403, refused);
+    return;
+  }
+  const url = req.url ?? '/';
+  let groupName = parseBatchPath(options.basePath, url);
+  let key: string | undefined;
+  if (groupName === undefined) {
+    const parsed = parsePeerPath(options.basePath, url);
+    if (!parsed.ok) {
+      sendText(res, 400, parsed.message);
+      return;
+    }
+    ({ group: groupName, key } = parsed);
+  }
+  const group = options.groups.get(groupName);
+  if (!group) {
+    sendError(res, new UnknownGroupError(groupName));
+    return;
+  }
+  if (key === undefined) group.reset();
+  else group.remove(key);
+  options.onInvalidated?.(group.name, key);
+  res.writeHead(204).end();
 }
 
 /**

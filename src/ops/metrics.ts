@@ -14,6 +14,10 @@ export interface CacheMetrics {
   readonly loadDuration: LatencyHistogram<'group' | 'outcome'>;
   readonly discoveryErrors: Counter;
   readonly discoveryRestarts: Counter<'reason'>;
+  /** Invalidations carried out here: `scope` key or group, `from` a client (DELETE /api) or a peer. */
+  readonly invalidations: Counter<'group' | 'scope' | 'from'>;
+  /** Peers a client's invalidation was passed to: `result` reached or unreached. */
+  readonly invalidationPeers: Counter<'result'>;
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -201,6 +205,18 @@ export function createMetrics(
       name: 'geecache_discovery_restarts_total',
       help: 'Restarts of the membership watch, by reason.',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    invalidations: new Counter({
+      name: 'geecache_invalidations_total',
+      help: 'Invalidations carried out here, by group, scope (key or group) and who asked (client or peer).',
+      labelNames: ['group', 'scope', 'from'],
+      registers: [registry],
+    }),
+    invalidationPeers: new Counter({
+      name: 'geecache_invalidation_peers_total',
+      help: 'Other peers a client\'s invalidation was passed to, by result (reached or unreached).',
+      labelNames: ['result'],
       registers: [registry],
     }),
   };

@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { CacheProcess } from '../support/cache-process.js';
-import { freePorts } from '../support/ports.js';
-import { waitFor } from '../support/processes.js';
+import type { CacheProcess } from '../support/cache-process.js';
+import { startLoopbackRing } from '../support/loopback-ring.js';
 
 const pods: CacheProcess[] = [];
 const cleanups: Array<() => unknown> = [];
@@ -24,28 +23,8 @@ before(async () => {
   });
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => origin.close());
-  const ports = await freePorts(6);
-  const selves = [0, 1, 2].map((i) => `http://127.0.0.1:${ports[2 * i]}`);
-  for (let i = 0; i < 3; i++) {
-    pods.push(
-      new CacheProcess({
-        name: `pod-${i}`,
-        host: '127.0.0.1',
-        httpPort: ports[2 * i + 1]!,
-        env: {
-          GEECACHE_PORT: String(ports[2 * i]),
-          GEECACHE_HTTP_PORT: String(ports[2 * i + 1]),
-          GEECACHE_BIND: '127.0.0.1',
-          GEECACHE_SELF: selves[i]!,
-          GEECACHE_PEERS: selves.join(','),
-          GEECACHE_GROUPS: `any:8MiB:http://127.0.0.1:${(origin.address() as AddressInfo).port}`,
-          LOG_LEVEL: 'warn',
-        },
-      }),
-    );
-  }
+  pods.push(...(await startLoopbackRing(3, { GEECACHE_GROUPS: `any:8MiB:http://127.0.0.1:${(origin.address() as AddressInfo).port}` })));
   cleanups.push(() => Promise.all(pods.map((pod) => pod.stop())));
-  for (const pod of pods) await waitFor(async () => (await pod.get('/readyz')).status === 200, 15_000, pod.describe());
 });
 
 /** Keys a client can send: any well-formed Unicode (every plane, spaces, '+', '%', '&', '/'), 1 to 2048 UTF-8 bytes. */

@@ -300,3 +300,83 @@ test("a hot copy keeps the owner's expiry, capped by this group's TTL; an owner 
   await untimed.get('late');
   assert.equal(untimed.hotCache.peek('late')?.expiresAt, ownerExpiry.late, "without a TTL of its own the owner's expiry still holds");
 });
+
+test('remove() drops both copies of a key; the next get loads it again', async () => {
+  let version = 0;
+  const peer = remotePeer(async (key) => Buffer.from(`${key}@${++version}`));
+  const owned = new Group({ name: 'o', cacheBytes: 1 << 20, getter: async (key) => `${key}@${++version}` });
+  await owned.get('k');
+  assert.equal(owned.remove('k'), true);
+  assert.equal(owned.mainCache.peek('k'), undefined);
+  assert.equal((await owned.get('k')).toString(), 'k@2');
+  assert.equal(owned.remove('never-cached'), false);
+  const asking = new Group({ name: 'a', cacheBytes: 1 << 20, peers: peer, random: () => 0, getter: async () => assert.fail('loaded') });
+  await asking.get('h');
+  assert.ok(asking.hotCache.peek('h'));
+  assert.equal(asking.remove('h'), true);
+  assert.equal((await asking.get('h')).toString(), 'h@4', 'fetched from the owner again');
+  assert.equal(asking.stats().removals, 1);
+});
+
+test('a load in flight when its key is removed reaches its callers but is never cached; later gets load afresh', async () => {
+  let version = 0;
+  const releases: Array<() => void> = [];
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1 << 20,
+    getter: async (key) => {
+      const loaded = `${key}@${++version}`;
+      await new Promise<void>((resolve) => releases.push(resolve));
+      return loaded;
+    },
+  });
+  const before = group.get('k');
+  await new Promise((resolve) => setImmediate(resolve));
+  group.remove('k');
+  const after = group.get('k');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(releases.length, 2, 'the get after the remove did not join the old load');
+  releases[0]!();
+  assert.equal((await before).toString(), 'k@1', 'asked before the remove: the old value');
+  assert.equal(group.mainCache.peek('k'), undefined, 'the old value was not written back');
+  releases[1]!();
+  assert.equal((await after).toString(), 'k@2');
+  assert.equal((await group.get('k')).toString(), 'k@2', 'the new value is cached');
+  assert.equal(version, 2);
+});
+
+test("a fetch from the owner in flight when its key is removed does not fill the hot cache", async () => {
+  let release!: () => void;
+  const peer = remotePeer(async (key) => {
+    await new Promise<void>((resolve) => (release = resolve));
+    return Buffer.from(`old ${key}`);
+  });
+  const group = new Group({ name: 'g', cacheBytes: 1 << 20, peers: peer, random: () => 0, getter: async () => assert.fail('loaded') });
+  const pending = group.get('k');
+  await new Promise((resolve) => setImmediate(resolve));
+  group.remove('k');
+  release();
+  assert.equal((await pending).toString(), 'old k');
+  assert.equal(group.hotCache.peek('k'), undefined);
+});
+
+test('reset() empties both caches and forgets every load in flight', async () => {
+  let release!: () => void;
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1 << 20,
+    getter: async (key) => {
+      if (key === 'slow') await new Promise<void>((resolve) => (release = resolve));
+      return key;
+    },
+  });
+  for (const key of ['a', 'b', 'c']) await group.get(key);
+  const slow = group.get('slow');
+  await new Promise((resolve) => setImmediate(resolve));
+  group.reset();
+  release();
+  await slow;
+  assert.equal(group.mainCache.items, 0);
+  assert.equal(group.mainCache.bytes, 0);
+  assert.equal(group.stats().resets, 1);
+});

@@ -46,3 +46,35 @@ test('different keys run independently', async () => {
   assert.equal(a.shared || b.shared, false);
   assert.deepEqual(await Promise.all([a.promise, b.promise]), ['A', 'B']);
 });
+
+test('a forgotten call keeps its callers but no new ones: the next call runs afresh, and the old one knows', async () => {
+  const flight = new SingleFlight<string>();
+  const releases: Array<(value: string) => void> = [];
+  const seen: Array<{ forgotten: boolean }> = [];
+  const fn = (call: { forgotten: boolean }) => {
+    seen.push(call);
+    return new Promise<string>((resolve) => releases.push(resolve));
+  };
+  const first = flight.do('k', fn);
+  const joined = flight.do('k', fn);
+  await Promise.resolve();
+  flight.forget('k');
+  const second = flight.do('k', fn);
+  assert.equal(second.shared, false);
+  await Promise.resolve();
+  assert.deepEqual(seen.map((call) => call.forgotten), [true, false]);
+  releases[0]!('old');
+  releases[1]!('new');
+  assert.deepEqual(await Promise.all([first.promise, joined.promise, second.promise]), ['old', 'old', 'new']);
+  assert.equal(flight.size, 0, 'the old call ending does not remove the new one early, and both are gone');
+
+  const a = flight.do('a', fn);
+  const b = flight.do('b', fn);
+  await Promise.resolve();
+  flight.forgetAll();
+  assert.equal(flight.size, 0);
+  assert.ok(seen.slice(2).every((call) => call.forgotten));
+  releases[2]!('a');
+  releases[3]!('b');
+  assert.deepEqual(await Promise.all([a.promise, b.promise]), ['a', 'b']);
+});

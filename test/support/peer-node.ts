@@ -6,6 +6,7 @@ import { GroupRegistry } from '../../src/engine/group-registry.js';
 import { PeerRing } from '../../src/engine/peer-ring.js';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { createPeerHandler } from '../../src/http/peer-handler.js';
+import { adminCheck } from '../../src/http/admin-auth.js';
 import { NotFoundError } from '../../src/errors.js';
 
 export interface PeerNode {
@@ -18,14 +19,17 @@ export interface PeerNode {
   close(): Promise<void>;
 }
 
-export async function startPeerNode(data: Record<string, string>, options: { timeoutMs?: number; latencyMs?: number } = {}): Promise<PeerNode> {
+export async function startPeerNode(
+  data: Record<string, string>,
+  options: { timeoutMs?: number; latencyMs?: number; adminToken?: string } = {},
+): Promise<PeerNode> {
   const groups = new GroupRegistry();
-  const server = createServer(createPeerHandler({ groups, basePath: '/_geecache/' }));
+  const server = createServer(createPeerHandler({ groups, basePath: '/_geecache/', adminCheck: adminCheck(options.adminToken) }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const ring = new PeerRing({
     self: url,
-    createClient: (peer) => new HttpPeerClient({ url: peer, timeoutMs: options.timeoutMs ?? 1000 }),
+    createClient: (peer) => new HttpPeerClient({ url: peer, timeoutMs: options.timeoutMs ?? 1000, adminToken: options.adminToken }),
   });
   const loads: string[] = [];
   const getter = async (key: string) => {
