@@ -92,7 +92,8 @@ export class CacheNode {
     };
     this.groups = new GroupRegistry({ peers: this.ring, observer, hotCache: config.hotCache });
     for (const group of config.groups) {
-      this.groups.create({ name: group.name, cacheBytes: group.cacheBytes, ttlMs: group.ttlMs, getter: this.makeGetter(group) });
+      const { name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs } = group;
+      this.groups.create({ name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs, getter: this.makeGetter(group) });
     }
     const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic });
     this.metrics = metrics;
@@ -185,7 +186,7 @@ export class CacheNode {
         httpPort: this.httpAddress.port,
         bind: config.bind,
         discovery: config.discovery,
-        groups: config.groups.map((g) => `${g.name}:${g.cacheBytes}:${g.ttlMs > 0 ? `ttl ${g.ttlMs} ms:` : ''}${g.source.kind}`),
+        groups: config.groups.map(describeGroup),
         invalidation: config.adminToken ? 'on' : 'off (no GEECACHE_ADMIN_TOKEN)',
         idleGc: this.idleGc === undefined ? 'off' : this.idleGc.available ? 'on' : 'off (node was started without --expose-gc)',
       },
@@ -248,4 +249,14 @@ export class CacheNode {
       onRestart: (reason) => this.metrics.discoveryRestarts.inc({ reason }),
     });
   }
+}
+
+/** One line per group for the start-up log: name, bytes, freshness, source kind (never a URL's credentials). */
+function describeGroup(group: GroupConfig): string {
+  const freshness = [
+    group.ttlMs > 0 ? `ttl ${group.ttlMs} ms` : '',
+    group.staleWhileRevalidateMs > 0 ? `stale-while-revalidate ${group.staleWhileRevalidateMs} ms` : '',
+    group.staleIfErrorMs > 0 ? `stale-if-error ${group.staleIfErrorMs} ms` : '',
+  ].filter(Boolean);
+  return [group.name, group.cacheBytes, ...freshness, group.source.kind].join(':');
 }

@@ -11,6 +11,10 @@ export interface GroupConfig {
   cacheBytes: number;
   /** How long a loaded value is served, in ms; 0: until evicted. */
   ttlMs: number;
+  /** How long past its expiry a value is still served while one refresh runs; 0: not at all. */
+  staleWhileRevalidateMs: number;
+  /** How long past its expiry a value stands in for a failed load; 0: not at all. */
+  staleIfErrorMs: number;
   source: SourceConfig;
 }
 
@@ -150,9 +154,32 @@ export function parseDuration(text: string): number | undefined {
   return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
+/** A group's freshness field: <ttl>[+stale-while-revalidate=<duration>][+stale-if-error=<duration>]. */
+type Freshness = Pick<GroupConfig, 'ttlMs' | 'staleWhileRevalidateMs' | 'staleIfErrorMs'>;
+
+const STALE_WINDOWS = { 'stale-while-revalidate': 'staleWhileRevalidateMs', 'stale-if-error': 'staleIfErrorMs' } as const;
+
+function parseFreshness(text: string, group: string, setting: string): Freshness {
+  const [ttlText, ...windows] = text.split('+');
+  const ttlMs = parseDuration(ttlText!);
+  if (ttlMs === undefined) throw new ConfigError(setting, `"${ttlText}" in group "${group}" is not a TTL such as 30s, 5m or 1h`);
+  const freshness: Freshness = { ttlMs, staleWhileRevalidateMs: 0, staleIfErrorMs: 0 };
+  for (const window of windows) {
+    const [name, value] = window.split('=', 2) as [string, string | undefined];
+    const field = STALE_WINDOWS[name as keyof typeof STALE_WINDOWS];
+    const ms = value === undefined ? undefined : parseDuration(value);
+    if (field === undefined || ms === undefined) {
+      throw new ConfigError(setting, `"+${window}" in group "${group}" is not stale-while-revalidate=<duration> or stale-if-error=<duration>`);
+    }
+    freshness[field] = ms;
+  }
+  return freshness;
+}
+
 /**
- * Parses GEECACHE_GROUPS: comma-separated name:bytes[:ttl]:source, where ttl is a duration (30s, 5m)
- * and source is demo or an http(s) URL (which may contain colons).
+ * Parses GEECACHE_GROUPS: comma-separated name:bytes[:freshness]:source. Freshness is a TTL (30s,
+ * 5m; 0s for none) with optional stale windows, 30s+stale-while-revalidate=10s+stale-if-error=1h;
+ * source is demo or an http(s) URL (which may contain colons).
  */
 export function parseGroups(text: string, setting = SETTINGS.groups.env): GroupConfig[] {
   const groups: GroupConfig[] = [];
@@ -165,21 +192,18 @@ export function parseGroups(text: string, setting = SETTINGS.groups.env): GroupC
     const name = entry.slice(0, first);
     const bytesText = entry.slice(first + 1, second);
     let sourceText = entry.slice(second + 1);
-    // An optional third field is the TTL: a duration, which no source ("demo", a URL) looks like.
-    let ttlMs = 0;
+    // An optional third field is the freshness: it starts with a duration, which no source ("demo", a URL) does.
+    let freshness: Freshness = { ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0 };
     const third = sourceText.indexOf(':');
     if (third !== -1 && /^\d/.test(sourceText)) {
-      const ttlText = sourceText.slice(0, third);
-      const parsed = parseDuration(ttlText);
-      if (parsed === undefined) throw new ConfigError(setting, `"${ttlText}" in group "${name}" is not a TTL such as 30s, 5m or 1h`);
-      ttlMs = parsed;
+      freshness = parseFreshness(sourceText.slice(0, third), name, setting);
       sourceText = sourceText.slice(third + 1);
     }
     if (!groupName.test(name)) throw new ConfigError(setting, `group name "${name}" may use only letters, digits, '.', '_' and '-'`);
     if (groups.some((g) => g.name === name)) throw new ConfigError(setting, `group "${name}" is listed twice`);
     const cacheBytes = parseBytes(bytesText);
     if (cacheBytes === undefined) throw new ConfigError(setting, `"${bytesText}" in group "${name}" is not a byte size such as 64MiB`);
-    groups.push({ name, cacheBytes, ttlMs, source: parseSource(sourceText, name, setting) });
+    groups.push({ name, cacheBytes, ...freshness, source: parseSource(sourceText, name, setting) });
   }
   return groups;
 }

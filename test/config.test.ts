@@ -10,7 +10,7 @@ test('defaults give a working single static peer with the demo group', () => {
   assert.equal(config.bind, '0.0.0.0');
   assert.equal(config.self, 'http://127.0.0.1:8001');
   assert.equal(config.discovery, 'static');
-  assert.deepEqual(config.groups, [{ name: 'scores', cacheBytes: 64 * 1024 * 1024, ttlMs: 0, source: { kind: 'demo' } }]);
+  assert.deepEqual(config.groups, [{ name: 'scores', cacheBytes: 64 * 1024 * 1024, ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'demo' } }]);
   assert.equal(config.basePath, '/_geecache/');
   assert.equal(config.peerTimeoutMs, 2000);
   assert.equal(config.replicas, 50);
@@ -31,8 +31,8 @@ test('flags override environment variables', () => {
 
 test('groups: name:bytes:source, with origins that contain colons', () => {
   assert.deepEqual(parseGroups('scores:64MiB:demo,pages:256MiB:http://origin.internal:8080'), [
-    { name: 'scores', cacheBytes: 64 * 2 ** 20, ttlMs: 0, source: { kind: 'demo' } },
-    { name: 'pages', cacheBytes: 256 * 2 ** 20, ttlMs: 0, source: { kind: 'http', origin: 'http://origin.internal:8080' } },
+    { name: 'scores', cacheBytes: 64 * 2 ** 20, ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'demo' } },
+    { name: 'pages', cacheBytes: 256 * 2 ** 20, ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'http', origin: 'http://origin.internal:8080' } },
   ]);
   assert.deepEqual(parseGroups('a:1.5KiB:https://x.example/values/')[0]!.source, { kind: 'http', origin: 'https://x.example/values' });
   assert.equal(parseBytes('1GiB'), 2 ** 30);
@@ -52,12 +52,28 @@ test('kubernetes mode derives self from POD_IP and requires the Service name', (
 
 test('a group may carry a TTL between its bytes and its source: name:bytes:ttl:source', () => {
   assert.deepEqual(parseGroups('scores:64MiB:30s:demo,pages:1MiB:1.5h:http://origin:8080/v'), [
-    { name: 'scores', cacheBytes: 64 * 2 ** 20, ttlMs: 30_000, source: { kind: 'demo' } },
-    { name: 'pages', cacheBytes: 2 ** 20, ttlMs: 5_400_000, source: { kind: 'http', origin: 'http://origin:8080/v' } },
+    { name: 'scores', cacheBytes: 64 * 2 ** 20, ttlMs: 30_000, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'demo' } },
+    { name: 'pages', cacheBytes: 2 ** 20, ttlMs: 5_400_000, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'http', origin: 'http://origin:8080/v' } },
   ]);
   assert.equal(parseGroups('a:1KiB:250ms:demo')[0]!.ttlMs, 250);
   assert.equal(parseGroups('a:1KiB:7d:demo')[0]!.ttlMs, 7 * 86_400_000);
   assert.throws(() => parseGroups('a:1KiB:5x:demo'), /"5x" in group "a" is not a TTL such as 30s/);
+});
+
+test('the freshness field adds stale windows to the TTL, named as in Cache-Control; 0s is no TTL', () => {
+  const [group] = parseGroups('pages:1MiB:30s+stale-while-revalidate=10s+stale-if-error=1h:http://origin:8080');
+  assert.deepEqual(group, {
+    name: 'pages',
+    cacheBytes: 2 ** 20,
+    ttlMs: 30_000,
+    staleWhileRevalidateMs: 10_000,
+    staleIfErrorMs: 3_600_000,
+    source: { kind: 'http', origin: 'http://origin:8080' },
+  });
+  assert.deepEqual(parseGroups('a:1KiB:0s+stale-if-error=5m:demo')[0], { name: 'a', cacheBytes: 1024, ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 300_000, source: { kind: 'demo' } });
+  assert.throws(() => parseGroups('a:1KiB:30s+swr=10s:demo'), /"\+swr=10s" in group "a" is not stale-while-revalidate=<duration> or stale-if-error=<duration>/);
+  assert.throws(() => parseGroups('a:1KiB:30s+stale-if-error=soon:demo'), /"\+stale-if-error=soon" in group "a"/);
+  assert.throws(() => parseGroups('a:1KiB:30s+stale-if-error:demo'), /"\+stale-if-error" in group "a"/);
 });
 
 test('the admin token comes from the environment only, is off when unset, and must be long and without spaces', () => {

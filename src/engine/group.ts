@@ -40,6 +40,10 @@ export interface GroupStats {
   removals: number;
   /** Times the whole group was emptied with reset(). */
   resets: number;
+  /** Expired values served while a refresh ran (stale-while-revalidate). */
+  staleWhileRevalidate: number;
+  /** Expired values served because the load failed (stale-if-error). */
+  staleIfError: number;
 }
 
 /** What the group reports as it works, for logs and metrics; all optional. */
@@ -74,6 +78,13 @@ export interface GroupOptions {
   ttlMs?: number;
   /** Wall clock in ms since the epoch, for expiry (pods compare expiries). Default Date.now. */
   clock?: () => number;
+  /**
+   * For this long past its expiry, a value this process loads itself (it owns the key, or a peer
+   * asked) is still served at once while one refresh loads it again. Default 0: never.
+   */
+  staleWhileRevalidateMs?: number;
+  /** For this long past its expiry, such a value is served instead of a failed load's error. Default 0: never. */
+  staleIfErrorMs?: number;
 }
 
 export interface GetOptions {
@@ -122,6 +133,10 @@ export class Group {
   private readonly now: () => number;
   private readonly clock: () => number;
   readonly ttlMs: number;
+  readonly staleWhileRevalidateMs: number;
+  readonly staleIfErrorMs: number;
+  /** How long past its expiry a main-cache value may still be of use: the longer stale window. */
+  private readonly staleMs: number;
   private readonly observer: GroupObserver;
   private readonly loadFlight = new SingleFlight<ByteView>();
   private readonly fetchFlight = new SingleFlight<ByteView>();
@@ -141,6 +156,8 @@ export class Group {
     expirations: 0,
     removals: 0,
     resets: 0,
+    staleWhileRevalidate: 0,
+    staleIfError: 0,
   };
 
   constructor(options: GroupOptions) {
@@ -158,7 +175,12 @@ export class Group {
     this.now = options.now ?? (() => performance.now());
     this.clock = options.clock ?? Date.now;
     this.ttlMs = options.ttlMs ?? 0;
-    if (!Number.isSafeInteger(this.ttlMs) || this.ttlMs < 0) throw new TypeError(`ttlMs must be a non-negative integer, got ${options.ttlMs}`);
+    this.staleWhileRevalidateMs = options.staleWhileRevalidateMs ?? 0;
+    this.staleIfErrorMs = options.staleIfErrorMs ?? 0;
+    for (const [name, value] of [['ttlMs', this.ttlMs], ['staleWhileRevalidateMs', this.staleWhileRevalidateMs], ['staleIfErrorMs', this.staleIfErrorMs]] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a non-negative integer, got ${value}`);
+    }
+    this.staleMs = Math.max(this.staleWhileRevalidateMs, this.staleIfErrorMs);
     this.observer = options.observer ?? {};
     const ceiling = Math.max(1, options.cacheBytes);
     const arena = options.arena ?? new SlabArena();
@@ -183,7 +205,7 @@ export class Group {
       this.countGet(options);
       throw new InvalidKeyError(problem);
     }
-    const cached = this.lookupCache(key);
+    const cached = this.lookupCache(key, options);
     if (cached) this.countGet(options);
     return cached;
   }
@@ -197,12 +219,17 @@ export class Group {
     return { ...this.counters };
   }
 
-  private lookupCache(key: string): ByteView | undefined {
+  /** A cached value that may be served; with `options` (a get, not a flight's second look), also a stale one being revalidated. */
+  private lookupCache(key: string, options?: GetOptions): ByteView | undefined {
     if (this.cacheBytes === 0) return undefined;
     const main = this.mainCache.get(key);
-    if (main && this.fresh(this.mainCache, key, main)) {
-      this.counters.mainHits++;
-      return main;
+    if (main) {
+      if (main.expiresAt === 0 || main.expiresAt > this.clock()) {
+        this.counters.mainHits++;
+        return main;
+      }
+      if (options && this.revalidating(key, main, options)) return main;
+      this.dropPastStale(key, main);
     }
     const hot = this.hotCache.get(key);
     if (hot && this.fresh(this.hotCache, key, hot)) {
@@ -210,6 +237,27 @@ export class Group {
       return hot;
     }
     return undefined;
+  }
+
+  /** An expired main-cache value stays while a stale window may still use it, and is dropped past them, as fresh() drops expired values. */
+  private dropPastStale(key: string, value: ByteView): void {
+    if (this.staleMs > 0 && this.clock() < value.expiresAt + this.staleMs) return;
+    this.mainCache.delete(key);
+    this.counters.expirations++;
+  }
+
+  /**
+   * Within stale-while-revalidate, a value this process loads itself is served at once and one
+   * refresh starts (joined, not repeated, by the gets that follow). A value held for a key another
+   * peer owns is not: the owner serves its own stale copy and refreshes it.
+   */
+  private revalidating(key: string, value: ByteView, options: GetOptions): boolean {
+    if (this.stopped || this.clock() >= value.expiresAt + this.staleWhileRevalidateMs) return false;
+    if (!options.fromPeer && this.peers.pickPeer(key) !== undefined) return false;
+    this.counters.staleWhileRevalidate++;
+    // Failures are counted by loadLocally and met by the next get.
+    this.loadFlight.do(key, (call) => this.loadLocally(key, undefined, call)).promise.catch(() => {});
+    return true;
   }
 
   /**
@@ -324,6 +372,11 @@ export class Group {
     } catch (err) {
       this.counters.localLoadErrors++;
       this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000, err);
+      // Within stale-if-error the expired copy answers instead; not-found is an answer, not an error.
+      if (!(err instanceof NotFoundError)) {
+        const stale = this.staleIfError(key);
+        if (stale) return stale;
+      }
       if (err instanceof NotFoundError || err instanceof SourceError) throw err;
       throw new SourceError(`loading ${JSON.stringify(key)} failed: ${err instanceof Error ? err.message : String(err)}`, {
         cause: err,
@@ -335,11 +388,24 @@ export class Group {
     return value;
   }
 
+  /** The expired main-cache copy of `key` if it is within stale-if-error, counted as served. */
+  private staleIfError(key: string): ByteView | undefined {
+    if (this.staleIfErrorMs === 0) return undefined;
+    const stale = this.mainCache.peek(key);
+    if (!stale || stale.expiresAt === 0 || this.clock() >= stale.expiresAt + this.staleIfErrorMs) return undefined;
+    this.counters.staleIfError++;
+    return stale;
+  }
+
   /** Adds to one cache, then evicts until main + hot fit the budget, hot first once it exceeds its share. */
   private populateCache(cache: ByteLru, key: string, value: ByteView): void {
     if (this.cacheBytes === 0) return;
-    // Already expired (a source that says so): served to this caller, never cached.
-    if (value.expiresAt !== 0 && value.expiresAt <= this.clock()) return;
+    // Already expired (a source that says so, e.g. no-store): served to this caller, never cached,
+    // and no older copy is kept to be served stale in its place.
+    if (value.expiresAt !== 0 && value.expiresAt <= this.clock()) {
+      cache.delete(key);
+      return;
+    }
     cache.set(key, value);
     for (;;) {
       const mainBytes = this.mainCache.bytes;

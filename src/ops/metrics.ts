@@ -58,6 +58,21 @@ export function createMetrics(
   mirror('geecache_server_requests_total', 'Gets that arrived from other peers.', (s) => s.serverRequests);
   mirror('geecache_expirations_total', 'Cached values found expired (past their TTL) and dropped.', (s) => s.expirations);
 
+  new Counter({
+    name: 'geecache_stale_served_total',
+    help: 'Expired values served, by reason: revalidate (a refresh was running) or error (the load failed).',
+    labelNames: ['group', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const group of groups.list()) {
+        const stats = group.stats();
+        this.inc({ group: group.name, reason: 'revalidate' }, stats.staleWhileRevalidate);
+        this.inc({ group: group.name, reason: 'error' }, stats.staleIfError);
+      }
+    },
+  });
+
   const traffic = options.peerTraffic;
   if (traffic) {
     new Counter({

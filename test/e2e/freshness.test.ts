@@ -17,9 +17,12 @@ const versions = new Map<string, number>();
 const loads = new Map<string, number>();
 let holdKey: string | undefined;
 const held: Array<() => void> = [];
+/** Keys the origin answers with 503. */
+const failing = new Set<string>();
 const origin = createServer((req, res) => {
   const key = decodeURIComponent(req.url!.slice(1));
   loads.set(key, (loads.get(key) ?? 0) + 1);
+  if (failing.has(key)) return void res.writeHead(503).end('origin down');
   const body = `${key}@v${versions.get(key) ?? 1}`;
   if (key === holdKey) held.push(() => res.end(body));
   else res.end(body);
@@ -29,7 +32,13 @@ const pods: CacheProcess[] = [];
 before(async () => {
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-  pods.push(...(await startLoopbackRing(3, { GEECACHE_GROUPS: `timed:8MiB:${TTL_MS}ms:${url},kept:8MiB:${url}`, GEECACHE_ADMIN_TOKEN: TOKEN })));
+  const groups = [
+    `timed:8MiB:${TTL_MS}ms:${url}`,
+    `kept:8MiB:${url}`,
+    `revalidated:8MiB:1s+stale-while-revalidate=1m:${url}`,
+    `resilient:8MiB:1s+stale-if-error=1m:${url}`,
+  ];
+  pods.push(...(await startLoopbackRing(3, { GEECACHE_GROUPS: groups.join(','), GEECACHE_ADMIN_TOKEN: TOKEN })));
 });
 after(async () => {
   await Promise.all(pods.map((pod) => pod.stop()));
@@ -50,11 +59,14 @@ async function warm(group: string, keys: readonly string[], rounds: number): Pro
   }
 }
 
-async function hotHits(group: string): Promise<number> {
-  let hits = 0;
-  for (const pod of pods) hits += metricValue((await pod.get('/metrics')).body, 'geecache_cache_hits_total', { group, cache: 'hot' }) ?? 0;
-  return hits;
+/** A metric summed over the pods. */
+async function total(name: string, labels: Record<string, string>): Promise<number> {
+  let sum = 0;
+  for (const pod of pods) sum += metricValue((await pod.get('/metrics')).body, name, labels) ?? 0;
+  return sum;
 }
+
+const hotHits = (group: string) => total('geecache_cache_hits_total', { group, cache: 'hot' });
 
 /** DELETE /api?<query> with the bearer token (null: no Authorization header). */
 function invalidate(pod: CacheProcess, query: string, token: string | null = TOKEN): Promise<Response> {
@@ -103,9 +115,8 @@ it('DELETE through any pod: every pod answers the new value next, and the origin
     for (const pod of pods) assert.equal(await valueVia(pod, 'kept', key), `${key}@v2`, `${pod.name} ${key}`);
     assert.equal(loads.get(key)! - loadsBefore!, 1, `one origin load for ${key} after its DELETE`);
   }
-  let invalidations = 0;
-  for (const pod of pods) invalidations += metricValue((await pod.get('/metrics')).body, 'geecache_invalidations_total', { group: 'kept', scope: 'key', from: 'peer' }) ?? 0;
-  assert.equal(invalidations, 6, 'each DELETE reached the two other pods');
+  const fromPeers = await total('geecache_invalidations_total', { group: 'kept', scope: 'key', from: 'peer' });
+  assert.equal(fromPeers, 6, 'each DELETE reached the two other pods');
 });
 
 it('a load in flight when the DELETE arrives does not write the old value back', async () => {
@@ -130,4 +141,30 @@ it('DELETE with all=true empties the group on every pod', async () => {
   assert.equal(answer.status, 200);
   assert.deepEqual(await answer.json(), { group: 'kept', all: true, peers: 2, reached: 2, unreached: [] });
   for (const pod of pods) for (const key of keys) assert.equal(await valueVia(pod, 'kept', key), `${key}@v3`);
+});
+
+it('stale-while-revalidate: past the TTL every pod answers at once while the owner runs one refresh', async () => {
+  await warm('revalidated', ['s'], 1);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  versions.set('s', 2);
+  holdKey = 's';
+  for (const pod of pods) assert.equal(await valueVia(pod, 'revalidated', 's'), 's@v1', `${pod.name} answers without waiting for the origin`);
+  await waitFor(() => held.length === 1, 5000, 'the refresh reached the origin');
+  holdKey = undefined;
+  held.shift()!();
+  await waitFor(async () => (await valueVia(pods[0]!, 'revalidated', 's')) === 's@v2', 5000, 'the refreshed value');
+  for (const pod of pods) assert.equal(await valueVia(pod, 'revalidated', 's'), 's@v2');
+  assert.equal(loads.get('s'), 2, 'one load, one refresh');
+  assert.ok((await total('geecache_stale_served_total', { group: 'revalidated', reason: 'revalidate' })) >= 3);
+});
+
+it('stale-if-error: past the TTL, while the origin fails, every pod answers the last value', async () => {
+  await warm('resilient', ['e'], 1);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  failing.add('e');
+  for (const pod of pods) assert.equal(await valueVia(pod, 'resilient', 'e'), 'e@v1', pod.name);
+  assert.ok((await total('geecache_stale_served_total', { group: 'resilient', reason: 'error' })) >= 1);
+  failing.delete('e');
+  versions.set('e', 2);
+  for (const pod of pods) assert.equal(await valueVia(pod, 'resilient', 'e'), 'e@v2', `${pod.name}: fresh again once the origin answers`);
 });

@@ -380,3 +380,105 @@ test('reset() empties both caches and forgets every load in flight', async () =>
   assert.equal(group.mainCache.bytes, 0);
   assert.equal(group.stats().resets, 1);
 });
+
+test('stale-while-revalidate: past its expiry a value is served at once while exactly one refresh runs', async () => {
+  let clock = 1_000_000;
+  let version = 0;
+  let release: (() => void) | undefined;
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1 << 20,
+    ttlMs: 1000,
+    staleWhileRevalidateMs: 5000,
+    clock: () => clock,
+    getter: async () => {
+      const loaded = `v${++version}`;
+      if (version > 1) await new Promise<void>((resolve) => (release = resolve));
+      return loaded;
+    },
+  });
+  await group.get('k');
+  clock += 1500;
+  for (let i = 0; i < 10; i++) assert.equal(group.getCached('k')?.toString(), 'v1', 'served stale, synchronously');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(version, 2, 'one refresh for ten stale gets');
+  assert.equal(group.stats().staleWhileRevalidate, 10);
+  release!();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(group.getCached('k')?.toString(), 'v2', 'the refresh replaced it');
+  clock += 1000 + 5000;
+  assert.equal(group.getCached('k'), undefined, 'past the stale window: a miss');
+  const waited = group.get('k');
+  await new Promise((resolve) => setImmediate(resolve));
+  release!();
+  assert.equal((await waited).toString(), 'v3');
+});
+
+test("stale-while-revalidate is the owner's: an expired hot copy of another peer's key is fetched again, not served", async () => {
+  let clock = 1_000_000;
+  const peer = remotePeer(async (key) => ({ value: Buffer.from(key), expiresAt: clock + 1000 }));
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1 << 20,
+    staleWhileRevalidateMs: 60_000,
+    clock: () => clock,
+    peers: peer,
+    random: () => 0,
+    getter: async () => assert.fail('loaded'),
+  });
+  await group.get('k');
+  clock += 1001;
+  assert.equal(group.getCached('k'), undefined);
+  await group.get('k');
+  assert.equal(peer.calls.length, 2);
+  assert.equal(group.stats().staleWhileRevalidate, 0);
+});
+
+test('stale-if-error: a failed load is answered with the expired value within the window; not-found and later failures are not', async () => {
+  let clock = 1_000_000;
+  let mode: 'ok' | 'fail' | 'gone' = 'ok';
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1 << 20,
+    ttlMs: 1000,
+    staleIfErrorMs: 10_000,
+    clock: () => clock,
+    getter: async (key) => {
+      if (mode === 'fail') throw new Error('origin down');
+      if (mode === 'gone') throw new NotFoundError(`${key} not exist`);
+      return `${key}@${clock}`;
+    },
+  });
+  await group.get('a');
+  await group.get('b');
+  clock += 2000;
+  mode = 'fail';
+  assert.equal((await group.get('a')).toString(), 'a@1000000', 'the stale value, not the error');
+  assert.equal(group.stats().staleIfError, 1);
+  assert.equal(group.getCached('a'), undefined, 'stale is never served as a hit');
+  mode = 'gone';
+  await assert.rejects(group.get('b'), NotFoundError);
+  mode = 'fail';
+  clock += 10_000;
+  await assert.rejects(group.get('a'), SourceError, 'past the window the error is the answer');
+  assert.equal(group.mainCache.peek('a'), undefined, 'and the value is dropped');
+});
+
+test('a refresh the source answers with an uncacheable value drops the stale copy instead of keeping it', async () => {
+  let clock = 1_000_000;
+  let uncacheable = false;
+  const group = new Group({
+    name: 'g',
+    cacheBytes: 1 << 20,
+    ttlMs: 1000,
+    staleWhileRevalidateMs: 60_000,
+    clock: () => clock,
+    getter: async () => (uncacheable ? ByteView.adopt(Buffer.from('private'), 1) : 'public'),
+  });
+  await group.get('k');
+  clock += 2000;
+  uncacheable = true;
+  assert.equal(group.getCached('k')?.toString(), 'public');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(group.mainCache.peek('k'), undefined);
+});
