@@ -188,8 +188,28 @@ export function createMetrics(
     },
   });
 
+  const invalidations = new Counter({
+    name: 'geecache_invalidations_total',
+    help: 'Invalidations carried out here, by group, scope (key or group) and who asked (client or peer).',
+    labelNames: ['group', 'scope', 'from'] as const,
+    registers: [registry],
+  });
+  const invalidationPeers = new Counter({
+    name: 'geecache_invalidation_peers_total',
+    help: 'Other peers a client\'s invalidation was passed to, by result (reached or unreached).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  // Series from the start, at 0, so that rate() and alerts see the first invalidation.
+  for (const group of groups.list()) {
+    for (const scope of ['key', 'group']) for (const from of ['client', 'peer']) invalidations.inc({ group: group.name, scope, from }, 0);
+  }
+  for (const result of ['reached', 'unreached']) invalidationPeers.inc({ result }, 0);
+
   return {
     registry,
+    invalidations,
+    invalidationPeers,
     apiDuration: new LatencyHistogram({
       name: 'geecache_api_request_duration_seconds',
       help: 'Time to answer GET /api, by group and status code.',
@@ -220,18 +240,6 @@ export function createMetrics(
       name: 'geecache_discovery_restarts_total',
       help: 'Restarts of the membership watch, by reason.',
       labelNames: ['reason'],
-      registers: [registry],
-    }),
-    invalidations: new Counter({
-      name: 'geecache_invalidations_total',
-      help: 'Invalidations carried out here, by group, scope (key or group) and who asked (client or peer).',
-      labelNames: ['group', 'scope', 'from'],
-      registers: [registry],
-    }),
-    invalidationPeers: new Counter({
-      name: 'geecache_invalidation_peers_total',
-      help: 'Other peers a client\'s invalidation was passed to, by result (reached or unreached).',
-      labelNames: ['result'],
       registers: [registry],
     }),
   };

@@ -63,7 +63,9 @@ describe('a mixed ring with Go groupcache', { skip: binary === undefined && 'no 
         GEECACHE_PEERS: peers,
         // Go groupcache's defaults: its path, and the group the reference server serves.
         GEECACHE_BASE_PATH: '/_groupcache/',
-        GEECACHE_GROUPS: `bench:1MiB:${originUrl}`,
+        // A TTL: our answers carry an expiry (GetResponse field 3), which Go groupcache must skip.
+        GEECACHE_GROUPS: `bench:1MiB:1h:${originUrl}`,
+        GEECACHE_ADMIN_TOKEN: 'mixed-ring-admin-token',
         GEECACHE_HOT_CACHE: 'off',
         LOG_LEVEL: 'warn',
       },
@@ -100,5 +102,19 @@ describe('a mixed ring with Go groupcache', { skip: binary === undefined && 'no 
     const answer = await ours.get(`/api?group=bench&key=${encodeURIComponent(key)}`);
     assert.deepEqual(answer, { status: 200, body: `value of ${key}` });
     assert.deepEqual(loads, [key], 'the Go pod loaded exactly that key, once');
+  });
+
+  it('an invalidation cannot reach the Go peer, and says so', async () => {
+    const response = await fetch(`${ours.baseUrl}/api?group=bench&key=anything`, {
+      method: 'DELETE',
+      headers: { authorization: 'Bearer mixed-ring-admin-token' },
+      signal: AbortSignal.timeout(5000),
+    });
+    assert.equal(response.status, 200);
+    const report = (await response.json()) as { peers: number; reached: number; unreached: Array<{ peer: string; error: string }> };
+    assert.equal(report.peers, 1);
+    assert.equal(report.reached, 0);
+    assert.equal(report.unreached[0]!.peer, goSelf);
+    assert.match(report.unreached[0]!.error, /not a geecache peer/);
   });
 });
