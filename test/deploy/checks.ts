@@ -32,6 +32,26 @@ export const allToggles = {
   imagePullSecrets: [{ name: 'regcred' }],
   nodeSelector: { 'kubernetes.io/os': 'linux' },
   tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'cache', effect: 'NoSchedule' }],
+  // One entry names its own pods, the other gets the chart's selector labels.
+  topologySpreadConstraints: [
+    { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'geecache' } } },
+    { maxSkew: 2, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' },
+  ],
+  autoscaling: {
+    enabled: true,
+    minReplicas: 3,
+    maxReplicas: 6,
+    targetCPUUtilizationPercentage: 75,
+    targetMemoryUtilizationPercentage: 90,
+    behavior: { scaleDown: { stabilizationWindowSeconds: 600 } },
+  },
+  grafanaDashboard: { enabled: true, label: 'grafana_dashboard', labelValue: '1', annotations: { grafana_folder: 'Caches' }, namespace: 'monitoring' },
+  prometheusRule: {
+    enabled: true,
+    additionalLabels: { release: 'kube-prometheus' },
+    additionalRuleLabels: { team: 'cache' },
+    additionalRules: [{ record: 'geecache:hit_ratio:rate5m', expr: 'sum by (namespace, job) (rate(geecache_cache_hits_total[5m])) / sum by (namespace, job) (rate(geecache_gets_total[5m]))' }],
+  },
 };
 
 /** Object names of one geecache installation. */
@@ -106,9 +126,10 @@ export function checkRbac(objects: K8sObject[], names: RingNames): void {
   assert.equal(binding.subjects?.[0]?.kind, 'ServiceAccount');
   assert.equal(binding.subjects?.[0]?.name, names.serviceAccount);
   const account = one<IServiceAccount>(objects, 'ServiceAccount', names.serviceAccount);
-  assert.notEqual(account.automountServiceAccountToken, false, 'discovery needs the token mounted');
   assert.equal(podSpec(objects, names).serviceAccountName, names.serviceAccount);
-  assert.notEqual(podSpec(objects, names).automountServiceAccountToken, false);
+  // The pod's own setting wins over the account's; both default to true.
+  const mounted = podSpec(objects, names).automountServiceAccountToken ?? account.automountServiceAccountToken ?? true;
+  assert.equal(mounted, true, 'discovery needs the token mounted');
 }
 
 export function checkSelectors(objects: K8sObject[], names: RingNames): void {

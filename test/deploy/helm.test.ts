@@ -4,7 +4,9 @@ import { before, describe, it } from 'node:test';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { chartDir, helm, helmTemplate, helmTemplateError, one, ofKind, renderNotes, runHelm, selects, type K8sObject } from './render.js';
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { chartDir, helm, helmLint, helmTemplate, helmTemplateError, one, ofKind, renderNotes, runHelm, selects, type K8sObject } from './render.js';
 import {
   checkAntiAffinity,
   checkDisruptionBudget,
@@ -48,6 +50,9 @@ describe('helm chart', () => {
     assert.equal(strict.status, 0, strict.stdout + strict.stderr);
     const toggledLint = runHelm(['lint', '--strict', chartDir, '--set', 'serviceMonitor.enabled=true,rbac.create=false']);
     assert.equal(toggledLint.status, 0, toggledLint.stdout + toggledLint.stderr);
+    const everything = helmLint(allToggles);
+    assert.equal(everything.status, 0, everything.stdout + everything.stderr);
+    assert.doesNotMatch(everything.stdout, /\[(WARNING|ERROR)\]/, 'not even a warning');
   });
 
   it('renders the expected objects by default', () => {
@@ -63,7 +68,7 @@ describe('helm chart', () => {
       'ServiceAccount/geecache',
       'StatefulSet/geecache',
     ]);
-    assert.equal(ofKind(defaults, 'ServiceMonitor').length, 0, 'serviceMonitor is off by default');
+    for (const kind of ['ServiceMonitor', 'PrometheusRule', 'HorizontalPodAutoscaler', 'ConfigMap']) assert.equal(ofKind(defaults, kind).length, 0, `no ${kind} by default`);
     for (const o of defaults) {
       assert.equal(o.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm', `${o.kind} has the chart labels`);
       assert.equal(o.metadata.labels?.['helm.sh/chart'], 'geecache-0.1.0');
@@ -126,6 +131,63 @@ describe('helm chart', () => {
     assert.deepEqual(pod.tolerations, allToggles.tolerations);
     const account = one<K8sObject>(toggled, 'ServiceAccount');
     assert.equal(account.metadata.annotations?.['example.com/role'], 'cache');
+  });
+
+  it('sizes the StatefulSet with an autoscaling/v2 HPA when enabled, and then leaves replicas out', () => {
+    assert.equal(statefulSet(defaults, names).spec?.replicas, 3, 'replicaCount without autoscaling');
+    const hpa = one<IHorizontalPodAutoscaler & K8sObject>(toggled, 'HorizontalPodAutoscaler', 'geecache');
+    assert.equal(hpa.apiVersion, 'autoscaling/v2');
+    assert.deepEqual(hpa.spec?.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: statefulSet(toggled, names).metadata?.name });
+    assert.equal(hpa.spec?.minReplicas, 3);
+    assert.equal(hpa.spec?.maxReplicas, 6);
+    assert.deepEqual(hpa.spec?.metrics, [
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 75 } } },
+      { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 90 } } },
+    ]);
+    assert.deepEqual(hpa.spec?.behavior, allToggles.autoscaling.behavior);
+    assert.ok(!('replicas' in (statefulSet(toggled, names).spec ?? {})), 'the HPA owns the replica count');
+    const cpuOnly = one<IHorizontalPodAutoscaler>(helmTemplate({ autoscaling: { enabled: true } }), 'HorizontalPodAutoscaler');
+    assert.deepEqual(cpuOnly.spec?.metrics?.map((m) => m.resource?.name), ['cpu'], 'memory is off by default');
+    assert.equal(cpuOnly.spec?.behavior, undefined);
+    const memoryOnly = one<IHorizontalPodAutoscaler>(helmTemplate({ autoscaling: { enabled: true, targetCPUUtilizationPercentage: null, targetMemoryUtilizationPercentage: 80 } }), 'HorizontalPodAutoscaler');
+    assert.deepEqual(memoryOnly.spec?.metrics?.map((m) => m.resource?.name), ['memory']);
+  });
+
+  it('refuses an autoscaler without a target, or with minReplicas above maxReplicas', () => {
+    assert.match(
+      helmTemplateError({ autoscaling: { enabled: true, targetCPUUtilizationPercentage: null } }),
+      /autoscaling.enabled needs a target: set autoscaling.targetCPUUtilizationPercentage, autoscaling.targetMemoryUtilizationPercentage, or both/,
+    );
+    assert.match(helmTemplateError({ autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 4 } }), /autoscaling.minReplicas \(5\) must not exceed autoscaling.maxReplicas \(4\)/);
+    assert.match(helmTemplateError({ autoscaling: { enabled: true, targetCPUUtilizationPercentage: '80%' } }), /targetCPUUtilizationPercentage/);
+  });
+
+  it('spreads pods softly over zones and nodes by default; a list replaces that, [] removes it', () => {
+    const selector = selectorLabels(defaults, names);
+    assert.deepEqual(podSpec(defaults, names).topologySpreadConstraints, [
+      { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
+      { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
+    ]);
+    const [own, filled] = podSpec(toggled, names).topologySpreadConstraints ?? [];
+    assert.deepEqual(own, allToggles.topologySpreadConstraints[0], 'an entry with a labelSelector keeps it');
+    assert.deepEqual(filled, { ...allToggles.topologySpreadConstraints[1], labelSelector: { matchLabels: selector } }, 'one without gets the selector labels');
+    assert.equal(podSpec(helmTemplate({ topologySpreadConstraints: [] }), names).topologySpreadConstraints, undefined);
+    assert.match(helmTemplateError({ topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'Sometimes' }] }), /whenUnsatisfiable/);
+  });
+
+  it('mounts the API token in the pods (discovery needs it) but not for everything else that runs as the account', () => {
+    for (const objects of [defaults, toggled]) {
+      assert.equal(one<IServiceAccount>(objects, 'ServiceAccount').automountServiceAccountToken, false);
+      assert.equal(podSpec(objects, names).automountServiceAccountToken, true);
+    }
+    const existing = helmTemplate({ serviceAccount: { create: false, name: 'shared-reader' } });
+    assert.equal(podSpec(existing, names).automountServiceAccountToken, true, "whatever the existing account's setting");
+    assert.equal(one<IPod>(defaults, 'Pod').spec?.automountServiceAccountToken, false, 'the helm test pod (curl) needs no token');
+  });
+
+  it('gives the helm test pod small requests and limits', () => {
+    const resources = one<IPod>(defaults, 'Pod').spec?.containers[0]?.resources;
+    assert.deepEqual(resources, { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } });
   });
 
   it('leaves out the Role and RoleBinding with rbac.create=false', () => {
@@ -219,6 +281,12 @@ describe('helm chart', () => {
     assert.ok(notes.includes('curl "localhost:9999/api?key=Tom"'), notes);
     assert.ok(notes.includes('http://localhost:9999/metrics'), notes);
     assert.ok(!notes.includes('rbac.create is false'));
+    assert.ok(notes.includes('is starting as 3 pods'), notes);
+    const toggledNotes = renderNotes(allToggles);
+    assert.ok(toggledNotes.includes('keeps it between 3 and 6 pods'), toggledNotes);
+    assert.ok(toggledNotes.includes('kubectl get hpa geecache'), toggledNotes);
+    assert.ok(toggledNotes.includes('the PrometheusRule geecache'), toggledNotes);
+    assert.ok(toggledNotes.includes('the ConfigMap geecache-dashboard (namespace monitoring)'), toggledNotes);
     const withoutRbac = renderNotes({ rbac: { create: false } });
     assert.match(withoutRbac, /grant the ServiceAccount geecache get, list and watch on\s+endpointslices/);
   });
@@ -235,11 +303,11 @@ describe('helm chart', () => {
     // A whole number from a values file reaches the template as a float; it must not print as 6.7108864e+07.
     assert.equal(envMap(container(objects, names)).get('GEECACHE_GROUPS'), 'whole:67108864:demo,iec:64MiB:demo,fraction:1.5GiB:https://origin.example/v1/,plain:1048576B:http://10.0.0.9:8080,fresh:1MiB:30s:http://10.0.0.9:8080');
     assert.deepEqual(programConfig(objects, names).groups, [
-      { name: 'whole', cacheBytes: 67108864, ttlMs: 0, source: { kind: 'demo' } },
-      { name: 'iec', cacheBytes: 64 * 1024 ** 2, ttlMs: 0, source: { kind: 'demo' } },
-      { name: 'fraction', cacheBytes: 1.5 * 1024 ** 3, ttlMs: 0, source: { kind: 'http', origin: 'https://origin.example/v1' } },
-      { name: 'plain', cacheBytes: 1048576, ttlMs: 0, source: { kind: 'http', origin: 'http://10.0.0.9:8080' } },
-      { name: 'fresh', cacheBytes: 1048576, ttlMs: 30_000, source: { kind: 'http', origin: 'http://10.0.0.9:8080' } },
+      { name: 'whole', cacheBytes: 67108864, ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'demo' } },
+      { name: 'iec', cacheBytes: 64 * 1024 ** 2, ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'demo' } },
+      { name: 'fraction', cacheBytes: 1.5 * 1024 ** 3, ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'http', origin: 'https://origin.example/v1' } },
+      { name: 'plain', cacheBytes: 1048576, ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'http', origin: 'http://10.0.0.9:8080' } },
+      { name: 'fresh', cacheBytes: 1048576, ttlMs: 30_000, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'http', origin: 'http://10.0.0.9:8080' } },
     ]);
   });
 

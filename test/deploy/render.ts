@@ -101,6 +101,18 @@ export function helmTemplate(values: Record<string, unknown> = {}, extra: string
   }
 }
 
+/** `helm lint --strict helm/geecache` with the given values; never throws on findings. */
+export function helmLint(values: Record<string, unknown> = {}): HelmResult {
+  const scratch = scratchDir('geecache-values-');
+  try {
+    const valuesFile = join(scratch.path, 'values.yaml');
+    writeFileSync(valuesFile, stringify(values));
+    return runHelm(['lint', '--strict', chartDir, '-f', valuesFile]);
+  } finally {
+    scratch.remove();
+  }
+}
+
 /** Like helmTemplate, but expects failure and returns helm's error output. */
 export function helmTemplateError(values: Record<string, unknown>): string {
   const scratch = scratchDir('geecache-values-');

@@ -1,11 +1,15 @@
 // schema.test.ts validates every rendered object against the Kubernetes OpenAPI schemas, offline.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
@@ -16,7 +20,7 @@ interface Validatable {
   validate(): void;
 }
 
-/** The model class for each kind we render, keyed by apiVersion and kind. */
+/** The model class for each kind we render, keyed by apiVersion and kind; the Prometheus Operator's CRDs from its own schemas. */
 const models: Record<string, new (data: never) => Validatable> = {
   'v1/ServiceAccount': ServiceAccount,
   'v1/Service': Service,
@@ -26,6 +30,10 @@ const models: Record<string, new (data: never) => Validatable> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'v1/ConfigMap': ConfigMap,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 /** Validates one object; throws naming the object and the schema errors. */
@@ -45,8 +53,7 @@ describe('Kubernetes schema validation', () => {
 
   before(() => {
     sets['chart defaults'] = helmTemplate();
-    // The ServiceMonitor is a CRD the core schemas do not cover; every other toggle is on.
-    sets['chart with all toggles'] = helmTemplate({ ...allToggles, serviceMonitor: { enabled: false } });
+    sets['chart with all toggles'] = helmTemplate(allToggles);
     sets['chart without rbac and pdb'] = helmTemplate({ rbac: { create: false }, podDisruptionBudget: { enabled: false }, networkPolicy: { enabled: false } });
     sets['deploy/'] = renderDeploy().objects;
   });

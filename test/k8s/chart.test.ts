@@ -1,13 +1,15 @@
 // chart.test.ts installs the Helm chart on the real cluster and walks the README's path: helm install,
-// port-forward, curl, /metrics, helm test; then the ServiceAccount's RBAC, and the chart with every toggle on.
+// port-forward, curl, /metrics, helm test; then the ServiceAccount's RBAC, the chart with every toggle on, and with
+// an autoscaler.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { httpGet, metricValue } from '../support/cache-process.js';
+import { dashboardText } from '../deploy/dashboard.js';
 import { getJson, helm, kubectl, localImageValues, namespace, portForward, releasePods, ringsListExactly, waitUntil } from './support/kube.js';
 
 const chartDir = fileURLToPath(new URL('../../../helm/geecache', import.meta.url));
-const crdFile = fileURLToPath(new URL('../../../test/k8s/fixtures/servicemonitor-crd.yaml', import.meta.url));
+const crdFiles = ['servicemonitor-crd.yaml', 'prometheusrule-crd.yaml'].map((f) => fileURLToPath(new URL(`../../../test/k8s/fixtures/${f}`, import.meta.url)));
 
 /** helm install --wait with the local images; the pods' rings then list every pod. */
 async function install(ns: string, release: string, values: string[] = []): Promise<void> {
@@ -70,11 +72,13 @@ describe('the Helm chart on a real cluster', () => {
     for (const verb of ['create', 'delete', 'update']) assert.equal(await can(verb, 'endpointslices.discovery.k8s.io', ns), 'no', verb);
   });
 
-  it('installs with every toggle on (ServiceMonitor with its CRD) and passes helm test', async () => {
-    await kubectl(['apply', '-f', crdFile]);
-    await waitUntil('the ServiceMonitor CRD to be established', 30_000, async () =>
-      (await kubectl(['get', 'crd', 'servicemonitors.monitoring.coreos.com', '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).stdout === 'True',
-    );
+  it('installs with every toggle on (ServiceMonitor and PrometheusRule with their CRDs) and passes helm test', async () => {
+    for (const file of crdFiles) await kubectl(['apply', '-f', file]);
+    for (const crd of ['servicemonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com']) {
+      await waitUntil(`the CRD ${crd} to be established`, 30_000, async () =>
+        (await kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).stdout === 'True',
+      );
+    }
     const ns = await namespace('chart-all');
     await install(ns, 'all', [
       'serviceMonitor.enabled=true',
@@ -83,13 +87,39 @@ describe('the Helm chart on a real cluster', () => {
       'metrics.podAnnotations=true',
       'rbac.create=true',
       'serviceAccount.create=true',
+      'prometheusRule.enabled=true',
+      'grafanaDashboard.enabled=true',
     ]);
     const monitor = await getJson<{ spec: { endpoints: Array<{ port: string; path: string }> } }>(['servicemonitor', 'all-geecache', '-n', ns]);
     assert.deepEqual(monitor.spec.endpoints.map((e) => [e.port, e.path]), [['http', '/metrics']]);
-    for (const kind of ['poddisruptionbudget', 'networkpolicy', 'role', 'rolebinding', 'serviceaccount']) {
+    for (const kind of ['poddisruptionbudget', 'networkpolicy', 'role', 'rolebinding', 'serviceaccount', 'prometheusrule']) {
       assert.ok((await getJson<{ items: unknown[] }>([kind, '-n', ns])).items.length >= 1, kind);
     }
+    // The dashboard (about 22 kB of JSON) is stored as the chart read it.
+    const dashboard = await getJson<{ metadata: { labels: Record<string, string> }; data: Record<string, string> }>(['configmap', 'all-geecache-dashboard', '-n', ns]);
+    assert.equal(dashboard.metadata.labels.grafana_dashboard, '1');
+    assert.equal(dashboard.data['geecache.json'], dashboardText());
     const test = await helm(['test', 'all', '--namespace', ns]);
     assert.match(test.stdout, /Phase:\s+Succeeded/);
+  });
+
+  it('installs with autoscaling on: the API server accepts the HPA, and it drives the StatefulSet', async () => {
+    // This cluster runs no metrics-server, so the HPA never reads CPU or memory (its ScalingActive
+    // condition stays False). What it does without metrics is raise a StatefulSet below minReplicas,
+    // which shows that its scaleTargetRef reaches the chart's StatefulSet (created without replicas, so 1).
+    const ns = await namespace('chart-hpa');
+    await helm(['install', 'hpa', chartDir, '--namespace', ns, '--wait', '--timeout', '180s', ...[...localImageValues, 'autoscaling.enabled=true', 'autoscaling.minReplicas=2', 'autoscaling.maxReplicas=4'].flatMap((v) => ['--set', v])]);
+    const hpa = await getJson<{ apiVersion: string; spec: { scaleTargetRef: unknown; minReplicas: number; maxReplicas: number; metrics: Array<{ resource: { name: string } }> } }>(['hpa', 'hpa-geecache', '-n', ns]);
+    assert.equal(hpa.apiVersion, 'autoscaling/v2');
+    assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'hpa-geecache' });
+    assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [2, 4]);
+    assert.deepEqual(hpa.spec.metrics.map((m) => m.resource.name), ['cpu']);
+    await waitUntil('the HPA to raise the StatefulSet to minReplicas', 120_000, async () =>
+      (await getJson<{ spec: { replicas?: number } }>(['statefulset', 'hpa-geecache', '-n', ns])).spec.replicas === 2,
+    );
+    await waitUntil('two pods, each listing both in its ring', 180_000, async () => {
+      const pods = await releasePods(ns, 'hpa');
+      return pods.length === 2 && ringsListExactly(pods);
+    });
   });
 });

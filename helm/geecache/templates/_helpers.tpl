@@ -106,3 +106,19 @@ values.schema.json checks each field's shape; here only emptiness is checked.
 {{- end }}
 {{- join "," $groups }}
 {{- end }}
+
+{{/*
+PromQL label matchers that pick this release's series in the alerts:
+prometheusRule.selector, or the release's namespace plus, with the
+ServiceMonitor, its job (the Prometheus Operator names the job after the
+Service, which keeps two releases in one namespace apart).
+*/}}
+{{- define "geecache.alertSelector" -}}
+{{- if .Values.prometheusRule.selector }}
+{{- .Values.prometheusRule.selector }}
+{{- else if .Values.serviceMonitor.enabled }}
+{{- printf "namespace=%q, job=%q" .Release.Namespace (include "geecache.fullname" .) }}
+{{- else }}
+{{- printf "namespace=%q" .Release.Namespace }}
+{{- end }}
+{{- end }}
