@@ -32,6 +32,8 @@ export interface GroupStats {
   localLoads: number;
   /** Getter calls that failed, not-found included (groupcache's LocalLoadErrs). */
   localLoadErrors: number;
+  /** Of those, the ones that were not a not-found: the source failed. */
+  sourceFailures: number;
   /** Gets that arrived from another peer over the peer protocol. */
   serverRequests: number;
   /** Cached values found expired (and dropped) when a get looked for them. */
@@ -152,6 +154,7 @@ export class Group {
     peerErrors: 0,
     localLoads: 0,
     localLoadErrors: 0,
+    sourceFailures: 0,
     serverRequests: 0,
     expirations: 0,
     removals: 0,
@@ -184,8 +187,8 @@ export class Group {
     this.observer = options.observer ?? {};
     const ceiling = Math.max(1, options.cacheBytes);
     const arena = options.arena ?? new SlabArena();
-    this.mainCache = new ByteLru(ceiling, { arena });
-    this.hotCache = new ByteLru(ceiling, { arena });
+    this.mainCache = new ByteLru(ceiling, { arena, clock: this.clock });
+    this.hotCache = new ByteLru(ceiling, { arena, clock: this.clock });
   }
 
   /** Returns the value of `key`: from a cache, from its owner peer, or loaded here. */
@@ -374,6 +377,7 @@ export class Group {
       this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000, err);
       // Within stale-if-error the expired copy answers instead; not-found is an answer, not an error.
       if (!(err instanceof NotFoundError)) {
+        this.counters.sourceFailures++;
         const stale = this.staleIfError(key);
         if (stale) return stale;
       }

@@ -10,6 +10,8 @@ export interface ByteLruStats {
   bytes: number;
   /** Entries removed to make room (not overwrites or explicit deletes). */
   evictions: number;
+  /** Of those, values with an expiry that had not come yet: the budget cut them short of their TTL. */
+  unexpiredEvictions: number;
   gets: number;
   hits: number;
 }
@@ -22,6 +24,8 @@ export function entryBytes(key: string, value: ByteView): number {
 export interface ByteLruOptions {
   /** Where small values are packed (see slab.ts). Default: an arena of this cache's own. */
   arena?: SlabArena;
+  /** Wall clock in ms since the epoch, to tell evicted values that had expired. Default Date.now. */
+  clock?: () => number;
 }
 
 /**
@@ -35,6 +39,8 @@ export interface ByteLruOptions {
 export class ByteLru {
   private readonly cache: LRUCache<string, ByteView>;
   private evictions = 0;
+  private unexpiredEvictions = 0;
+  private readonly clock: () => number;
   private gets = 0;
   private hits = 0;
   private readonly arena: SlabArena;
@@ -47,12 +53,13 @@ export class ByteLru {
       throw new TypeError(`maxBytes must be a positive integer, got ${maxBytes}`);
     }
     this.arena = options.arena ?? new SlabArena();
+    this.clock = options.clock ?? Date.now;
     this.cache = new LRUCache<string, ByteView>({
       maxSize: maxBytes,
       sizeCalculation: (value, key) => entryBytes(key, value),
       dispose: (value, _key, reason) => {
         ByteView.release(value);
-        if (reason === 'evict') this.evictions++;
+        if (reason === 'evict') this.countEviction(value);
       },
     });
   }
@@ -90,9 +97,16 @@ export class ByteLru {
     if (this.cache.size === 0) return false;
     const oldestKey = this.cache.rkeys().next().value;
     if (oldestKey === undefined) return false;
+    const oldest = this.cache.peek(oldestKey);
     this.cache.delete(oldestKey);
-    this.evictions++;
+    if (oldest) this.countEviction(oldest);
     return true;
+  }
+
+  private countEviction(value: ByteView): void {
+    this.evictions++;
+    // A value that never expires ends by eviction; one with an expiry should end by expiring.
+    if (value.expiresAt !== 0 && value.expiresAt > this.clock()) this.unexpiredEvictions++;
   }
 
   /** Keys from most to least recently used (for tests and debugging). */
@@ -109,7 +123,7 @@ export class ByteLru {
   }
 
   stats(): ByteLruStats {
-    return { items: this.items, bytes: this.bytes, evictions: this.evictions, gets: this.gets, hits: this.hits };
+    return { items: this.items, bytes: this.bytes, evictions: this.evictions, unexpiredEvictions: this.unexpiredEvictions, gets: this.gets, hits: this.hits };
   }
 
   clear(): void {

@@ -53,6 +53,7 @@ export function createMetrics(
   mirror('geecache_loads_deduped_total', 'Loads left after singleflight: concurrent misses of one key count once.', (s) => s.loadsDeduped);
   mirror('geecache_local_loads_total', 'Values loaded from this process\'s source.', (s) => s.localLoads);
   mirror('geecache_local_load_errors_total', 'Source loads that failed, not-found included.', (s) => s.localLoadErrors);
+  mirror('geecache_source_failures_total', 'Source loads that failed, not-found excluded: the source could not answer.', (s) => s.sourceFailures);
   mirror('geecache_peer_loads_total', 'Values fetched from the owner peer.', (s) => s.peerLoads);
   mirror('geecache_peer_errors_total', 'Peer fetches that failed and fell back to a local load.', (s) => s.peerErrors);
   mirror('geecache_server_requests_total', 'Gets that arrived from other peers.', (s) => s.serverRequests);
@@ -121,7 +122,7 @@ export function createMetrics(
     },
   });
 
-  const perCache = (kind: 'gauge' | 'counter', name: string, help: string, pick: 'bytes' | 'items' | 'evictions') => {
+  const perCache = (kind: 'gauge' | 'counter', name: string, help: string, pick: 'bytes' | 'items' | 'evictions' | 'unexpiredEvictions') => {
     const config = {
       name,
       help,
@@ -142,6 +143,12 @@ export function createMetrics(
   perCache('gauge', 'geecache_cache_bytes', 'Bytes held (key + value) by the main and hot caches.', 'bytes');
   perCache('gauge', 'geecache_cache_items', 'Entries held by the main and hot caches.', 'items');
   perCache('counter', 'geecache_cache_evictions_total', 'Entries evicted to stay within the byte budget.', 'evictions');
+  perCache(
+    'counter',
+    'geecache_cache_unexpired_evictions_total',
+    'Evicted entries whose expiry had not come yet: the byte budget cut them short of their TTL.',
+    'unexpiredEvictions',
+  );
 
   new Gauge({
     name: 'geecache_peer_circuit',

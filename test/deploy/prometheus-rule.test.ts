@@ -1,15 +1,19 @@
 // prometheus-rule.test.ts checks the chart's alerts: their fields, their metric names against the code's registry, and the values that shape them.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { PrometheusRule, type IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { exportedMetricNames, metricNamesIn } from './metric-names.js';
 import { helmTemplate, helmTemplateError, ofKind, one, type K8sObject } from './render.js';
 import { allToggles } from './checks.js';
 
+const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+
 type RuleObject = IPrometheusRule & K8sObject;
 type Rule = NonNullable<NonNullable<IPrometheusRule['spec']['groups']>[number]['rules']>[number];
 
-const alertNames = ['GeecacheRingSizeMismatch', 'GeecacheHitRatioLow', 'GeecachePeerErrors', 'GeecacheDiscoveryFailing', 'GeecacheLoadErrors', 'GeecacheEvictingEarly'];
+const alertNames = ['GeecacheRingSizeMismatch', 'GeecacheHitRatioLow', 'GeecachePeerErrors', 'GeecacheDiscoveryFailing', 'GeecacheLoadErrors', 'GeecacheEvictedBeforeExpiry'];
 
 /** The rules rendered with prometheusRule.enabled, these prometheusRule values and `others` beside them. */
 function rules(values: Record<string, unknown>, others: Record<string, unknown> = {}): Rule[] {
@@ -51,6 +55,7 @@ describe('prometheusRule', () => {
       assert.ok((rule.annotations?.summary ?? '').length > 10, `${name} summary`);
       assert.ok((rule.annotations?.description ?? '').length > 20, `${name} description`);
       assert.equal(rule.annotations?.runbook_url, `https://github.com/geecache/geecache#runbook-${name.toLowerCase()}`, `${name} runbook_url`);
+      assert.ok(readme.includes(`<a id="runbook-${name.toLowerCase()}"></a>`), `the README has the runbook entry ${name} links to`);
       assert.match(rule.for ?? '', /^\d+[smh]$/, `${name} waits before firing`);
     }
   });
@@ -91,7 +96,7 @@ describe('prometheusRule', () => {
     assert.match(rule.annotations?.description ?? '', /for 30m, below 0\.8/);
     assert.match(String(alert(rules({ peerErrorRatioAbove: 0.2 }), 'GeecachePeerErrors').expr), /> 0\.2$/);
     assert.match(String(alert(rules({ loadErrorRatioAbove: 0.3 }), 'GeecacheLoadErrors').expr), /> 0\.3$/);
-    assert.match(String(alert(rules({ cachedSecondsBelow: 3600 }), 'GeecacheEvictingEarly').expr), /< 3600$/);
+    assert.match(String(alert(rules({ evictedBeforeExpiryAbove: 0.25 }), 'GeecacheEvictedBeforeExpiry').expr), /> 0\.25$/);
   });
 
   it('counts only error restarts of the discovery watch, not the periodic resyncs', () => {
@@ -101,7 +106,7 @@ describe('prometheusRule', () => {
   });
 
   it('leaves out disabled alerts, and adds labels and rules from the values', () => {
-    const list = rules({ disabledAlerts: ['GeecacheHitRatioLow', 'GeecacheEvictingEarly'], additionalRuleLabels: { team: 'cache' }, additionalRules: allToggles.prometheusRule.additionalRules });
+    const list = rules({ disabledAlerts: ['GeecacheHitRatioLow', 'GeecacheEvictedBeforeExpiry'], additionalRuleLabels: { team: 'cache' }, additionalRules: allToggles.prometheusRule.additionalRules });
     assert.deepEqual(list.map((r) => r.alert ?? r.record), ['GeecacheRingSizeMismatch', 'GeecachePeerErrors', 'GeecacheDiscoveryFailing', 'GeecacheLoadErrors', 'geecache:hit_ratio:rate5m']);
     for (const rule of list.filter((r) => r.alert)) assert.deepEqual(rule.labels, { severity: 'warning', team: 'cache' });
     assert.match(helmTemplateError({ prometheusRule: { enabled: true, disabledAlerts: ['GeecacheTypo'] } }), /disabledAlerts/);

@@ -461,6 +461,7 @@ test('stale-if-error: a failed load is answered with the expired value within th
   mode = 'fail';
   clock += 10_000;
   await assert.rejects(group.get('a'), SourceError, 'past the window the error is the answer');
+  assert.deepEqual([group.stats().localLoadErrors, group.stats().sourceFailures], [3, 2], 'a not-found is a load error, not a source failure');
   assert.equal(group.mainCache.peek('a'), undefined, 'and the value is dropped');
 });
 

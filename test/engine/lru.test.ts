@@ -83,7 +83,7 @@ test('stats count gets and hits', () => {
   lru.set('k', view(1));
   lru.get('k');
   lru.get('missing');
-  assert.deepEqual(lru.stats(), { items: 1, bytes: 2, evictions: 0, gets: 2, hits: 1 });
+  assert.deepEqual(lru.stats(), { items: 1, bytes: 2, evictions: 0, unexpiredEvictions: 0, gets: 2, hits: 1 });
 });
 
 test('invalid budgets are rejected', () => {
@@ -165,4 +165,20 @@ test('random operations on two caches sharing an arena: live bytes equal the cac
   }
   assert.ok(arena.stats().relocations > 0, 'relocations happened');
   for (const value of content.keys()) assert.deepEqual([...value.toBytes()], content.get(value));
+});
+
+test('evictions of values whose expiry had not come are counted apart, whether the budget or removeOldest evicts', () => {
+  const now = 1_000_000;
+  const lru = new ByteLru(30, { clock: () => now });
+  const value = (expiresAt: number) => ByteView.adopt(Buffer.alloc(9, 'v'), expiresAt);
+  lru.set('a', value(now - 1)); // expired
+  lru.set('b', value(0)); // never expires
+  lru.set('c', value(now + 1000));
+  lru.set('d', value(now + 1000)); // over 30 bytes: lru-cache evicts a (expired)
+  assert.deepEqual([lru.stats().evictions, lru.stats().unexpiredEvictions], [1, 0]);
+  lru.removeOldest(); // b: never expires, so eviction is its normal end
+  lru.removeOldest(); // c
+  assert.deepEqual([lru.stats().evictions, lru.stats().unexpiredEvictions], [3, 1]);
+  lru.delete('d');
+  assert.equal(lru.stats().evictions, 3, 'a delete is not an eviction');
 });
