@@ -21,8 +21,9 @@ export const allToggles = {
   serviceAccount: { create: true, annotations: { 'example.com/role': 'cache' } },
   groups: [
     { name: 'scores', bytes: '64MiB', source: 'demo' },
-    { name: 'pages', bytes: '256MiB', source: 'http://origin.internal:8080' },
+    { name: 'pages', bytes: '256MiB', ttl: '5m', staleWhileRevalidate: '30s', staleIfError: '1h', source: 'http://origin.internal:8080' },
   ],
+  adminToken: { existingSecret: 'geecache-admin', existingSecretKey: 'token' },
   extraEnv: [
     { name: 'GEECACHE_BASE_PATH', value: '/_cache/' },
     { name: 'NODE_OPTIONS', value: '--max-old-space-size=256' },
@@ -97,6 +98,7 @@ export function envMap(c: IContainer): Map<string, string> {
   for (const e of c.env ?? []) {
     assert.ok(!env.has(e.name), `env ${e.name} set twice`);
     if (e.valueFrom?.fieldRef) env.set(e.name, `fieldRef:${e.valueFrom.fieldRef.fieldPath}`);
+    else if (e.valueFrom?.secretKeyRef) env.set(e.name, `secretKeyRef:${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
     else {
       assert.equal(typeof e.value, 'string', `env ${e.name} has a string value`);
       env.set(e.name, e.value ?? '');
@@ -241,10 +243,10 @@ export function checkShutdownBudget(objects: K8sObject[], names: RingNames): voi
 export function knownSettings(): Set<string> {
   const names = new Set<string>();
   for (const line of usage().split('\n')) {
-    const match = /^\s+--[a-z-]+\s+([A-Z][A-Z0-9_]*)\s+default:/.exec(line);
+    const match = /^\s+(?:--[a-z-]+|\(environment only\))\s+([A-Z][A-Z0-9_]*)\s+default:/.exec(line);
     if (match) names.add(match[1]!);
   }
-  for (const name of ['GEECACHE_PORT', 'GEECACHE_GROUPS', 'GEECACHE_SHUTDOWN_DELAY_MS', 'LOG_LEVEL', 'POD_IP', 'POD_NAMESPACE']) {
+  for (const name of ['GEECACHE_PORT', 'GEECACHE_GROUPS', 'GEECACHE_SHUTDOWN_DELAY_MS', 'LOG_LEVEL', 'POD_IP', 'POD_NAMESPACE', 'GEECACHE_ADMIN_TOKEN']) {
     assert.ok(names.has(name), `usage() lists ${name} (did its format change?)`);
   }
   return names;
@@ -264,7 +266,10 @@ export function podEnvironment(objects: K8sObject[], names: RingNames): Record<s
   const fields = fakeFieldValues(names);
   const env: Record<string, string> = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
   for (const e of container(objects, names).env ?? []) {
-    if (e.valueFrom) {
+    if (e.valueFrom?.secretKeyRef) {
+      // What a Secret of the schema's shape would hold: a long token.
+      env[e.name] = 'a-token-from-the-secret-0123456789';
+    } else if (e.valueFrom) {
       const path = e.valueFrom.fieldRef?.fieldPath;
       const value = path === undefined ? undefined : fields[path];
       assert.ok(value !== undefined, `env ${e.name}: no stand-in for ${JSON.stringify(e.valueFrom)}`);

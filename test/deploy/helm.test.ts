@@ -84,7 +84,7 @@ describe('helm chart', () => {
       it('selects the same pods from the StatefulSet and both Services', () => checkSelectors(objects(), names));
       it('exposes peer 8001 on the headless Service and http 9999 on the API Service', () => checkServices(objects(), names));
       it('wires discovery, ports and groups into the environment', () => {
-        const groups = values === allToggles ? 'scores:64MiB:demo,pages:256MiB:http://origin.internal:8080' : 'scores:64MiB:demo';
+        const groups = values === allToggles ? 'scores:64MiB:demo,pages:256MiB:5m+stale-while-revalidate=30s+stale-if-error=1h:http://origin.internal:8080' : 'scores:64MiB:demo';
         checkEnv(objects(), names, groups);
       });
       it('sets only variables the program reads, with values its config accepts', () => {
@@ -289,6 +289,26 @@ describe('helm chart', () => {
     assert.ok(toggledNotes.includes('the ConfigMap geecache-dashboard (namespace monitoring)'), toggledNotes);
     const withoutRbac = renderNotes({ rbac: { create: false } });
     assert.match(withoutRbac, /grant the ServiceAccount geecache get, list and watch on\s+endpointslices/);
+  });
+
+  it('passes the invalidation token from a Secret: an existing one, or its own from adminToken.value; none by default', () => {
+    assert.equal(envMap(container(defaults, names)).has('GEECACHE_ADMIN_TOKEN'), false);
+    assert.equal(programConfig(defaults, names).adminToken, undefined);
+    assert.equal(envMap(container(toggled, names)).get('GEECACHE_ADMIN_TOKEN'), 'secretKeyRef:geecache-admin/token');
+    assert.equal(ofKind(toggled, 'Secret').length, 0, 'an existing Secret is not created again');
+    assert.ok(programConfig(toggled, names).adminToken);
+    const own = helmTemplate({ adminToken: { value: 'a-token-of-at-least-16' } });
+    assert.equal(envMap(container(own, names)).get('GEECACHE_ADMIN_TOKEN'), 'secretKeyRef:geecache-admin-token/admin-token');
+    const secret = one<K8sObject & { data?: Record<string, string> }>(own, 'Secret', 'geecache-admin-token');
+    assert.equal(Buffer.from(secret.data!['admin-token']!, 'base64').toString(), 'a-token-of-at-least-16');
+    assert.match(helmTemplateError({ adminToken: { value: 'short' } }), /adminToken\.value|pattern/);
+  });
+
+  it('renders a group\'s stale windows into its freshness field, with 0s when it has no TTL', () => {
+    const objects = helmTemplate({ groups: [{ name: 'p', bytes: '1MiB', staleIfError: '1h', source: 'demo' }] });
+    assert.equal(envMap(container(objects, names)).get('GEECACHE_GROUPS'), 'p:1MiB:0s+stale-if-error=1h:demo');
+    assert.deepEqual(programConfig(objects, names).groups[0], { name: 'p', cacheBytes: 2 ** 20, ttlMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 3_600_000, source: { kind: 'demo' } });
+    assert.match(helmTemplateError({ groups: [{ name: 'p', bytes: '1MiB', staleIfError: 'soon', source: 'demo' }] }), /staleIfError|pattern/);
   });
 
   it('renders every group byte size the schema admits in a form the program parses', () => {

@@ -86,7 +86,8 @@ and label values stop at 63.
 {{- end }}
 
 {{/*
-GEECACHE_GROUPS: the groups list as comma-separated name:bytes:source.
+GEECACHE_GROUPS: the groups list as comma-separated name:bytes[:freshness]:source, the freshness
+being <ttl>[+stale-while-revalidate=<d>][+stale-if-error=<d>] (0s when only a stale window is set).
 values.schema.json checks each field's shape; here only emptiness is checked.
 */}}
 {{- define "geecache.groups" -}}
@@ -95,8 +96,11 @@ values.schema.json checks each field's shape; here only emptiness is checked.
 {{- /* Whole numbers from a values file arrive as float64 and would print as 6.7108864e+07. */}}
 {{- $bytes := .bytes }}
 {{- if kindIs "float64" $bytes }}{{ $bytes = int64 $bytes }}{{ end }}
-{{- if .ttl }}
-{{- $groups = append $groups (printf "%v:%v:%v:%v" .name $bytes .ttl .source) }}
+{{- if or .ttl .staleWhileRevalidate .staleIfError }}
+{{- $freshness := .ttl | default "0s" }}
+{{- with .staleWhileRevalidate }}{{ $freshness = printf "%s+stale-while-revalidate=%s" $freshness . }}{{ end }}
+{{- with .staleIfError }}{{ $freshness = printf "%s+stale-if-error=%s" $freshness . }}{{ end }}
+{{- $groups = append $groups (printf "%v:%v:%v:%v" .name $bytes $freshness .source) }}
 {{- else }}
 {{- $groups = append $groups (printf "%v:%v:%v" .name $bytes .source) }}
 {{- end }}
@@ -120,5 +124,17 @@ Service, which keeps two releases in one namespace apart).
 {{- printf "namespace=%q, job=%q" .Release.Namespace (include "geecache.fullname" .) }}
 {{- else }}
 {{- printf "namespace=%q" .Release.Namespace }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret that holds the invalidation token: the user's, or the chart's own when adminToken.value is
+set; empty when invalidation is off.
+*/}}
+{{- define "geecache.adminTokenSecret" -}}
+{{- if .Values.adminToken.existingSecret }}
+{{- .Values.adminToken.existingSecret }}
+{{- else if .Values.adminToken.value }}
+{{- printf "%s-admin-token" (include "geecache.fullname" .) }}
 {{- end }}
 {{- end }}
