@@ -15,7 +15,8 @@ import { createHttpApp } from './http/app.js';
 import { expressMessageClasses } from './http/message-classes.js';
 import { HttpPeerClient } from './http/peer-client.js';
 import { createPeerHandler } from './http/peer-handler.js';
-import { adminCheck } from './http/admin-auth.js';
+import { adminCheck, bearerCheck } from './http/admin-auth.js';
+import { handOffOnLeave } from './engine/handoff.js';
 import { createInvalidateHandler } from './http/invalidate-handler.js';
 import { sendText } from './http/responses.js';
 import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
@@ -70,6 +71,7 @@ export class CacheNode {
     this.ring = new PeerRing({
       self: config.self,
       replicas: config.replicas,
+      handoffWindowMs: config.handoff ? config.handoffWindowMs : 0,
       createClient: (url) =>
         new HttpPeerClient({
           url,
@@ -78,6 +80,10 @@ export class CacheNode {
           batch: config.peerBatch,
           traffic: peerTraffic,
           adminToken: config.adminToken,
+          peekTimeoutMs: config.handoffPeekTimeoutMs,
+          self: config.self,
+          peerToken: config.peerToken,
+          localAddress: config.bind === '0.0.0.0' || config.bind === '::' ? undefined : config.bind,
         }),
       onChange: (peers) => logger.info({ peers, count: peers.length }, 'peer membership changed'),
     });
@@ -118,6 +124,13 @@ export class CacheNode {
       groups: this.groups,
       basePath: config.basePath,
       adminCheck: admin,
+      handoff: config.handoff
+        ? {
+            acceptsHandoffFrom: (sender) => this.ring.acceptsHandoffFrom(sender),
+            ownsWithout: (sender, key) => this.ring.ownsWithout(sender, key),
+            tokenCheck: config.peerToken ? bearerCheck(config.peerToken, 'GEECACHE_PEER_TOKEN', 'peer token') : undefined,
+          }
+        : undefined,
       onInvalidated: (group, key) => metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'peer' }),
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
     });
@@ -139,6 +152,22 @@ export class CacheNode {
         : httpApp,
     );
     this.drain = new ServerDrain([this.peerServer, this.httpServer]);
+  }
+
+  /** Hands the main caches' values to their next owners, within GEECACHE_HANDOFF_PUSH_MS and _BYTES. */
+  private async handOff(): Promise<void> {
+    const { handoff, handoffPushMs, handoffPushBytes } = this.config;
+    if (!handoff || handoffPushMs === 0 || this.ring.peerClients().size === 0) return;
+    const started = performance.now();
+    try {
+      const report = await handOffOnLeave(this.groups, this.ring, { deadline: started + handoffPushMs, maxBytes: handoffPushBytes, now: () => performance.now() });
+      this.metrics.handoffPushed.inc(report.sent);
+      this.metrics.handoffPushedBytes.inc(report.bytes);
+      const ms = Math.round(performance.now() - started);
+      this.logger.info({ ...report, ms }, 'handed cached values to their next owners');
+    } catch (err) {
+      this.logger.error({ err }, 'handing cached values over failed');
+    }
   }
 
   /** Why /readyz answers 503, or undefined when ready. */
@@ -200,8 +229,11 @@ export class CacheNode {
     this.idleGc?.close();
     const { shutdownDelayMs, drainTimeoutMs } = this.config;
     this.logger.info({ connections: this.drain.connections, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
+    // The cache is handed over at once, beside the shutdown delay and the drain: the next owners take
+    // the values even before their rings drop this pod, and meanwhile it still answers their peeks.
+    const handingOff = this.handOff();
     if (shutdownDelayMs > 0) await sleep(shutdownDelayMs);
-    const cut = await this.drain.drain(drainTimeoutMs);
+    const [cut] = await Promise.all([this.drain.drain(drainTimeoutMs), handingOff]);
     if (cut > 0) this.logger.warn({ connections: cut }, 'drain timeout: closed the remaining connections');
     // Every client has its answer or is gone: a load started now would be for nobody.
     this.groups.stopLoads();

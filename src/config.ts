@@ -48,12 +48,22 @@ export interface Config {
   idleGc: boolean;
   drainTimeoutMs: number;
   shutdownDelayMs: number;
+  /** Warm handoff on membership changes: peeks at a key's previous holder, values handed over on leave. */
+  handoff: boolean;
+  /** How long after a membership change new owners peek (and leavers may hand values over). */
+  handoffWindowMs: number;
+  handoffPeekTimeoutMs: number;
+  /** Budget of the handoff on leave: time, and value bytes. */
+  handoffPushMs: number;
+  handoffPushBytes: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   logFormat: 'json' | 'pretty';
   kubeconfig: string | undefined;
   inCluster: boolean;
   /** Bearer token that DELETE /api must carry, from GEECACHE_ADMIN_TOKEN only (a flag would show in ps); unset: invalidation is off. */
   adminToken: string | undefined;
+  /** Bearer token of handoffs between peers (GEECACHE_PEER_TOKEN, environment only); unset: membership alone is checked. */
+  peerToken: string | undefined;
 }
 
 /** Every setting: its environment variable, the equal flag, and the default. */
@@ -80,22 +90,28 @@ const SETTINGS = {
   idleGc: { env: 'GEECACHE_IDLE_GC', flag: 'idle-gc', default: 'on' },
   drainTimeoutMs: { env: 'GEECACHE_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', default: '10000' },
   shutdownDelayMs: { env: 'GEECACHE_SHUTDOWN_DELAY_MS', flag: 'shutdown-delay-ms', default: '0' },
+  handoff: { env: 'GEECACHE_HANDOFF', flag: 'handoff', default: 'on' },
+  handoffWindowMs: { env: 'GEECACHE_HANDOFF_WINDOW_MS', flag: 'handoff-window-ms', default: '60000' },
+  handoffPeekTimeoutMs: { env: 'GEECACHE_HANDOFF_PEEK_TIMEOUT_MS', flag: 'handoff-peek-timeout-ms', default: '50' },
+  handoffPushMs: { env: 'GEECACHE_HANDOFF_PUSH_MS', flag: 'handoff-push-ms', default: '5000' },
+  handoffPushBytes: { env: 'GEECACHE_HANDOFF_PUSH_BYTES', flag: 'handoff-push-bytes', default: '256MiB' },
   logLevel: { env: 'LOG_LEVEL', flag: 'log-level', default: 'info' },
   logFormat: { env: 'LOG_FORMAT', flag: 'log-format', default: 'json' },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
 
-/** The invalidation token is read from the environment alone: a flag's value would show in ps. */
+/** Tokens are read from the environment alone: a flag's value would show in ps. */
 const ADMIN_TOKEN_ENV = 'GEECACHE_ADMIN_TOKEN';
-const MIN_ADMIN_TOKEN_LENGTH = 16;
+const PEER_TOKEN_ENV = 'GEECACHE_PEER_TOKEN';
+const MIN_TOKEN_LENGTH = 16;
 
-function adminTokenOf(env: Record<string, string | undefined>): string | undefined {
-  const token = env[ADMIN_TOKEN_ENV];
+function tokenOf(env: Record<string, string | undefined>, setting: string): string | undefined {
+  const token = env[setting];
   if (token === undefined || token === '') return undefined;
-  if (/\s/.test(token)) throw new ConfigError(ADMIN_TOKEN_ENV, 'must not contain whitespace (it travels as Authorization: Bearer <token>)');
-  if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
-    throw new ConfigError(ADMIN_TOKEN_ENV, `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters, e.g. from: openssl rand -hex 32`);
+  if (/\s/.test(token)) throw new ConfigError(setting, 'must not contain whitespace (it travels as Authorization: Bearer <token>)');
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new ConfigError(setting, `must be at least ${MIN_TOKEN_LENGTH} characters, e.g. from: openssl rand -hex 32`);
   }
   return token;
 }
@@ -107,6 +123,7 @@ export function usage(): string {
     'Usage: geecache [--flag value ...]   (each flag overrides its environment variable)',
     ...lines,
     `  ${'(environment only)'.padEnd(26)} ${ADMIN_TOKEN_ENV.padEnd(32)} default: (none: DELETE /api answers 403)`,
+    `  ${'(environment only)'.padEnd(26)} ${PEER_TOKEN_ENV.padEnd(32)} default: (none: handoffs are checked by ring membership alone)`,
   ].join('\n');
 }
 
@@ -229,6 +246,12 @@ const millis = (setting: string, min = 0) =>
 const oneOf = <T extends string>(setting: string, values: readonly [T, ...T[]]) =>
   z.enum(values, { error: `${setting}: must be one of ${values.join(', ')}` });
 
+function handoffPushBytes(text: string): number {
+  const bytes = parseBytes(text);
+  if (bytes === undefined) throw new ConfigError(SETTINGS.handoffPushBytes.env, `"${text}" is not a byte size such as 256MiB`);
+  return bytes;
+}
+
 /**
  * Builds the Config from an environment and argv (flags only, without node and script).
  * Throws ConfigError naming the variable or flag at fault.
@@ -255,6 +278,10 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     idleGc: oneOf(SETTINGS.idleGc.env, ['on', 'off']),
     drainTimeoutMs: millis(SETTINGS.drainTimeoutMs.env),
     shutdownDelayMs: millis(SETTINGS.shutdownDelayMs.env),
+    handoff: oneOf(SETTINGS.handoff.env, ['on', 'off']),
+    handoffWindowMs: millis(SETTINGS.handoffWindowMs.env),
+    handoffPeekTimeoutMs: millis(SETTINGS.handoffPeekTimeoutMs.env, 1),
+    handoffPushMs: millis(SETTINGS.handoffPushMs.env),
     logLevel: oneOf(SETTINGS.logLevel.env, ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     logFormat: oneOf(SETTINGS.logFormat.env, ['json', 'pretty']),
   });
@@ -302,7 +329,10 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     idleGc: values.idleGc === 'on',
     kubeconfig: env.KUBECONFIG || undefined,
     inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
-    adminToken: adminTokenOf(env),
+    adminToken: tokenOf(env, ADMIN_TOKEN_ENV),
+    peerToken: tokenOf(env, PEER_TOKEN_ENV),
+    handoff: values.handoff === 'on',
+    handoffPushBytes: handoffPushBytes(raw.handoffPushBytes),
   };
 }
 

@@ -84,8 +84,22 @@ test('the admin token comes from the environment only, is off when unset, and mu
   assert.match(usage(), /GEECACHE_ADMIN_TOKEN/);
 });
 
+test('warm handoff is on by default, tunable, and its peer token comes from the environment only', () => {
+  const config = loadConfig({});
+  assert.deepEqual(
+    [config.handoff, config.handoffWindowMs, config.handoffPeekTimeoutMs, config.handoffPushMs, config.handoffPushBytes, config.peerToken],
+    [true, 60_000, 50, 5000, 256 * 2 ** 20, undefined],
+  );
+  const tuned = loadConfig({ GEECACHE_HANDOFF: 'off', GEECACHE_HANDOFF_PUSH_BYTES: '1GiB', GEECACHE_PEER_TOKEN: 'p'.repeat(20) });
+  assert.deepEqual([tuned.handoff, tuned.handoffPushBytes, tuned.peerToken], [false, 2 ** 30, 'p'.repeat(20)]);
+  assert.match(usage(), /GEECACHE_PEER_TOKEN/);
+});
+
 test('every bad value fails with a ConfigError naming its variable', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ GEECACHE_HANDOFF_PUSH_BYTES: 'lots' }, /^GEECACHE_HANDOFF_PUSH_BYTES: "lots" is not a byte size/],
+    [{ GEECACHE_HANDOFF_PEEK_TIMEOUT_MS: '0' }, /^GEECACHE_HANDOFF_PEEK_TIMEOUT_MS: must be at least 1/],
+    [{ GEECACHE_PEER_TOKEN: 'short' }, /^GEECACHE_PEER_TOKEN: must be at least 16 characters/],
     [{ GEECACHE_ADMIN_TOKEN: 'short' }, /^GEECACHE_ADMIN_TOKEN: must be at least 16 characters/],
     [{ GEECACHE_ADMIN_TOKEN: 'has a space in it, sadly' }, /^GEECACHE_ADMIN_TOKEN: must not contain whitespace/],
     [{ GEECACHE_PORT: 'abc' }, /^GEECACHE_PORT: must be a number/],

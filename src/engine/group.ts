@@ -3,7 +3,7 @@ import { ByteView } from './byteview.js';
 import { GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
 import { ByteLru } from './lru.js';
 import { SlabArena } from '../memory/slab.js';
-import { noPeers, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
+import { noPeers, type HandedValue, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
 import { SingleFlight, type Flight } from './singleflight.js';
 
 /**
@@ -46,6 +46,17 @@ export interface GroupStats {
   staleWhileRevalidate: number;
   /** Expired values served because the load failed (stale-if-error). */
   staleIfError: number;
+  /** Misses this process owns that asked the key's previous holder for its cached copy (handoff), by outcome. */
+  peekHits: number;
+  peekMisses: number;
+  peekErrors: number;
+  /** Peeks other peers sent here, and the ones answered with a value. */
+  peeksServed: number;
+  peeksAnswered: number;
+  /** Values other peers handed here: stored, or refused (not owned here, expired, or already cached). */
+  handoffStored: number;
+  handoffRefused: number;
+  handoffStoredBytes: number;
 }
 
 /** What the group reports as it works, for logs and metrics; all optional. */
@@ -161,6 +172,14 @@ export class Group {
     resets: 0,
     staleWhileRevalidate: 0,
     staleIfError: 0,
+    peekHits: 0,
+    peekMisses: 0,
+    peekErrors: 0,
+    peeksServed: 0,
+    peeksAnswered: 0,
+    handoffStored: 0,
+    handoffRefused: 0,
+    handoffStoredBytes: 0,
   };
 
   constructor(options: GroupOptions) {
@@ -338,7 +357,10 @@ export class Group {
           this.observer.peerFallback?.(this.name, key, owner.url, err);
         }
       }
-      return this.loadLocally(key, options.signal, call);
+      // Just after a membership change, the key's previous holder may still have it cached.
+      const previous = owner ? undefined : this.peers.handoffSource?.(key);
+      const handed = previous ? await this.peek(previous, key, call) : undefined;
+      return handed ?? this.loadLocally(key, options.signal, call);
     });
     return promise;
   }
@@ -360,6 +382,72 @@ export class Group {
     // A value the key's invalidation overtook (call.forgotten) goes to its callers, never to the cache.
     if (this.hotCacheEnabled && !call.forgotten && this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
     return value;
+  }
+
+  /** The previous holder's cached copy of `key`, kept here as if loaded; undefined when it has none or cannot say in time. */
+  private async peek(peer: PeerGetter, key: string, call: Flight): Promise<ByteView | undefined> {
+    if (!peer.peek) return undefined;
+    let answer: PeerValue | undefined;
+    try {
+      answer = await peer.peek(this.name, key);
+    } catch {
+      this.counters.peekErrors++;
+      return undefined;
+    }
+    const value = answer && ByteView.adopt(answer.value, this.expiryOf(answer.expiresAt));
+    if (!value || (value.expiresAt !== 0 && value.expiresAt <= this.clock())) {
+      this.counters.peekMisses++;
+      return undefined;
+    }
+    this.counters.peekHits++;
+    if (!call.forgotten) this.populateCache(this.mainCache, key, value);
+    return value;
+  }
+
+  /**
+   * Answers another peer's peek: the cached copy of `key` (main or hot, fresh), or undefined. Never
+   * loads, and is not counted as a get.
+   */
+  peekCached(key: string): ByteView | undefined {
+    this.counters.peeksServed++;
+    if (this.cacheBytes === 0 || keyProblem(key) !== undefined) return undefined;
+    const now = this.clock();
+    const fresh = (value: ByteView | undefined) => (value && (value.expiresAt === 0 || value.expiresAt > now) ? value : undefined);
+    const found = fresh(this.mainCache.peek(key)) ?? fresh(this.hotCache.peek(key));
+    if (found) this.counters.peeksAnswered++;
+    return found;
+  }
+
+  /**
+   * Stores a value another peer handed over as if it had been loaded here, unless `accept` says
+   * this process does not own the key, it already holds a fresh copy, or the value expired.
+   */
+  storeHanded(handed: HandedValue, owns: (key: string) => boolean): boolean {
+    const { key } = handed;
+    const current = this.mainCache.peek(key);
+    const fresh = current !== undefined && (current.expiresAt === 0 || current.expiresAt > this.clock());
+    if (this.cacheBytes === 0 || this.stopped || keyProblem(key) !== undefined || fresh || !owns(key)) {
+      this.counters.handoffRefused++;
+      return false;
+    }
+    const expiresAt = this.expiryOf(handed.expiresAt);
+    if (expiresAt !== 0 && expiresAt <= this.clock()) {
+      this.counters.handoffRefused++;
+      return false;
+    }
+    // The bytes are a view into the request body: copied, so the cache does not pin the whole body.
+    this.populateCache(this.mainCache, key, ByteView.copyOf(handed.value, expiresAt));
+    this.counters.handoffStored++;
+    this.counters.handoffStoredBytes += handed.value.byteLength;
+    return true;
+  }
+
+  /** The main cache's fresh entries, most recently used first: what this process hands over when it leaves. */
+  *handoffEntries(): Generator<[string, ByteView]> {
+    const now = this.clock();
+    for (const [key, value] of this.mainCache.entries()) {
+      if (value.expiresAt === 0 || value.expiresAt > now) yield [key, value];
+    }
   }
 
   private async loadLocally(key: string, signal: AbortSignal | undefined, call: Flight): Promise<ByteView> {

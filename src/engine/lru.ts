@@ -109,6 +109,11 @@ export class ByteLru {
     if (value.expiresAt !== 0 && value.expiresAt > this.clock()) this.unexpiredEvictions++;
   }
 
+  /** Entries from most to least recently used, without touching their recency. */
+  entries(): IterableIterator<[string, ByteView]> {
+    return this.cache.entries();
+  }
+
   /** Keys from most to least recently used (for tests and debugging). */
   keys(): string[] {
     return [...this.cache.keys()];

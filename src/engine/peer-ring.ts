@@ -14,6 +14,23 @@ export interface PeerRingOptions {
   hash?: HashFunction;
   /** Called after every set() that changed the membership. */
   onChange?: (peers: readonly string[]) => void;
+  /**
+   * For this long after every membership change, keys this process owns are first looked for on
+   * the peer that would own them without it (handoffSource), and peers that left may still hand
+   * values over. Default 0: no handoff, as groupcache.
+   */
+  handoffWindowMs?: number;
+  /** Monotonic clock in ms, for the handoff window. Default performance.now. */
+  now?: () => number;
+}
+
+/** What /debug/ring shows of the handoff window. */
+export interface HandoffView {
+  windowMs: number;
+  /** Left of the window opened by the last membership change; 0 once it closed. */
+  remainingMs: number;
+  /** The membership before the last change. */
+  previousPeers: readonly string[];
 }
 
 export class PeerRing implements PeerPicker {
@@ -24,11 +41,30 @@ export class PeerRing implements PeerPicker {
   /** Clients of peers that left, or of a ring being closed, still finishing their requests. */
   private readonly closing = new Set<ClosablePeerGetter>();
   private changes = 0;
+  private readonly handoffWindowMs: number;
+  private readonly now: () => number;
+  /** The ring without this process: who owned a key before this process took it, and who takes it when it leaves. */
+  private successors: HashRing;
+  private previousRing: HashRing;
+  private changedAt = -Infinity;
+  /**
+   * Peers that left, with when and their clients, kept open through the window: a terminating pod
+   * still answers peeks until it exits, and may hand its values over.
+   */
+  private readonly departed = new Map<string, { at: number; client: ClosablePeerGetter }>();
+  private without: { peer: string; changes: number; ring: HashRing } | undefined;
 
   constructor(options: PeerRingOptions) {
     this.options = options;
     this.self = validatePeerUrl(options.self);
     this.hashRing = this.makeRing([]);
+    this.successors = this.hashRing;
+    this.previousRing = this.hashRing;
+    this.handoffWindowMs = options.handoffWindowMs ?? 0;
+    if (!Number.isSafeInteger(this.handoffWindowMs) || this.handoffWindowMs < 0) {
+      throw new TypeError(`handoffWindowMs must be a non-negative integer, got ${options.handoffWindowMs}`);
+    }
+    this.now = options.now ?? (() => performance.now());
   }
 
   /**
@@ -43,13 +79,28 @@ export class PeerRing implements PeerPicker {
     const clients = new Map<string, ClosablePeerGetter>();
     for (const peer of next.peers) {
       if (peer === this.self) continue;
-      clients.set(peer, this.clients.get(peer) ?? this.options.createClient(peer));
+      // A peer that comes back within the window gets its client back.
+      clients.set(peer, this.clients.get(peer) ?? this.departed.get(peer)?.client ?? this.options.createClient(peer));
     }
     const leaving = [...this.clients].filter(([peer]) => !clients.has(peer));
+    const now = this.now();
+    this.previousRing = this.hashRing;
     this.hashRing = next;
+    this.successors = this.makeRing(next.peers.filter((peer) => peer !== this.self));
     this.clients = clients;
     this.changes++;
-    for (const [, client] of leaving) void this.retire(client).catch(() => {});
+    this.changedAt = now;
+    for (const [peer, { at, client }] of this.departed) {
+      if (clients.has(peer)) this.departed.delete(peer);
+      else if (now - at >= this.handoffWindowMs) {
+        this.departed.delete(peer);
+        void this.retire(client).catch(() => {});
+      }
+    }
+    for (const [peer, client] of leaving) {
+      if (this.handoffWindowMs > 0) this.departed.set(peer, { at: now, client });
+      else void this.retire(client).catch(() => {});
+    }
     this.options.onChange?.(next.peers);
   }
 
@@ -57,6 +108,54 @@ export class PeerRing implements PeerPicker {
     const owner = this.hashRing.ownerOf(key);
     if (owner === undefined || owner === this.self) return undefined;
     return this.clients.get(owner);
+  }
+
+  /**
+   * Within the handoff window, for a key this process owns, the peer that may hold it cached: its
+   * previous owner when that one just left (a terminating pod answers peeks until it exits), else
+   * the peer that would own it without this one (after this process joined, that peer held the
+   * key; after another left, that one handed its values there). Undefined outside the window.
+   */
+  handoffSource(key: string): PeerGetter | undefined {
+    const now = this.now();
+    if (this.handoffWindowMs === 0 || now - this.changedAt >= this.handoffWindowMs) return undefined;
+    if (this.hashRing.ownerOf(key) !== this.self) return undefined;
+    const previousOwner = this.previousRing.ownerOf(key);
+    const departed = previousOwner === undefined ? undefined : this.departed.get(previousOwner);
+    if (departed && now - departed.at < this.handoffWindowMs) return departed.client;
+    const successor = this.successors.ownerOf(key);
+    return successor === undefined ? undefined : this.clients.get(successor);
+  }
+
+  /** Who takes `key` when this process leaves: the owner in the ring without it, or undefined when no other peer is left. */
+  successorOf(key: string): string | undefined {
+    return this.successors.ownerOf(key);
+  }
+
+  /**
+   * Whether `peer` may hand values to this process: a member, or a peer that left within the
+   * handoff window (a terminating pod leaves the ring before it hands its values over).
+   */
+  acceptsHandoffFrom(peer: string): boolean {
+    if (this.handoffWindowMs === 0 || peer === this.self) return false;
+    if (this.clients.has(peer)) return true;
+    const departed = this.departed.get(peer);
+    return departed !== undefined && this.now() - departed.at < this.handoffWindowMs;
+  }
+
+  /** Whether this process owns `key` in the ring without `peer`: the keys `peer` may hand to it. */
+  ownsWithout(peer: string, key: string): boolean {
+    // A handoff brings many keys from one peer: its ring is built once per peer and membership.
+    if (this.without?.peer !== peer || this.without.changes !== this.changes) {
+      const members = this.hashRing.peers;
+      this.without = { peer, changes: this.changes, ring: members.includes(peer) ? this.makeRing(members.filter((p) => p !== peer)) : this.hashRing };
+    }
+    return this.without.ring.ownerOf(key) === this.self;
+  }
+
+  get handoff(): HandoffView {
+    const remainingMs = this.handoffWindowMs === 0 ? 0 : Math.max(0, this.changedAt + this.handoffWindowMs - this.now());
+    return { windowMs: this.handoffWindowMs, remainingMs: Math.round(remainingMs), previousPeers: this.previousRing.peers };
   }
 
   /** The client of every other peer, by peer URL. */
@@ -87,8 +186,9 @@ export class PeerRing implements PeerPicker {
    * (they are aborted, for a shutdown past its deadline). Idempotent.
    */
   async close(force = false): Promise<void> {
-    const clients = [...this.clients.values()];
+    const clients = [...this.clients.values(), ...[...this.departed.values()].map((departed) => departed.client)];
     this.clients = new Map();
+    this.departed.clear();
     this.hashRing = this.makeRing([]);
     if (force) {
       await Promise.allSettled([...clients, ...this.closing].map((client) => (client.destroy ? client.destroy() : client.close())));

@@ -19,6 +19,20 @@ export interface PeerGetter {
    * PeerUnavailableError when the peer could not be reached or answered oddly.
    */
   get(group: string, key: string, signal?: AbortSignal): Promise<PeerValue>;
+  /**
+   * Asks the peer for its cached copy of `key` only: it neither loads nor forwards. Resolves
+   * undefined when it has none; rejects when it cannot answer in time. Absent for clients that
+   * cannot (and, once it is known, for peers that are not geecache).
+   */
+  peek?(group: string, key: string): Promise<PeerValue | undefined>;
+}
+
+/** A value handed from one peer to the key's next owner (handoff on leave). */
+export interface HandedValue {
+  key: string;
+  value: Uint8Array;
+  /** ms since the epoch; 0: never. */
+  expiresAt: number;
 }
 
 /** A peer client that can be closed when its peer leaves the ring. */
@@ -34,6 +48,8 @@ export interface ClosablePeerGetter extends PeerGetter {
    * without telling anyone else; rejects when it did not confirm. Absent for clients that cannot.
    */
   invalidate?(group: string, key: string | undefined): Promise<void>;
+  /** Hands values of `group` to the peer, which keeps those it owns; resolves to how many it stored. */
+  handOff?(group: string, values: readonly HandedValue[]): Promise<number>;
 }
 
 /**
@@ -52,6 +68,8 @@ export interface PeerTraffic {
 export interface PeerPicker {
   /** The owner's getter, or undefined when this process owns the key (or has no peers). */
   pickPeer(key: string): PeerGetter | undefined;
+  /** Shortly after a membership change, the peer that may hold a cached copy of a key this process now owns. */
+  handoffSource?(key: string): PeerGetter | undefined;
 }
 
 /** A picker for a process on its own: it owns every key. */

@@ -1,22 +1,28 @@
-// admin-auth.ts checks the bearer token that invalidation requests carry, on the API port and the peer port alike.
+// admin-auth.ts checks the bearer tokens of the requests that change a cache: invalidations (the admin
+// token, on the API port and the peer port alike) and handoffs (the peer token).
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-/** Why a request may not invalidate, or undefined when it may. */
+/** Why a request may not go on, or undefined when it may. */
 export type AdminCheck = (authorization: string | undefined) => string | undefined;
 
 /**
- * A check against `token` (GEECACHE_ADMIN_TOKEN). Without a token nothing may invalidate. The
- * comparison is of SHA-256 digests in constant time, so neither the length nor a prefix of the
- * token leaks through response timing.
+ * A check of `Authorization: Bearer <token>` against `token`, which `setting` holds and `what`
+ * names in the refusal. The comparison is of SHA-256 digests in constant time, so neither the
+ * length nor a prefix of the token leaks through response timing.
  */
-export function adminCheck(token: string | undefined): AdminCheck {
-  if (!token) return () => 'invalidation is disabled: set GEECACHE_ADMIN_TOKEN (the chart: adminToken) and send it as Authorization: Bearer <token>';
+export function bearerCheck(token: string, setting: string, what: string): AdminCheck {
   const expected = digest(token);
   return (authorization) => {
     const match = /^Bearer (\S+)$/i.exec(authorization ?? '');
-    if (!match || !timingSafeEqual(digest(match[1]!), expected)) return 'wrong or missing admin token: send Authorization: Bearer <GEECACHE_ADMIN_TOKEN>';
+    if (!match || !timingSafeEqual(digest(match[1]!), expected)) return `wrong or missing ${what}: send Authorization: Bearer <${setting}>`;
     return undefined;
   };
+}
+
+/** Who may invalidate: holders of GEECACHE_ADMIN_TOKEN; without a token, nobody. */
+export function adminCheck(token: string | undefined): AdminCheck {
+  if (!token) return () => 'invalidation is disabled: set GEECACHE_ADMIN_TOKEN (the chart: adminToken) and send it as Authorization: Bearer <token>';
+  return bearerCheck(token, 'GEECACHE_ADMIN_TOKEN', 'admin token');
 }
 
 function digest(text: string): Buffer {

@@ -79,6 +79,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
       self: ring.self,
       peers: ring.peers,
       replicas: ring.replicas,
+      // The window after the last membership change in which new owners peek and leavers hand over.
+      handoff: ring.handoff,
       ...(key ? { key, owner: ring.ownerOf(key) ?? null } : {}),
     });
   });

@@ -2,10 +2,11 @@
 // request that only a sign of life from the peer extends, and a circuit breaker for a peer that stays silent.
 import { Pool, type Dispatcher } from 'undici';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '../engine/circuit-breaker.js';
-import type { ClosablePeerGetter, PeerTraffic, PeerValue } from '../engine/peers.js';
+import type { ClosablePeerGetter, HandedValue, PeerTraffic, PeerValue } from '../engine/peers.js';
 import { NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../errors.js';
 import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, EXPIRY_FORMAT, EXPIRY_HEADER, FrameReader, MAX_BATCH_KEYS, splitExpiringFrame } from '../protocol/batch.js';
 import { decodeGetResponse, HEARTBEAT_HEADER, peerPath, DEFAULT_BASE_PATH } from '../protocol/get.js';
+import { encodeHandoff, HANDOFF_CONTENT_TYPE, HANDOFF_SEGMENT, HANDOFF_SENDER_HEADER, PEEK_SEGMENT } from '../protocol/handoff.js';
 import { describeNetworkError } from './fetch-bytes.js';
 
 export interface HttpPeerClientOptions {
@@ -37,6 +38,17 @@ export interface HttpPeerClientOptions {
   now?: () => number;
   /** Sent as the bearer token of invalidations (GEECACHE_ADMIN_TOKEN); without one, invalidate() fails. */
   adminToken?: string;
+  /** How long a peek may take before the key is loaded instead. Default 50 ms. */
+  peekTimeoutMs?: number;
+  /** This process's own peer URL, which a handoff names its sender by. */
+  self?: string;
+  /** Sent as the bearer token of handoffs (GEECACHE_PEER_TOKEN), when the ring has one. */
+  peerToken?: string;
+  /**
+   * The address requests leave from. A handoff is taken only from the address its sender's peer URL
+   * names, so a process bound to one address of several sends from it too. Default: the system's choice.
+   */
+  localAddress?: string;
 }
 
 interface Waiting {
@@ -80,6 +92,11 @@ export class HttpPeerClient implements ClosablePeerGetter {
   /** Sent with every request: a geecache owner answers with heartbeats at this interval while it works. */
   private readonly heartbeatHeaders: string[];
   private readonly adminToken: string | undefined;
+  private readonly peekTimeoutMs: number;
+  private readonly self: string | undefined;
+  private readonly peerToken: string | undefined;
+  /** Set once the peer answered a handoff request as a peer without handoff would (a Go groupcache peer): it is sent no more. */
+  private noHandoff = false;
   private closing: Promise<void> | undefined;
   private batching: boolean;
   private readonly traffic: PeerTraffic;
@@ -107,6 +124,9 @@ export class HttpPeerClient implements ClosablePeerGetter {
     // A third of the timeout: two heartbeats may be late before the deadline passes.
     this.heartbeatHeaders = [HEARTBEAT_HEADER, String(Math.max(10, Math.floor(this.timeoutMs / 3)))];
     this.adminToken = options.adminToken;
+    this.peekTimeoutMs = options.peekTimeoutMs ?? 50;
+    this.self = options.self;
+    this.peerToken = options.peerToken;
     this.connections = new Pool(options.url, {
       connections: this.maxInFlight,
       connectTimeout: this.timeoutMs,
@@ -114,6 +134,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
       headersTimeout: 0,
       bodyTimeout: 0,
       keepAliveTimeout: 30_000,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     });
   }
 
@@ -440,6 +461,50 @@ export class HttpPeerClient implements ClosablePeerGetter {
     if (statusCode === 204) return;
     if (statusCode === 200) throw new Error('not a geecache peer: it answered the DELETE as a get');
     throw new Error(`answered ${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`);
+  }
+
+  /**
+   * GET <basePath>~peek/<group>/<key>: the peer's cached copy, or undefined (204). A 404 is a peer
+   * that knows no peeks (a Go groupcache peer: "no such group"): undefined, and it is not asked again.
+   */
+  async peek(group: string, key: string): Promise<PeerValue | undefined> {
+    if (this.noHandoff || this.closing) return undefined;
+    const { statusCode, body } = await this.exchangeOnce('GET', peerPath(this.basePath + PEEK_SEGMENT, group, key), [], undefined, this.peekTimeoutMs);
+    if (statusCode === 204) return undefined;
+    if (statusCode === 200) {
+      const { value, expiresAt } = decodeGetResponse(body);
+      return { value, expiresAt };
+    }
+    if (statusCode === 404 || statusCode === 405) {
+      this.noHandoff = true;
+      return undefined;
+    }
+    throw new Error(`peek answered ${statusCode}: ${body.toString('utf8').trim().slice(0, 200)}`);
+  }
+
+  /** POST <basePath>~handoff/<group>/: the values this process hands over as it leaves; resolves to how many the peer stored. */
+  async handOff(group: string, values: readonly HandedValue[]): Promise<number> {
+    if (this.noHandoff) throw new Error('the peer takes no handoff');
+    if (!this.self) throw new Error('no sender URL to name in a handoff');
+    const headers = ['content-type', HANDOFF_CONTENT_TYPE, HANDOFF_SENDER_HEADER, this.self];
+    if (this.peerToken) headers.push('authorization', `Bearer ${this.peerToken}`);
+    const { statusCode, body } = await this.exchangeOnce('POST', batchPath(this.basePath + HANDOFF_SEGMENT, group), headers, encodeHandoff(values), this.timeoutMs);
+    const text = body.toString('utf8').trim();
+    if (statusCode === 200 && /^\d+$/.test(text)) return Number(text);
+    if (statusCode === 404 || statusCode === 405) this.noHandoff = true;
+    throw new Error(`handoff answered ${statusCode}: ${text.slice(0, 200)}`);
+  }
+
+  /** One request outside the batching and heartbeat machinery, bounded by `timeoutMs` as a whole. */
+  private async exchangeOnce(method: 'GET' | 'POST', path: string, headers: string[], body: Buffer | undefined, timeoutMs: number): Promise<{ statusCode: number; body: Buffer }> {
+    try {
+      const answer = await this.connections.request({ method, path, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      const bytes = Buffer.from(await answer.body.arrayBuffer());
+      if (bytes.byteLength > this.maxResponseBytes) throw new Error(`response larger than ${this.maxResponseBytes} bytes`);
+      return { statusCode: answer.statusCode, body: bytes };
+    } catch (err) {
+      throw new Error(describeNetworkError(err, timeoutMs), { cause: err });
+    }
   }
 
   /** Lets in-flight requests finish, then closes the connections; new requests fail at once. Idempotent. */

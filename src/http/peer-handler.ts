@@ -7,6 +7,7 @@ import { GeecacheError, UnknownGroupError } from '../errors.js';
 import { encodeGetResponse, HEARTBEAT_HEADER, heartbeatInterval, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
 import { parseBatchPath } from '../protocol/batch.js';
 import { adminCheck, type AdminCheck } from './admin-auth.js';
+import { answerHandoff, type HandoffReceiver } from './handoff-handler.js';
 import { answerBatch } from './peer-batch-handler.js';
 import { sendError, sendText, writeBytes } from './responses.js';
 import type { RequestListener } from './servers.js';
@@ -18,6 +19,8 @@ export interface PeerHandlerOptions {
   adminCheck?: AdminCheck;
   /** Told of each invalidation a peer asked for (`key` undefined: the whole group), after it was done. */
   onInvalidated?: (group: string, key: string | undefined) => void;
+  /** Who may hand values here when they leave; absent: handoffs are refused (peeks are answered). */
+  handoff?: HandoffReceiver;
   /** Told of failures that are not the source's or the client's fault (bugs), for logging. */
   onUnexpectedError?: (err: unknown, req: IncomingMessage) => void;
 }
@@ -29,7 +32,9 @@ export interface PeerHandlerOptions {
  */
 export function createPeerHandler(options: PeerHandlerOptions): RequestListener {
   const { groups, basePath, onUnexpectedError } = options;
+  const handoffPrefix = basePath + '~';
   return (req, res) => {
+    if (req.url?.startsWith(handoffPrefix) && answerHandoff(req, res, groups, basePath, options.handoff)) return;
     if (req.method === 'DELETE') {
       invalidate(req, res, options);
       return;

@@ -18,6 +18,9 @@ export interface CacheMetrics {
   readonly invalidations: Counter<'group' | 'scope' | 'from'>;
   /** Peers a client's invalidation was passed to: `result` reached or unreached. */
   readonly invalidationPeers: Counter<'result'>;
+  /** Values this process handed to their next owners as it left, and their bytes. */
+  readonly handoffPushed: Counter;
+  readonly handoffPushedBytes: Counter;
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -213,8 +216,50 @@ export function createMetrics(
   }
   for (const result of ['reached', 'unreached']) invalidationPeers.inc({ result }, 0);
 
+  new Counter({
+    name: 'geecache_handoff_peeks_total',
+    help: "Misses this process owns, after a membership change, that asked the key's previous holder for its cached copy, by result (hit, miss, error).",
+    labelNames: ['group', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const group of groups.list()) {
+        const stats = group.stats();
+        this.inc({ group: group.name, result: 'hit' }, stats.peekHits);
+        this.inc({ group: group.name, result: 'miss' }, stats.peekMisses);
+        this.inc({ group: group.name, result: 'error' }, stats.peekErrors);
+      }
+    },
+  });
+  new Counter({
+    name: 'geecache_handoff_received_total',
+    help: 'Values other peers handed here as they left, by result (stored, or refused: not owned here, expired, or already cached).',
+    labelNames: ['group', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const group of groups.list()) {
+        const stats = group.stats();
+        this.inc({ group: group.name, result: 'stored' }, stats.handoffStored);
+        this.inc({ group: group.name, result: 'refused' }, stats.handoffRefused);
+      }
+    },
+  });
+  mirror('geecache_handoff_received_bytes_total', 'Value bytes of the handed values stored here.', (s) => s.handoffStoredBytes);
+  mirror('geecache_handoff_peeks_served_total', 'Peeks other peers sent here (answered or not).', (s) => s.peeksServed);
+
   return {
     registry,
+    handoffPushed: new Counter({
+      name: 'geecache_handoff_pushed_total',
+      help: 'Values this process handed to their next owners as it left.',
+      registers: [registry],
+    }),
+    handoffPushedBytes: new Counter({
+      name: 'geecache_handoff_pushed_bytes_total',
+      help: 'Value bytes this process handed to their next owners as it left.',
+      registers: [registry],
+    }),
     invalidations,
     invalidationPeers,
     apiDuration: new LatencyHistogram({

@@ -31,8 +31,9 @@ export function originExpiry(headers: ResponseHeaders, now: number = Date.now())
   );
   if (!policy.storable()) return NOT_CACHEABLE;
   if (!statesLifetime) return 0;
-  // timeToLive() counts the Age the origin reported and the response's Date against Expires.
-  const ttl = Math.floor(policy.timeToLive());
+  // timeToLive() counts the Age the origin reported and the response's Date against Expires. All
+  // three are whole seconds; rounding drops the ms the library's own clock moved meanwhile.
+  const ttl = Math.round(policy.timeToLive() / 1000) * 1000;
   return ttl > 0 ? now + ttl : NOT_CACHEABLE;
 }
 

@@ -183,7 +183,12 @@ test('/readyz is 503 until the first peer list, 200 after, 503 while draining; /
   discovery.deliver(['http://127.0.0.1:1']);
   await http.get('/readyz').expect(200);
   const ring = (await http.get('/debug/ring?key=Tom').expect(200)).body;
-  assert.deepEqual(ring, { self: 'http://127.0.0.1:1', peers: ['http://127.0.0.1:1'], replicas: 50, key: 'Tom', owner: 'http://127.0.0.1:1' });
+  const { handoff, ...rest } = ring as { handoff: { windowMs: number; remainingMs: number; previousPeers: string[] } };
+  assert.deepEqual(rest, { self: 'http://127.0.0.1:1', peers: ['http://127.0.0.1:1'], replicas: 50, key: 'Tom', owner: 'http://127.0.0.1:1' });
+  // The first peer list is a membership change: the handoff window opened then, with the empty ring before it.
+  assert.equal(handoff.windowMs, 60_000);
+  assert.ok(handoff.remainingMs > 50_000 && handoff.remainingMs <= 60_000, String(handoff.remainingMs));
+  assert.deepEqual(handoff.previousPeers, []);
 
   // During the shutdown delay the listeners still accept, and readiness says why it is 503.
   const closing = node.close();

@@ -12,6 +12,7 @@ import { NotFoundError } from '../../src/errors.js';
 export interface PeerNode {
   url: string;
   ring: PeerRing;
+  groups: GroupRegistry;
   group: Group;
   /** Keys this node's getter was called for, in order. */
   loads: string[];
@@ -21,15 +22,18 @@ export interface PeerNode {
 
 export async function startPeerNode(
   data: Record<string, string>,
-  options: { timeoutMs?: number; latencyMs?: number; adminToken?: string } = {},
+  options: { timeoutMs?: number; latencyMs?: number; adminToken?: string; handoffWindowMs?: number } = {},
 ): Promise<PeerNode> {
   const groups = new GroupRegistry();
-  const server = createServer(createPeerHandler({ groups, basePath: '/_geecache/', adminCheck: adminCheck(options.adminToken) }));
+  // The ring is made once the port is known: the handler only calls these after that.
+  const handoff = { acceptsHandoffFrom: (sender: string) => ring.acceptsHandoffFrom(sender), ownsWithout: (sender: string, key: string) => ring.ownsWithout(sender, key) };
+  const server = createServer(createPeerHandler({ groups, basePath: '/_geecache/', adminCheck: adminCheck(options.adminToken), handoff }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const ring = new PeerRing({
+  const ring: PeerRing = new PeerRing({
     self: url,
-    createClient: (peer) => new HttpPeerClient({ url: peer, timeoutMs: options.timeoutMs ?? 1000, adminToken: options.adminToken }),
+    handoffWindowMs: options.handoffWindowMs,
+    createClient: (peer) => new HttpPeerClient({ url: peer, timeoutMs: options.timeoutMs ?? 1000, adminToken: options.adminToken, self: url }),
   });
   const loads: string[] = [];
   const getter = async (key: string) => {
@@ -44,6 +48,7 @@ export async function startPeerNode(
   return {
     url,
     ring,
+    groups,
     group,
     loads,
     server,

@@ -1,0 +1,92 @@
+// handoff-handler.ts answers the two handoff requests of the peer port (protocol/handoff.ts): peeks and handed values.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ByteView } from '../engine/byteview.js';
+import type { GroupRegistry } from '../engine/group-registry.js';
+import { UnknownGroupError } from '../errors.js';
+import { encodeGetResponse, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
+import { parseBatchPath } from '../protocol/batch.js';
+import { decodeHandoff, HANDOFF_SEGMENT, HANDOFF_SENDER_HEADER, MAX_HANDOFF_BODY_BYTES, PEEK_SEGMENT } from '../protocol/handoff.js';
+import type { AdminCheck } from './admin-auth.js';
+import { sendError, sendText, writeBytes } from './responses.js';
+
+/** Who may hand values to this process, and which of them it keeps (PeerRing implements the first two). */
+export interface HandoffReceiver {
+  /** Whether `sender` (a peer URL) may hand values here: a member, or a peer that just left. */
+  acceptsHandoffFrom(sender: string): boolean;
+  /** Whether this process owns `key` in the ring without `sender`. */
+  ownsWithout(sender: string, key: string): boolean;
+  /** The shared peer token (GEECACHE_PEER_TOKEN); absent: none is asked for. */
+  tokenCheck?: AdminCheck;
+}
+
+/** Answers GET <basePath>~peek/... and POST <basePath>~handoff/...; false when the URL is neither. */
+export function answerHandoff(req: IncomingMessage, res: ServerResponse, groups: GroupRegistry, basePath: string, receiver: HandoffReceiver | undefined): boolean {
+  const url = req.url ?? '/';
+  if (url.startsWith(basePath + PEEK_SEGMENT)) {
+    if (req.method !== 'GET') sendText(res, 405, 'a peek is a GET', { allow: 'GET' });
+    else answerPeek(res, groups, basePath + PEEK_SEGMENT, url);
+    return true;
+  }
+  if (url.startsWith(basePath + HANDOFF_SEGMENT)) {
+    if (req.method !== 'POST') sendText(res, 405, 'a handoff is a POST', { allow: 'POST' });
+    else if (!receiver) sendText(res, 403, 'this peer takes no handoff (GEECACHE_HANDOFF=off)');
+    else receiveValues(req, res, groups, basePath + HANDOFF_SEGMENT, receiver);
+    return true;
+  }
+  return false;
+}
+
+function answerPeek(res: ServerResponse, groups: GroupRegistry, prefix: string, url: string): void {
+  const parsed = parsePeerPath(prefix, url);
+  if (!parsed.ok) return sendText(res, 400, parsed.message);
+  const group = groups.get(parsed.group);
+  if (!group) return sendError(res, new UnknownGroupError(parsed.group));
+  const cached = group.peekCached(parsed.key);
+  if (!cached) return void res.writeHead(204).end();
+  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(cached), cached.expiresAt), PROTOBUF_CONTENT_TYPE, false);
+}
+
+function receiveValues(req: IncomingMessage, res: ServerResponse, groups: GroupRegistry, prefix: string, receiver: HandoffReceiver): void {
+  const refused = receiver.tokenCheck?.(req.headers.authorization);
+  if (refused !== undefined) return sendText(res, 403, refused);
+  const sender = req.headers[HANDOFF_SENDER_HEADER];
+  if (typeof sender !== 'string' || !sentFrom(sender, req.socket.remoteAddress) || !receiver.acceptsHandoffFrom(sender)) {
+    return sendText(res, 403, `handoffs are taken only from ring members (${HANDOFF_SENDER_HEADER}: their peer URL, from its address)`);
+  }
+  const groupName = parseBatchPath(prefix, req.url ?? '/');
+  if (groupName === undefined) return sendText(res, 400, `expected POST ${prefix}<group>/`);
+  const group = groups.get(groupName);
+  if (!group) return sendError(res, new UnknownGroupError(groupName));
+  const chunks: Buffer[] = [];
+  let received = 0;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.byteLength;
+    if (received > MAX_HANDOFF_BODY_BYTES) {
+      req.removeAllListeners('data');
+      sendText(res, 413, `handoff body larger than ${MAX_HANDOFF_BODY_BYTES} bytes`, { connection: 'close' });
+      res.on('finish', () => req.destroy());
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (res.headersSent) return;
+    const decoded = decodeHandoff(Buffer.concat(chunks));
+    if (!decoded.ok) return sendText(res, 400, decoded.message);
+    let stored = 0;
+    for (const entry of decoded.entries) if (group.storeHanded(entry, (key) => receiver.ownsWithout(sender, key))) stored++;
+    sendText(res, 200, String(stored));
+  });
+}
+
+/** Whether a peer URL names the address the request came from (IPv4-mapped and bracketed forms compared plainly). */
+function sentFrom(peer: string, remoteAddress: string | undefined): boolean {
+  let host: string;
+  try {
+    host = new URL(peer).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  const remote = (remoteAddress ?? '').replace(/^::ffff:/, '');
+  return host === remote;
+}
