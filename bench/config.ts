@@ -20,6 +20,7 @@ export const CASES = [
   'go-peer-hop',
   'miss-storm',
   'memory',
+  'handoff',
 ] as const;
 export type CaseName = (typeof CASES)[number];
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { startBaseline } from './baseline.js';
 import { serverBuilt, startCluster, type Cluster } from './cluster.js';
 import { CASES, parseConfig, USAGE, type BenchConfig, type CaseName } from './config.js';
+import { handoffRows } from './handoff.js';
 import { memoryRows } from './memory.js';
 import { lruRows, ringRows } from './micro.js';
 import { missStormRows } from './miss-storm.js';
@@ -17,7 +18,7 @@ import { valueFor, VALUE_BYTES } from './values.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 /** The cases measured under load from wrk or autocannon: all but the micro benchmarks, the miss storm and memory. */
-const OTHER_STAGES: readonly CaseName[] = ['micro-ring', 'micro-lru', 'miss-storm', 'memory'];
+const OTHER_STAGES: readonly CaseName[] = ['micro-ring', 'micro-lru', 'miss-storm', 'memory', 'handoff'];
 const THROUGHPUT_CASES: readonly CaseName[] = CASES.filter((c) => !OTHER_STAGES.includes(c));
 const GO_CASES: readonly CaseName[] = ['go-api-hit', 'go-peer-hop'];
 /** Go groupcache's cache on the peer-hop's API pod: room for about 30 values, so its hot cache (always on) absorbs few of the 2000 keys. */
@@ -215,6 +216,7 @@ async function main(): Promise<number> {
           log,
         ),
     ],
+    ['handoff', () => handoffRows(config.quick ? 2000 : 10_000, log)],
   ] as const) {
     if (!config.cases.has(name)) continue;
     if (!built) rows.push({ case: name, verdict: 'SKIP', note: 'dist/src/main.js is missing (server not built)' });

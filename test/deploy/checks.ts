@@ -24,6 +24,7 @@ export const allToggles = {
     { name: 'pages', bytes: '256MiB', ttl: '5m', staleWhileRevalidate: '30s', staleIfError: '1h', source: 'http://origin.internal:8080' },
   ],
   adminToken: { existingSecret: 'geecache-admin', existingSecretKey: 'token' },
+  peerToken: { existingSecret: 'geecache-peer', existingSecretKey: 'token' },
   extraEnv: [
     { name: 'GEECACHE_BASE_PATH', value: '/_cache/' },
     { name: 'NODE_OPTIONS', value: '--max-old-space-size=256' },

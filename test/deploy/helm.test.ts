@@ -291,16 +291,19 @@ describe('helm chart', () => {
     assert.match(withoutRbac, /grant the ServiceAccount geecache get, list and watch on\s+endpointslices/);
   });
 
-  it('passes the invalidation token from a Secret: an existing one, or its own from adminToken.value; none by default', () => {
+  it('passes the invalidation and peer tokens from Secrets: existing ones, or its own from the values; none by default', () => {
     assert.equal(envMap(container(defaults, names)).has('GEECACHE_ADMIN_TOKEN'), false);
     assert.equal(programConfig(defaults, names).adminToken, undefined);
     assert.equal(envMap(container(toggled, names)).get('GEECACHE_ADMIN_TOKEN'), 'secretKeyRef:geecache-admin/token');
     assert.equal(ofKind(toggled, 'Secret').length, 0, 'an existing Secret is not created again');
     assert.ok(programConfig(toggled, names).adminToken);
-    const own = helmTemplate({ adminToken: { value: 'a-token-of-at-least-16' } });
-    assert.equal(envMap(container(own, names)).get('GEECACHE_ADMIN_TOKEN'), 'secretKeyRef:geecache-admin-token/admin-token');
-    const secret = one<K8sObject & { data?: Record<string, string> }>(own, 'Secret', 'geecache-admin-token');
+    const own = helmTemplate({ adminToken: { value: 'a-token-of-at-least-16' }, peerToken: { value: 'a-peer-token-of-16+' } });
+    assert.equal(envMap(container(own, names)).get('GEECACHE_ADMIN_TOKEN'), 'secretKeyRef:geecache-tokens/admin-token');
+    assert.equal(envMap(container(own, names)).get('GEECACHE_PEER_TOKEN'), 'secretKeyRef:geecache-tokens/peer-token');
+    const secret = one<K8sObject & { data?: Record<string, string> }>(own, 'Secret', 'geecache-tokens');
     assert.equal(Buffer.from(secret.data!['admin-token']!, 'base64').toString(), 'a-token-of-at-least-16');
+    assert.equal(Buffer.from(secret.data!['peer-token']!, 'base64').toString(), 'a-peer-token-of-16+');
+    assert.ok(programConfig(own, names).peerToken);
     assert.match(helmTemplateError({ adminToken: { value: 'short' } }), /adminToken\.value|pattern/);
   });
 

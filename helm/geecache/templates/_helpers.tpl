@@ -128,13 +128,13 @@ Service, which keeps two releases in one namespace apart).
 {{- end }}
 
 {{/*
-The Secret that holds the invalidation token: the user's, or the chart's own when adminToken.value is
-set; empty when invalidation is off.
+The Secret that holds a token (adminToken or peerToken, passed as "token"): the user's existing one,
+or the chart's own "<fullname>-tokens" when the token's value is given; empty when neither is set.
 */}}
-{{- define "geecache.adminTokenSecret" -}}
-{{- if .Values.adminToken.existingSecret }}
-{{- .Values.adminToken.existingSecret }}
-{{- else if .Values.adminToken.value }}
-{{- printf "%s-admin-token" (include "geecache.fullname" .) }}
+{{- define "geecache.tokenSecret" -}}
+{{- if .token.existingSecret }}
+{{- .token.existingSecret }}
+{{- else if .token.value }}
+{{- printf "%s-tokens" (include "geecache.fullname" .root) }}
 {{- end }}
 {{- end }}
