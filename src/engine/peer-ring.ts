@@ -45,7 +45,9 @@ export class PeerRing implements PeerPicker {
   private readonly now: () => number;
   /** The ring without this process: who owned a key before this process took it, and who takes it when it leaves. */
   private successors: HashRing;
+  /** The membership before the last change, with and without this process. */
   private previousRing: HashRing;
+  private previousSuccessors: HashRing;
   private changedAt = -Infinity;
   /**
    * Peers that left, with when and their clients, kept open through the window: a terminating pod
@@ -60,6 +62,7 @@ export class PeerRing implements PeerPicker {
     this.hashRing = this.makeRing([]);
     this.successors = this.hashRing;
     this.previousRing = this.hashRing;
+    this.previousSuccessors = this.hashRing;
     this.handoffWindowMs = options.handoffWindowMs ?? 0;
     if (!Number.isSafeInteger(this.handoffWindowMs) || this.handoffWindowMs < 0) {
       throw new TypeError(`handoffWindowMs must be a non-negative integer, got ${options.handoffWindowMs}`);
@@ -85,6 +88,7 @@ export class PeerRing implements PeerPicker {
     const leaving = [...this.clients].filter(([peer]) => !clients.has(peer));
     const now = this.now();
     this.previousRing = this.hashRing;
+    this.previousSuccessors = this.successors;
     this.hashRing = next;
     this.successors = this.makeRing(next.peers.filter((peer) => peer !== this.self));
     this.clients = clients;
@@ -112,19 +116,22 @@ export class PeerRing implements PeerPicker {
 
   /**
    * Within the handoff window, for a key this process owns, the peer that may hold it cached: its
-   * previous owner when that one just left (a terminating pod answers peeks until it exits), else
-   * the peer that would own it without this one (after this process joined, that peer held the
-   * key; after another left, that one handed its values there). Undefined outside the window.
+   * owner before the last change, if another peer (a member, or one that just left: a terminating
+   * pod answers peeks until it exits); if this process owned it then too without holding it now,
+   * the peer the ring without this process gave it to (where a leaving pod handed it, or where it
+   * lived before this process joined). Undefined outside the window.
    */
   handoffSource(key: string): PeerGetter | undefined {
     const now = this.now();
     if (this.handoffWindowMs === 0 || now - this.changedAt >= this.handoffWindowMs) return undefined;
     if (this.hashRing.ownerOf(key) !== this.self) return undefined;
-    const previousOwner = this.previousRing.ownerOf(key);
-    const departed = previousOwner === undefined ? undefined : this.departed.get(previousOwner);
-    if (departed && now - departed.at < this.handoffWindowMs) return departed.client;
-    const successor = this.successors.ownerOf(key);
-    return successor === undefined ? undefined : this.clients.get(successor);
+    let holder = this.previousRing.ownerOf(key);
+    // No ring before (this process just started): the ring without it says where the key lived.
+    if (holder === undefined) holder = this.successors.ownerOf(key);
+    else if (holder === this.self) holder = this.previousSuccessors.ownerOf(key);
+    if (holder === undefined) return undefined;
+    const departed = this.departed.get(holder);
+    return this.clients.get(holder) ?? (departed && now - departed.at < this.handoffWindowMs ? departed.client : undefined);
   }
 
   /** Who takes `key` when this process leaves: the owner in the ring without it, or undefined when no other peer is left. */

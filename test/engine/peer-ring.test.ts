@@ -195,3 +195,23 @@ test('handoff: after a peer left, its keys are peeked at it (it still serves unt
   ring.set('http://127.0.0.1:1');
   assert.deepEqual(closed, ['http://127.0.0.1:2'], 'and closes it once the window is over');
 });
+
+test('handoff: a key this peer owned before the last change too, but does not hold, is looked for where the ring without it put it', () => {
+  let now = 0;
+  const ring = new PeerRing({
+    self: 'http://127.0.0.1:2',
+    handoffWindowMs: 60_000,
+    now: () => now,
+    createClient: (url) => ({ url, get: async () => ({ value: new Uint8Array(), expiresAt: 0 }), close: async () => {} }),
+  });
+  // A rolling restart: this pod came back into a ring of two, then the other one terminates.
+  ring.set('http://127.0.0.1:1', 'http://127.0.0.1:2');
+  now = 1000;
+  ring.set('http://127.0.0.1:2');
+  const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+  const before = new HashRing(['http://127.0.0.1:1', 'http://127.0.0.1:2']);
+  const mineBefore = keys.filter((key) => before.ownerOf(key) === 'http://127.0.0.1:2');
+  assert.ok(mineBefore.length > 10);
+  // While it was gone, the other pod took its keys (handed over or loaded): that is where they are.
+  for (const key of keys) assert.equal(ring.handoffSource(key)?.url, 'http://127.0.0.1:1', key);
+});

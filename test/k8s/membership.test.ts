@@ -56,6 +56,12 @@ async function reloadsSinceReset(event: string): Promise<number> {
   for (const key of KEYS) assert.equal((await httpGet(`${api}/api?group=${GROUP}&key=${key}`, 5000)).body, valueOf(key));
   const reloads = origin.total();
   console.log(`# ${event}: ${reloads} of ${KEYS.length} warm keys loaded again (warm handoff on)`);
+  // What each pod's handoff did: peeks by result, values received and handed over (the log shows when one cannot tell why).
+  for (const pod of (await releasePods(ns, RELEASE)).filter(isReady)) {
+    const metrics = (await httpGet(`http://${pod.status.podIP!}:9999/metrics`)).body;
+    const lines = metrics.split('\n').filter((line) => /^geecache_(handoff_peeks_total|handoff_received_total|local_loads_total|peer_errors_total)/.test(line));
+    console.log(`#   ${pod.metadata.name}: ${lines.map((line) => line.replace(/\{group="pages",?/, '{')).join(' ')}`);
+  }
   // groupcache reloads a moved key every time: a quarter to a half of the keys for these events.
   assert.ok(reloads <= KEYS.length * 0.05, `${event}: ${reloads} reloads of ${KEYS.length} keys`);
   return reloads;

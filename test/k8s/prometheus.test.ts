@@ -69,7 +69,12 @@ describe('Prometheus on the chart', { skip: !cluster.prometheus && 'no Prometheu
 
   before(async () => {
     const ns = await namespace('prometheus', (fn) => cleanups.push(fn));
-    await helm(['install', 'prom', chartDir, '--namespace', ns, '--wait', '--timeout', '180s', ...localImageValues.flatMap((v) => ['--set', v])]);
+    // A second group whose origin nothing listens on: its loads fail, which the load-error alert must see.
+    const groups = [{ name: 'scores', bytes: '64MiB', source: 'demo' }, { name: 'broken', bytes: '1MiB', source: 'http://127.0.0.1:9' }];
+    await helm([
+      'install', 'prom', chartDir, '--namespace', ns, '--wait', '--timeout', '180s',
+      ...localImageValues.flatMap((v) => ['--set', v]), '--set-json', `groups=${JSON.stringify(groups)}`,
+    ]);
     await kubectl(['apply', '-f', '-'], { input: rbac(ns) });
 
     const dir = mkdtempSync(join(tmpdir(), 'geecache-prometheus-'));
@@ -124,6 +129,7 @@ scrape_configs:
     // Keys owned everywhere, asked at every pod: each pod also fetches from its peers (404s from the demo source).
     const pods = await releasePods(ns, 'prom');
     for (const pod of pods) for (let i = 0; i < 20; i++) assert.equal((await httpGet(`http://${pod.status.podIP!}:9999/api?key=missing-${i}`)).status, 404);
+    for (const pod of pods) for (let i = 0; i < 20; i++) assert.equal((await httpGet(`http://${pod.status.podIP!}:9999/api?group=broken&key=b-${i}`)).status, 502);
   });
 
   it("answers the README's hit ratio and holds every metric docs/metrics.md names", async () => {
@@ -195,8 +201,8 @@ scrape_configs:
     }).then(() => loadedRules(base));
     assert.equal(rules.length, 6);
     for (const rule of rules) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError ?? ''}`);
-    // The ring agrees; the missing keys above are failed loads (not-found counts as one), so that
-    // alert waits out its `for`.
+    // The ring agrees; the broken group's loads failed (the not-found answers are no failures), so
+    // the load-error alert waits out its `for`.
     const alerts = JSON.parse((await httpGet(`${base}/api/v1/alerts`)).body) as { data: { alerts: Array<{ labels: { alertname: string }; state: string }> } };
     const states = new Map(alerts.data.alerts.map((a) => [a.labels.alertname, a.state]));
     assert.equal(states.get('GeecacheRingSizeMismatch'), undefined, 'pods agree on the ring');

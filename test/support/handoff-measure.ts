@@ -56,10 +56,7 @@ async function askAll(ring: KubeRing, keys: readonly string[], concurrency = 32)
       const pod = pods[Math.floor(Math.random() * pods.length)]!;
       const answer = await pod.get(`/api?key=${encodeURIComponent(key)}`, 10_000).catch(() => undefined);
       if (answer === undefined && ring.killed.has(pod)) cut++;
-      else if (answer?.status !== 200 || answer.body !== valueOf(key)) {
-        failed++;
-        if (process.env.HANDOFF_DEBUG) console.error(pod.name, key, answer?.status, answer?.body.slice(0, 200));
-      }
+      else if (answer?.status !== 200 || answer.body !== valueOf(key)) failed++;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -76,7 +73,6 @@ export async function measureHandoff(event: RingEvent, options: { keys: number; 
       GEECACHE_HANDOFF: options.handoff ? 'on' : 'off',
       // Generous on a shared 2-core host: a peek that times out costs a load, which this counts.
       GEECACHE_HANDOFF_PEEK_TIMEOUT_MS: '500',
-      ...(process.env.HANDOFF_DEBUG ? { LOG_LEVEL: 'info' } : {}),
     },
   });
   try {
@@ -95,12 +91,6 @@ export async function measureHandoff(event: RingEvent, options: { keys: number; 
     const eventMs = Math.round(performance.now() - began);
     const through = await during;
     const again = await askAll(ring, keys);
-    if (process.env.HANDOFF_DEBUG) {
-      for (const pod of ring.pods.values()) {
-        const metrics = (await pod.get('/metrics')).body.split('\n').filter((l) => /^geecache_(handoff|local_loads|peer_loads|peer_errors|loads_total)/.test(l));
-        console.error(pod.name, metrics.join(' | '));
-      }
-    }
     const failed = warming.failed + through.failed + again.failed;
     const cut = warming.cut + through.cut + again.cut;
     return { event, handoff: options.handoff, keys: options.keys, reloads: origin.loads() - warm, failed, cut, eventMs };

@@ -85,7 +85,6 @@ export class KubeRing {
     this.publish();
     await this.converged();
     await pod.stop(15_000);
-    if (process.env.HANDOFF_DEBUG) console.error(pod.describe());
     this.pods.delete(host);
     this.endpoints.delete(host);
     this.publish();
