@@ -43,6 +43,8 @@ export interface ClusterOptions {
   wrap?: (name: string) => string[];
   /** How long each pod may take to answer /readyz, ms. Default 20 s. */
   readyTimeoutMs?: number;
+  /** More environment for every pod (settings the case is about). */
+  env?: Record<string, string>;
 }
 
 export interface Cluster {
@@ -98,6 +100,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       GEECACHE_PEER_BATCH: options.peerBatch ?? 'on',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      ...options.env,
     };
     // The pods' own flags first (as the Dockerfile's CMD gives them), then the bench's, which may override them.
     const child = spawnChild(name, serverNode(), [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), options.hotPath === 'express' ? EXPRESS_POD_JS : MAIN_JS], { cpus: options.cpus, env, wrap: options.wrap?.(name) });

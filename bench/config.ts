@@ -21,6 +21,7 @@ export const CASES = [
   'miss-storm',
   'memory',
   'handoff',
+  'hot-keys',
 ] as const;
 export type CaseName = (typeof CASES)[number];
 

@@ -42,6 +42,8 @@ export const COUNTERS = {
   peerGets: ['geecache_peer_http_requests_total', { kind: 'get' }],
   peerBatches: ['geecache_peer_http_requests_total', { kind: 'batch' }],
   batchedKeys: ['geecache_peer_batched_keys_total', {}],
+  gets: ['geecache_gets_total', {}],
+  serverRequests: ['geecache_server_requests_total', {}],
 } as const satisfies Record<string, readonly [string, Record<string, string>]>;
 
 export type CounterName = keyof typeof COUNTERS;

@@ -5,6 +5,7 @@ import { startBaseline } from './baseline.js';
 import { serverBuilt, startCluster, type Cluster } from './cluster.js';
 import { CASES, parseConfig, USAGE, type BenchConfig, type CaseName } from './config.js';
 import { handoffRows } from './handoff.js';
+import { hotKeyRows } from './hot-keys.js';
 import { memoryRows } from './memory.js';
 import { lruRows, ringRows } from './micro.js';
 import { missStormRows } from './miss-storm.js';
@@ -18,7 +19,7 @@ import { valueFor, VALUE_BYTES } from './values.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 /** The cases measured under load from wrk or autocannon: all but the micro benchmarks, the miss storm and memory. */
-const OTHER_STAGES: readonly CaseName[] = ['micro-ring', 'micro-lru', 'miss-storm', 'memory', 'handoff'];
+const OTHER_STAGES: readonly CaseName[] = ['micro-ring', 'micro-lru', 'miss-storm', 'memory', 'handoff', 'hot-keys'];
 const THROUGHPUT_CASES: readonly CaseName[] = CASES.filter((c) => !OTHER_STAGES.includes(c));
 const GO_CASES: readonly CaseName[] = ['go-api-hit', 'go-peer-hop'];
 /** Go groupcache's cache on the peer-hop's API pod: room for about 30 values, so its hot cache (always on) absorbs few of the 2000 keys. */
@@ -217,6 +218,7 @@ async function main(): Promise<number> {
         ),
     ],
     ['handoff', () => handoffRows(config.quick ? 2000 : 10_000, log)],
+    ['hot-keys', () => hotKeyRows({ requests: config.quick ? 10_000 : 40_000, keys: 5000, exponent: 1.0, serverCpus: config.serverCpus }, log)],
   ] as const) {
     if (!config.cases.has(name)) continue;
     if (!built) rows.push({ case: name, verdict: 'SKIP', note: 'dist/src/main.js is missing (server not built)' });

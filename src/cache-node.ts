@@ -96,7 +96,7 @@ export class CacheNode {
       peerFallback: (group, key, peer, error) =>
         logger.warn({ group, key, peer, err: error.message }, 'owner unreachable, loading locally'),
     };
-    this.groups = new GroupRegistry({ peers: this.ring, observer, hotCache: config.hotCache });
+    this.groups = new GroupRegistry({ peers: this.ring, observer, hotCache: config.hotCache, hotCacheQps: config.hotCacheQps });
     for (const group of config.groups) {
       const { name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs } = group;
       this.groups.create({ name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs, getter: this.makeGetter(group) });

@@ -42,6 +42,8 @@ export interface Config {
   sourceTimeoutMs: number;
   demoLatencyMs: number;
   hotCache: boolean;
+  /** Requests per second at the owner that make a fetched value hot; 0: groupcache's 1-in-10 coin. */
+  hotCacheQps: number;
   /** Send the keys wanted from one owner in one event-loop turn as one batch (README: peer protocol). */
   peerBatch: boolean;
   /** After eviction stops, one full GC frees the emptied value slabs (idle-gc.ts); needs node --expose-gc. */
@@ -86,6 +88,7 @@ const SETTINGS = {
   sourceTimeoutMs: { env: 'GEECACHE_SOURCE_TIMEOUT_MS', flag: 'source-timeout-ms', default: '5000' },
   demoLatencyMs: { env: 'GEECACHE_DEMO_LATENCY_MS', flag: 'demo-latency-ms', default: '50' },
   hotCache: { env: 'GEECACHE_HOT_CACHE', flag: 'hot-cache', default: 'on' },
+  hotCacheQps: { env: 'GEECACHE_HOT_CACHE_QPS', flag: 'hot-cache-qps', default: '10' },
   peerBatch: { env: 'GEECACHE_PEER_BATCH', flag: 'peer-batch', default: 'on' },
   idleGc: { env: 'GEECACHE_IDLE_GC', flag: 'idle-gc', default: 'on' },
   drainTimeoutMs: { env: 'GEECACHE_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', default: '10000' },
@@ -274,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     sourceTimeoutMs: millis(SETTINGS.sourceTimeoutMs.env, 1),
     demoLatencyMs: millis(SETTINGS.demoLatencyMs.env),
     hotCache: oneOf(SETTINGS.hotCache.env, ['on', 'off']),
+    hotCacheQps: z.coerce.number({ error: `${SETTINGS.hotCacheQps.env}: must be a number` }).min(0, `${SETTINGS.hotCacheQps.env}: must be 0 or more`),
     peerBatch: oneOf(SETTINGS.peerBatch.env, ['on', 'off']),
     idleGc: oneOf(SETTINGS.idleGc.env, ['on', 'off']),
     drainTimeoutMs: millis(SETTINGS.drainTimeoutMs.env),

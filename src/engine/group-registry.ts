@@ -4,7 +4,7 @@ import { SlabArena } from '../memory/slab.js';
 import { Group, type GroupOptions } from './group.js';
 
 /** What every group of a registry shares unless its own options say otherwise. */
-export type GroupDefaults = Pick<GroupOptions, 'peers' | 'hotCache' | 'random' | 'now' | 'clock' | 'observer' | 'arena'>;
+export type GroupDefaults = Pick<GroupOptions, 'peers' | 'hotCache' | 'hotCacheQps' | 'random' | 'now' | 'clock' | 'observer' | 'arena'>;
 
 /** The groups one node owns. No process-wide registry: each node makes its own. */
 export class GroupRegistry {

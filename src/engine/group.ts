@@ -4,6 +4,7 @@ import { GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, So
 import { ByteLru } from './lru.js';
 import { SlabArena } from '../memory/slab.js';
 import { noPeers, type HandedValue, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
+import { RequestRate } from './request-rate.js';
 import { SingleFlight, type Flight } from './singleflight.js';
 
 /**
@@ -74,8 +75,16 @@ export interface GroupOptions {
   getter: Getter;
   /** Finds owners. Default: noPeers (this process owns every key). */
   peers?: PeerPicker;
-  /** Keep a sample of values fetched from owners in the hot cache (groupcache's rule). Default true. */
+  /** Keep values fetched from owners that are asked for often in the hot cache. Default true. */
   hotCache?: boolean;
+  /**
+   * A value fetched from its owner goes into the hot cache when the owner says peers ask it for the
+   * key at least this often (requests per second over about a minute, GetResponse.minute_qps); a
+   * cooler one with the chance its rate is of this (at a tenth of it, groupcache's 1 in 10). 0, or
+   * an owner that does not say (a Go groupcache peer): groupcache's rule, 1 fetch in 10 at random.
+   * Default 0.
+   */
+  hotCacheQps?: number;
   /** Uniform [0, 1) random numbers for hot-cache sampling. Default Math.random. */
   random?: () => number;
   /** Monotonic clock in milliseconds, for load durations. Default performance.now. */
@@ -142,6 +151,9 @@ export class Group {
   private readonly getter: Getter;
   private readonly peers: PeerPicker;
   private readonly hotCacheEnabled: boolean;
+  private readonly hotCacheQps: number;
+  /** How often peers ask for each value this process serves them; dies with the value. */
+  private readonly peerRates = new WeakMap<ByteView, RequestRate>();
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly clock: () => number;
@@ -193,6 +205,8 @@ export class Group {
     this.getter = options.getter;
     this.peers = options.peers ?? noPeers;
     this.hotCacheEnabled = options.hotCache ?? true;
+    this.hotCacheQps = options.hotCacheQps ?? 0;
+    if (!(this.hotCacheQps >= 0)) throw new TypeError(`hotCacheQps must be a non-negative number, got ${options.hotCacheQps}`);
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
     this.clock = options.clock ?? Date.now;
@@ -380,8 +394,31 @@ export class Group {
     // A hot copy never outlives the owner's; an owner that sends no expiry (a Go peer) gets this group's TTL from now.
     const value = ByteView.adopt(answer.value, this.expiryOf(answer.expiresAt));
     // A value the key's invalidation overtook (call.forgotten) goes to its callers, never to the cache.
-    if (this.hotCacheEnabled && !call.forgotten && this.random() * HOT_SAMPLE < 1) this.populateCache(this.hotCache, key, value);
+    if (this.hotCacheEnabled && !call.forgotten && this.isHot(answer)) this.populateCache(this.hotCache, key, value);
     return value;
+  }
+
+  /**
+   * Whether a value fetched from its owner goes into the hot cache. By the owner's rate when it
+   * sends one: always from hotCacheQps up, below it with that share as the chance, so a cold key
+   * seldom pushes a warm one out of the hot cache and a hot key gets in on its first fetch. Else by
+   * groupcache's coin.
+   */
+  private isHot(answer: PeerValue): boolean {
+    if (this.hotCacheQps > 0 && answer.minuteQps !== undefined) return this.random() * this.hotCacheQps < answer.minuteQps;
+    return this.random() * HOT_SAMPLE < 1;
+  }
+
+  /**
+   * Counts a peer's request for `value` (just answered from cache or loaded here) and returns how
+   * often peers ask for it, per second: what an owner sends as GetResponse.minute_qps. The count
+   * lives as long as the value does: a key that is not cached has no rate to keep.
+   */
+  peerRequestRate(value: ByteView): number {
+    const now = this.now();
+    let rate = this.peerRates.get(value);
+    if (!rate) this.peerRates.set(value, (rate = new RequestRate(now)));
+    return rate.record(now);
   }
 
   /** The previous holder's cached copy of `key`, kept here as if loaded; undefined when it has none or cannot say in time. */

@@ -7,6 +7,8 @@ export interface PeerValue {
   value: Uint8Array;
   /** When the owner stops serving it, in ms since the epoch; 0: never, or the owner did not say (a Go groupcache peer). */
   expiresAt: number;
+  /** How often peers ask the owner for the key, per second over about a minute; undefined when the owner does not say. */
+  minuteQps?: number;
 }
 
 /** Asks one remote peer for a value. Implemented by the HTTP peer client. */

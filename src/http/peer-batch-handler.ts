@@ -6,12 +6,12 @@ import { GeecacheError, httpStatusOf } from '../errors.js';
 import {
   BATCH_CONTENT_TYPE,
   decodeKeys,
-  encodeExpiringFrame,
   encodeFrame,
-  EXPIRY_FORMAT,
-  EXPIRY_HEADER,
+  encodeValueFrame,
   HEARTBEAT_FRAME,
   MAX_BATCH_BODY_BYTES,
+  META_FORMAT,
+  META_HEADER,
 } from '../protocol/batch.js';
 import { HEARTBEAT_HEADER, heartbeatInterval } from '../protocol/get.js';
 import { sendText } from './responses.js';
@@ -41,11 +41,13 @@ export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Gr
       return;
     }
     const { keys } = decoded;
-    // Expiries go only to clients that read them: an older client would take them for value bytes.
-    const withExpiry = req.headers[EXPIRY_HEADER] === EXPIRY_FORMAT;
+    // Metadata goes only to clients that read it: an older client would take it for value bytes.
+    const withMeta = req.headers[META_HEADER] === META_FORMAT;
     const valueFrame = (index: number, view: ByteView): Buffer =>
-      withExpiry ? encodeExpiringFrame(index, ByteView.bytesForWrite(view), view.expiresAt) : encodeFrame(index, 200, ByteView.bytesForWrite(view));
-    const headers = withExpiry ? ['content-type', BATCH_CONTENT_TYPE, EXPIRY_HEADER, EXPIRY_FORMAT] : ['content-type', BATCH_CONTENT_TYPE];
+      withMeta
+        ? encodeValueFrame(index, ByteView.bytesForWrite(view), { expiresAt: view.expiresAt, minuteQps: group.peerRequestRate(view) })
+        : encodeFrame(index, 200, ByteView.bytesForWrite(view));
+    const headers = withMeta ? ['content-type', BATCH_CONTENT_TYPE, META_HEADER, META_FORMAT] : ['content-type', BATCH_CONTENT_TYPE];
     const ready: Buffer[] = [];
     const failed = (index: number, err: unknown): Buffer => {
       if (!(err instanceof GeecacheError)) onUnexpectedError?.(err);

@@ -4,7 +4,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState } from '../engine/circuit-breaker.js';
 import type { ClosablePeerGetter, HandedValue, PeerTraffic, PeerValue } from '../engine/peers.js';
 import { NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../errors.js';
-import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, EXPIRY_FORMAT, EXPIRY_HEADER, FrameReader, MAX_BATCH_KEYS, splitExpiringFrame } from '../protocol/batch.js';
+import { BATCH_CONTENT_TYPE, batchPath, encodeKeys, FrameReader, MAX_BATCH_KEYS, META_FORMAT, META_HEADER, splitValueFrame } from '../protocol/batch.js';
 import { decodeGetResponse, HEARTBEAT_HEADER, peerPath, DEFAULT_BASE_PATH } from '../protocol/get.js';
 import { encodeHandoff, HANDOFF_CONTENT_TYPE, HANDOFF_SEGMENT, HANDOFF_SENDER_HEADER, PEEK_SEGMENT } from '../protocol/handoff.js';
 import { describeNetworkError } from './fetch-bytes.js';
@@ -268,7 +268,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
     const reader = new FrameReader();
     let status = 0;
     let isBatch = false;
-    let withExpiry = false;
+    let withMeta = false;
     let total = 0;
     const settle = (one: Waiting | undefined, outcome: () => PeerValue): void => {
       if (!one || one.settled) return;
@@ -292,7 +292,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
         {
           method: 'POST',
           path: batchPath(this.basePath, group),
-          headers: ['content-type', BATCH_CONTENT_TYPE, EXPIRY_HEADER, EXPIRY_FORMAT, ...this.heartbeatHeaders],
+          headers: ['content-type', BATCH_CONTENT_TYPE, META_HEADER, META_FORMAT, ...this.heartbeatHeaders],
           body: encodeKeys(waiting.map((one) => one.key)),
         },
         handler(self),
@@ -305,8 +305,8 @@ export class HttpPeerClient implements ClosablePeerGetter {
         this.alive(self);
         status = statusCode;
         isBatch = statusCode === 200 && headers['content-type'] === BATCH_CONTENT_TYPE;
-        // An owner older than expiries in frames does not repeat the header and sends bare values.
-        withExpiry = headers[EXPIRY_HEADER] === EXPIRY_FORMAT;
+        // An owner older than metadata in frames does not repeat the header and sends bare values.
+        withMeta = headers[META_HEADER] === META_FORMAT;
       },
       onResponseData: (controller, chunk) => {
         this.alive(self);
@@ -315,7 +315,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
         if (!isBatch || self.done) return; // the answer of a peer that does not batch: only its status matters
         // Heartbeat frames carry no key index the batch has: settle() skips them.
         for (const frame of reader.push(chunk)) {
-          settle(waiting[frame.index], () => this.frameValue(frame.status, frame.bytes, withExpiry));
+          settle(waiting[frame.index], () => this.frameValue(frame.status, frame.bytes, withMeta));
         }
       },
       onResponseEnd: () => {
@@ -402,8 +402,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
   private answerOf(status: number, body: Buffer): PeerValue {
     if (status !== 200) this.throwFor(status, body);
     try {
-      const { value, expiresAt } = decodeGetResponse(body);
-      return { value, expiresAt };
+      return decodeGetResponse(body);
     } catch (err) {
       throw new PeerUnavailableError(this.url, `peer ${this.url} sent a malformed GetResponse`, { cause: err, status });
     }
@@ -414,12 +413,12 @@ export class HttpPeerClient implements ClosablePeerGetter {
     return new PeerUnavailableError(this.url, `peer ${this.url} unavailable: ${describeNetworkError(err, this.timeoutMs)}`, { cause: err });
   }
 
-  /** A batch frame's value and expiry, or the error its status stands for. */
-  private frameValue(status: number, bytes: Buffer, withExpiry: boolean): PeerValue {
+  /** A batch frame's value and metadata, or the error its status stands for. */
+  private frameValue(status: number, bytes: Buffer, withMeta: boolean): PeerValue {
     if (status !== 200) this.throwFor(status, bytes);
-    if (!withExpiry) return { value: bytes, expiresAt: 0 };
-    const split = splitExpiringFrame(bytes);
-    if (!split) throw new PeerUnavailableError(this.url, `peer ${this.url} sent a value frame too short for its expiry`);
+    if (!withMeta) return { value: bytes, expiresAt: 0 };
+    const split = splitValueFrame(bytes);
+    if (!split) throw new PeerUnavailableError(this.url, `peer ${this.url} sent a value frame too short for its metadata`);
     return split;
   }
 

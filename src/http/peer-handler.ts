@@ -1,7 +1,7 @@
 // peer-handler.ts answers the peer protocol (<basePath><group>/<key>) straight on node:http, without Express.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
-import { FROM_PEER } from '../engine/group.js';
+import { FROM_PEER, type Group } from '../engine/group.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import { GeecacheError, UnknownGroupError } from '../errors.js';
 import { encodeGetResponse, HEARTBEAT_HEADER, heartbeatInterval, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
@@ -78,14 +78,14 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
       return;
     }
     if (cached) {
-      writeGetResponse(res, cached, headOnly);
+      writeGetResponse(res, group, cached, headOnly);
       return;
     }
     const heartbeat = processingHeartbeat(req, res);
     group.get(parsed.key, FROM_PEER).then(
       (view) => {
         clearInterval(heartbeat);
-        writeGetResponse(res, view, headOnly);
+        writeGetResponse(res, group, view, headOnly);
       },
       (err: unknown) => {
         clearInterval(heartbeat);
@@ -146,7 +146,8 @@ function processingHeartbeat(req: IncomingMessage, res: ServerResponse): NodeJS.
   return timer;
 }
 
-function writeGetResponse(res: ServerResponse, view: ByteView, headOnly: boolean): void {
-  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view), view.expiresAt), PROTOBUF_CONTENT_TYPE, headOnly);
+/** The value with its expiry and the key's rate of peer requests, which Go groupcache peers get too. */
+function writeGetResponse(res: ServerResponse, group: Group, view: ByteView, headOnly: boolean): void {
+  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view), view.expiresAt, group.peerRequestRate(view)), PROTOBUF_CONTENT_TYPE, headOnly);
 }
 

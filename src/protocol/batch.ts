@@ -8,9 +8,10 @@
 //           key would have answered (404, 502, ...), and the bytes are its message. While keys are
 //           still loading, an owner asked for heartbeats (HEARTBEAT_HEADER) sends HEARTBEAT_FRAME:
 //           index 0xFFFFFFFF, status 102, no bytes, which stands for no key.
-//           A client that sends EXPIRY_HEADER reads expiries: an owner that repeats the header
-//           in its answer starts the bytes of every 200 frame with the value's expiry, a float64
-//           LE of ms since the epoch (0: never), then the value.
+//           A client that sends META_HEADER reads metadata: an owner that repeats the header in
+//           its answer starts the bytes of every 200 frame with the value's expiry (float64 LE, ms
+//           since the epoch, 0: never) and the key's rate of peer requests (float64 LE, per
+//           second), then the value.
 // A peer that does not know batches answers anything else (our older pods: 405; a Go
 // groupcache peer treats it as a get of the empty key), and the client asks for each key alone.
 
@@ -84,27 +85,41 @@ export function encodeFrame(index: number, status: number, bytes: Uint8Array): B
   return out;
 }
 
-/** Request header: "put expiries in value frames"; answer header: "they are there". Its value is EXPIRY_FORMAT. */
-export const EXPIRY_HEADER = 'geecache-frame-expiry';
-export const EXPIRY_FORMAT = 'f64-ms';
-const EXPIRY_BYTES = 8;
+/** Request header: "put the value's metadata in value frames"; answer header: "it is there". Its value is META_FORMAT. */
+export const META_HEADER = 'geecache-frame-meta';
+export const META_FORMAT = 'expires-ms,qps';
+const META_BYTES = 16;
 
-/** A 200 frame for a client that reads expiries: [expiry][value]. */
-export function encodeExpiringFrame(index: number, value: Uint8Array, expiresAt: number): Buffer {
-  const out = Buffer.allocUnsafe(12 + EXPIRY_BYTES + value.byteLength);
+/** What a value frame carries besides the value, for a client that reads it. */
+export interface ValueMeta {
+  /** ms since the epoch; 0: never. */
+  expiresAt: number;
+  /** The owner's rate of peer requests for the key, per second (GetResponse.minute_qps). */
+  minuteQps: number;
+}
+
+/** A 200 frame for a client that reads metadata: [f64 LE expiresAt][f64 LE minuteQps][value]. */
+export function encodeValueFrame(index: number, value: Uint8Array, meta: ValueMeta): Buffer {
+  const out = Buffer.allocUnsafe(12 + META_BYTES + value.byteLength);
   out.writeUInt32LE(index, 0);
   out.writeUInt32LE(200, 4);
-  out.writeUInt32LE(EXPIRY_BYTES + value.byteLength, 8);
-  out.writeDoubleLE(expiresAt, 12);
-  out.set(value, 12 + EXPIRY_BYTES);
+  out.writeUInt32LE(META_BYTES + value.byteLength, 8);
+  out.writeDoubleLE(meta.expiresAt, 12);
+  out.writeDoubleLE(meta.minuteQps, 20);
+  out.set(value, 12 + META_BYTES);
   return out;
 }
 
-/** The expiry and the value of a 200 frame's bytes from an owner that sends expiries; undefined when they are too short. */
-export function splitExpiringFrame(bytes: Buffer): { value: Buffer; expiresAt: number } | undefined {
-  if (bytes.byteLength < EXPIRY_BYTES) return undefined;
+/** The value and metadata of a 200 frame's bytes from an owner that sends metadata; undefined when they are too short. */
+export function splitValueFrame(bytes: Buffer): ({ value: Buffer } & ValueMeta) | undefined {
+  if (bytes.byteLength < META_BYTES) return undefined;
   const expiresAt = bytes.readDoubleLE(0);
-  return { value: bytes.subarray(EXPIRY_BYTES), expiresAt: Number.isFinite(expiresAt) && expiresAt > 0 ? expiresAt : 0 };
+  const minuteQps = bytes.readDoubleLE(8);
+  return {
+    value: bytes.subarray(META_BYTES),
+    expiresAt: Number.isFinite(expiresAt) && expiresAt > 0 ? expiresAt : 0,
+    minuteQps: Number.isFinite(minuteQps) && minuteQps > 0 ? minuteQps : 0,
+  };
 }
 
 /** Sent while an owner still loads keys of the batch: the client's deadline starts again. */

@@ -30,8 +30,8 @@ new protobuf.Root().define('groupcachepb').add(GetResponseType);
 
 export interface GetResponse {
   value: Uint8Array;
-  /** The owner's recent request rate for the key; groupcache peers may send it, we send 0. */
-  minuteQps: number;
+  /** How often peers ask the owner for the key, per second over about a minute; undefined when it does not say (Go groupcache). */
+  minuteQps: number | undefined;
   /** When the owner stops serving the value, in ms since the epoch; 0: it does not expire (or the owner did not say). */
   expiresAt: number;
 }
@@ -70,7 +70,7 @@ export function decodeGetResponse(bytes: Uint8Array): GetResponse {
   const expire = Object.hasOwn(message, 'expire') ? message.expire : undefined;
   // A negative expiry (Go's zero time.Time) means none, as 0 does.
   const expiresAt = expire && expire.high >= 0 ? msOf(expire) : 0;
-  return { value: message.value, minuteQps: message.minuteQps ?? 0, expiresAt };
+  return { value: message.value, minuteQps: Object.hasOwn(message, 'minuteQps') ? message.minuteQps : undefined, expiresAt };
 }
 
 /** Why `basePath` cannot prefix peer paths, or undefined when it can: it starts and ends with '/', as '/_geecache/' does. */

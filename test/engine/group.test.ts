@@ -537,3 +537,28 @@ test('a peek is answered from either cache without loading or counting a get; ha
   clock += 100;
   assert.deepEqual([...group.handoffEntries()].map(([key]) => key), ['a'], 'expired entries are not handed on; most recent first');
 });
+
+test("with hotCacheQps, the owner's rate decides what goes to the hot cache: hot keys always, cooler ones by their share of it; without a rate, the coin", async () => {
+  const rates: Record<string, number | undefined> = { hot: 25, warm: 3, cold: 0, unsaid: undefined };
+  const peer = remotePeer(async (key) => ({ value: Buffer.from(key), expiresAt: 0, minuteQps: rates[key.split('-')[0]!] }));
+  // Each kind of key sees the same ten random numbers, 0.0 to 0.9.
+  let draws = 0;
+  const group = new Group({ name: 'g', cacheBytes: 1 << 20, peers: peer, hotCacheQps: 10, random: () => (Math.floor(draws++ / 4) % 10) / 10, getter: async () => assert.fail('loaded') });
+  for (let i = 0; i < 10; i++) for (const kind of ['hot', 'warm', 'cold', 'unsaid']) await group.get(`${kind}-${i}`);
+  const hot = (kind: string) => Array.from({ length: 10 }, (_, i) => group.hotCache.peek(`${kind}-${i}`)).filter(Boolean).length;
+  assert.deepEqual([hot('hot'), hot('warm'), hot('cold'), hot('unsaid')], [10, 3, 0, 1], 'all hot keys, 3 in 10 at 3/s, no cold one, 1 in 10 without a rate');
+});
+
+test('an owner counts the peer requests for each cached value: the rate it sends as minute_qps', async () => {
+  let now = 0;
+  const group = new Group({ name: 'g', cacheBytes: 1 << 20, now: () => now, getter: async (key) => key });
+  const value = await group.get('k');
+  let qps = 0;
+  for (let i = 0; i < 40; i++) {
+    now = i * 50;
+    qps = group.peerRequestRate(value);
+  }
+  assert.ok(Math.abs(qps - 20) < 1.5, `40 requests over 2 s: ${qps}/s`);
+  const other = await group.get('other');
+  assert.equal(group.peerRequestRate(other), 1, 'each value has its own count');
+});

@@ -212,7 +212,10 @@ test('the peer port answers only the peer protocol', async () => {
     res.on('data', (c: Buffer) => chunks.push(c));
     res.on('end', () => done(null, Buffer.concat(chunks)));
   }).expect(200).expect('content-type', 'application/x-protobuf');
-  assert.deepEqual(ok.body, Buffer.concat([Buffer.from([0x0a, 3]), Buffer.from('630'), Buffer.from([0x11]), Buffer.alloc(8)]));
+  // The value, then minute_qps: the first peer request for it reads as 1 per second.
+  const one = Buffer.alloc(8);
+  one.writeDoubleLE(1);
+  assert.deepEqual(ok.body, Buffer.concat([Buffer.from([0x0a, 3]), Buffer.from('630'), Buffer.from([0x11]), one]));
   await peer.get('/_geecache/scores/kkk').expect(404, 'kkk not exist\n');
   await peer.get('/_geecache/nope/Tom').expect(404, 'no such group: nope\n');
   await peer.get('/_geecache/scores').expect(400);

@@ -118,10 +118,11 @@ test("the owner's expiry reaches the client in batches and single GETs; a client
     assert.ok(answer.expiresAt >= asked + 60_000 && answer.expiresAt <= answered + 60_000, `expiry ${answer.expiresAt - asked} ms ahead`);
   }
   assert.deepEqual(cached.map((answer) => answer.expiresAt), loaded.map((answer) => answer.expiresAt), 'a cached value keeps its expiry');
+  for (const answer of [...loaded, ...cached, single]) assert.ok(answer.minuteQps !== undefined && answer.minuteQps >= 1, `the owner's rate comes along: ${answer.minuteQps}`);
   assert.equal(Buffer.from(loaded[0]!.value).toString(), 'value of v-a');
 
   const old = await fetch(`${owner.url}/_geecache/scores/`, { method: 'POST', body: encodeKeys(['v-a']), headers: { 'content-type': BATCH_CONTENT_TYPE } });
-  assert.equal(old.headers.get('geecache-frame-expiry'), null);
+  assert.equal(old.headers.get('geecache-frame-meta'), null);
   const frames = new FrameReader().push(Buffer.from(await old.arrayBuffer()));
   assert.equal(frames[0]!.bytes.toString(), 'value of v-a', 'no expiry bytes for a client that did not ask');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchPath, decodeKeys, encodeExpiringFrame, encodeFrame, encodeKeys, FrameReader, parseBatchPath, splitExpiringFrame } from '../../src/protocol/batch.js';
+import { batchPath, decodeKeys, encodeFrame, encodeKeys, encodeValueFrame, FrameReader, parseBatchPath, splitValueFrame } from '../../src/protocol/batch.js';
 
 test('keys survive encoding, including empty, multi-byte and separator characters', () => {
   const keys = ['a', '', 'héllo wörld', 'x/y?z=1&\n', '🔑'.repeat(100)];
@@ -52,14 +52,14 @@ test('batch paths name the group; anything else is not a batch path', () => {
   }
 });
 
-test('a value frame with its expiry reads back as the value and the expiry; a frame too short for one is not', () => {
+test('a value frame with its metadata reads back as the value, the expiry and the rate; a frame too short for them is not', () => {
   const expiresAt = Date.UTC(2026, 11, 2, 0, 0, 0, 7);
-  const [frame] = new FrameReader().push(encodeExpiringFrame(3, Buffer.from('value'), expiresAt));
+  const [frame] = new FrameReader().push(encodeValueFrame(3, Buffer.from('value'), { expiresAt, minuteQps: 12.5 }));
   assert.equal(frame!.index, 3);
   assert.equal(frame!.status, 200);
-  const split = splitExpiringFrame(frame!.bytes)!;
-  assert.equal(split.value.toString(), 'value');
-  assert.equal(split.expiresAt, expiresAt);
-  assert.equal(splitExpiringFrame(encodeExpiringFrame(0, new Uint8Array(0), 0).subarray(12))!.expiresAt, 0);
-  assert.equal(splitExpiringFrame(Buffer.from('short')), undefined);
+  assert.deepEqual({ ...splitValueFrame(frame!.bytes)!, value: undefined }, { value: undefined, expiresAt, minuteQps: 12.5 });
+  assert.equal(splitValueFrame(frame!.bytes)!.value.toString(), 'value');
+  const empty = splitValueFrame(encodeValueFrame(0, new Uint8Array(0), { expiresAt: 0, minuteQps: 0 }).subarray(12))!;
+  assert.deepEqual([empty.expiresAt, empty.minuteQps, empty.value.byteLength], [0, 0, 0]);
+  assert.equal(splitValueFrame(Buffer.from('too short')), undefined);
 });
