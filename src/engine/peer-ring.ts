@@ -45,7 +45,7 @@ export class PeerRing implements PeerPicker {
   private readonly now: () => number;
   /** The ring without this process: who owned a key before this process took it, and who takes it when it leaves. */
   private successors: HashRing;
-  /** The membership before the last change, with and without this process. */
+  /** The membership before the last change, with this process and without it. */
   private previousRing: HashRing;
   private previousSuccessors: HashRing;
   private changedAt = -Infinity;

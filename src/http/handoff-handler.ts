@@ -7,6 +7,7 @@ import { encodeGetResponse, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../prot
 import { parseBatchPath } from '../protocol/batch.js';
 import { decodeHandoff, HANDOFF_SEGMENT, HANDOFF_SENDER_HEADER, MAX_HANDOFF_BODY_BYTES, PEEK_SEGMENT } from '../protocol/handoff.js';
 import type { AdminCheck } from './admin-auth.js';
+import { readBody } from './read-body.js';
 import { sendError, sendText, writeBytes } from './responses.js';
 
 /** Who may hand values to this process, and which of them it keeps (PeerRing implements the first two). */
@@ -57,21 +58,8 @@ function receiveValues(req: IncomingMessage, res: ServerResponse, groups: GroupR
   if (groupName === undefined) return sendText(res, 400, `expected POST ${prefix}<group>/`);
   const group = groups.get(groupName);
   if (!group) return sendError(res, new UnknownGroupError(groupName));
-  const chunks: Buffer[] = [];
-  let received = 0;
-  req.on('data', (chunk: Buffer) => {
-    received += chunk.byteLength;
-    if (received > MAX_HANDOFF_BODY_BYTES) {
-      req.removeAllListeners('data');
-      sendText(res, 413, `handoff body larger than ${MAX_HANDOFF_BODY_BYTES} bytes`, { connection: 'close' });
-      res.on('finish', () => req.destroy());
-      return;
-    }
-    chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (res.headersSent) return;
-    const decoded = decodeHandoff(Buffer.concat(chunks));
+  readBody(req, res, MAX_HANDOFF_BODY_BYTES, 'handoff body', (body) => {
+    const decoded = decodeHandoff(body);
     if (!decoded.ok) return sendText(res, 400, decoded.message);
     let stored = 0;
     for (const entry of decoded.entries) if (group.storeHanded(entry, (key) => receiver.ownsWithout(sender, key))) stored++;

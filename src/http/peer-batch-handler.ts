@@ -14,6 +14,7 @@ import {
   META_HEADER,
 } from '../protocol/batch.js';
 import { HEARTBEAT_HEADER, heartbeatInterval } from '../protocol/get.js';
+import { readBody } from './read-body.js';
 import { sendText } from './responses.js';
 
 /**
@@ -21,21 +22,8 @@ import { sendText } from './responses.js';
  * load's frame when it finishes, so a slow key does not hold back the others.
  */
 export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Group, onUnexpectedError?: (err: unknown) => void): void {
-  const chunks: Buffer[] = [];
-  let received = 0;
-  req.on('data', (chunk: Buffer) => {
-    received += chunk.byteLength;
-    if (received > MAX_BATCH_BODY_BYTES) {
-      req.removeAllListeners('data');
-      sendText(res, 413, `batch body larger than ${MAX_BATCH_BODY_BYTES} bytes`, { connection: 'close' });
-      res.on('finish', () => req.destroy());
-      return;
-    }
-    chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (res.headersSent) return;
-    const decoded = decodeKeys(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  readBody(req, res, MAX_BATCH_BODY_BYTES, 'batch body', (body) => {
+    const decoded = decodeKeys(body);
     if (!decoded.ok) {
       sendText(res, decoded.status, decoded.message);
       return;

@@ -442,23 +442,10 @@ export class HttpPeerClient implements ClosablePeerGetter {
   async invalidate(group: string, key: string | undefined): Promise<void> {
     if (!this.adminToken) throw new Error('no admin token to send');
     const path = key === undefined ? batchPath(this.basePath, group) : peerPath(this.basePath, group, key);
-    let statusCode: number;
-    let text: string;
-    try {
-      const answer = await this.connections.request({
-        method: 'DELETE',
-        path,
-        headers: { authorization: `Bearer ${this.adminToken}` },
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      statusCode = answer.statusCode;
-      // A 200 carries a value (a Go peer's answer to a get), which nobody reads.
-      text = statusCode === 200 ? (await answer.body.dump(), '') : (await answer.body.text()).trim();
-    } catch (err) {
-      throw new Error(describeNetworkError(err, this.timeoutMs), { cause: err });
-    }
+    const { statusCode, body } = await this.exchangeOnce('DELETE', path, ['authorization', `Bearer ${this.adminToken}`], undefined, this.timeoutMs);
     if (statusCode === 204) return;
     if (statusCode === 200) throw new Error('not a geecache peer: it answered the DELETE as a get');
+    const text = body.toString('utf8').trim();
     throw new Error(`answered ${statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`);
   }
 
@@ -495,7 +482,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
   }
 
   /** One request outside the batching and heartbeat machinery, bounded by `timeoutMs` as a whole. */
-  private async exchangeOnce(method: 'GET' | 'POST', path: string, headers: string[], body: Buffer | undefined, timeoutMs: number): Promise<{ statusCode: number; body: Buffer }> {
+  private async exchangeOnce(method: 'GET' | 'POST' | 'DELETE', path: string, headers: string[], body: Buffer | undefined, timeoutMs: number): Promise<{ statusCode: number; body: Buffer }> {
     try {
       const answer = await this.connections.request({ method, path, headers, body, signal: AbortSignal.timeout(timeoutMs) });
       const bytes = Buffer.from(await answer.body.arrayBuffer());

@@ -51,6 +51,22 @@ export function createMetrics(
       },
     });
 
+  /** A counter with a second label beside `group`, each of its values mirrored from one group stat. */
+  const mirrorBy = (name: string, help: string, label: string, picks: Record<string, (s: GroupStats) => number>) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['group', label],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const group of groups.list()) {
+          const stats = group.stats();
+          for (const [value, pick] of Object.entries(picks)) this.inc({ group: group.name, [label]: value }, pick(stats));
+        }
+      },
+    });
+
   mirror('geecache_gets_total', 'Gets of any kind, cache hits included.', (s) => s.gets);
   mirror('geecache_loads_total', 'Gets that missed both caches and went down the load path.', (s) => s.loads);
   mirror('geecache_loads_deduped_total', 'Loads left after singleflight: concurrent misses of one key count once.', (s) => s.loadsDeduped);
@@ -62,19 +78,9 @@ export function createMetrics(
   mirror('geecache_server_requests_total', 'Gets that arrived from other peers.', (s) => s.serverRequests);
   mirror('geecache_expirations_total', 'Cached values found expired (past their TTL) and dropped.', (s) => s.expirations);
 
-  new Counter({
-    name: 'geecache_stale_served_total',
-    help: 'Expired values served, by reason: revalidate (a refresh was running) or error (the load failed).',
-    labelNames: ['group', 'reason'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const group of groups.list()) {
-        const stats = group.stats();
-        this.inc({ group: group.name, reason: 'revalidate' }, stats.staleWhileRevalidate);
-        this.inc({ group: group.name, reason: 'error' }, stats.staleIfError);
-      }
-    },
+  mirrorBy('geecache_stale_served_total', 'Expired values served, by reason: revalidate (a refresh was running) or error (the load failed).', 'reason', {
+    revalidate: (s) => s.staleWhileRevalidate,
+    error: (s) => s.staleIfError,
   });
 
   const traffic = options.peerTraffic;
@@ -110,20 +116,7 @@ export function createMetrics(
     });
   }
 
-  new Counter({
-    name: 'geecache_cache_hits_total',
-    help: 'Gets answered from the main or the hot cache.',
-    labelNames: ['group', 'cache'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const group of groups.list()) {
-        const stats = group.stats();
-        this.inc({ group: group.name, cache: 'main' }, stats.mainHits);
-        this.inc({ group: group.name, cache: 'hot' }, stats.hotHits);
-      }
-    },
-  });
+  mirrorBy('geecache_cache_hits_total', 'Gets answered from the main or the hot cache.', 'cache', { main: (s) => s.mainHits, hot: (s) => s.hotHits });
 
   const perCache = (kind: 'gauge' | 'counter', name: string, help: string, pick: 'bytes' | 'items' | 'evictions' | 'unexpiredEvictions') => {
     const config = {
@@ -216,35 +209,18 @@ export function createMetrics(
   }
   for (const result of ['reached', 'unreached']) invalidationPeers.inc({ result }, 0);
 
-  new Counter({
-    name: 'geecache_handoff_peeks_total',
-    help: "Misses this process owns, after a membership change, that asked the key's previous holder for its cached copy, by result (hit, miss, error).",
-    labelNames: ['group', 'result'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const group of groups.list()) {
-        const stats = group.stats();
-        this.inc({ group: group.name, result: 'hit' }, stats.peekHits);
-        this.inc({ group: group.name, result: 'miss' }, stats.peekMisses);
-        this.inc({ group: group.name, result: 'error' }, stats.peekErrors);
-      }
-    },
-  });
-  new Counter({
-    name: 'geecache_handoff_received_total',
-    help: 'Values other peers handed here as they left, by result (stored, or refused: not owned here, expired, or already cached).',
-    labelNames: ['group', 'result'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const group of groups.list()) {
-        const stats = group.stats();
-        this.inc({ group: group.name, result: 'stored' }, stats.handoffStored);
-        this.inc({ group: group.name, result: 'refused' }, stats.handoffRefused);
-      }
-    },
-  });
+  mirrorBy(
+    'geecache_handoff_peeks_total',
+    "Misses this process owns, after a membership change, that asked the key's previous holder for its cached copy, by result (hit, miss, error).",
+    'result',
+    { hit: (s) => s.peekHits, miss: (s) => s.peekMisses, error: (s) => s.peekErrors },
+  );
+  mirrorBy(
+    'geecache_handoff_received_total',
+    'Values other peers handed here as they left, by result (stored, or refused: not owned here, expired, or already cached).',
+    'result',
+    { stored: (s) => s.handoffStored, refused: (s) => s.handoffRefused },
+  );
   mirror('geecache_handoff_received_bytes_total', 'Value bytes of the handed values stored here.', (s) => s.handoffStoredBytes);
   mirror('geecache_handoff_peeks_served_total', 'Peeks other peers sent here (answered or not).', (s) => s.peeksServed);
 

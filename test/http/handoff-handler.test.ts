@@ -1,26 +1,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { GroupRegistry } from '../../src/engine/group-registry.js';
 import { bearerCheck } from '../../src/http/admin-auth.js';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { createPeerHandler } from '../../src/http/peer-handler.js';
 import { encodeHandoff, HANDOFF_CONTENT_TYPE } from '../../src/protocol/handoff.js';
-
-async function serve(listener: RequestListener): Promise<{ url: string; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    listener(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
-}
+import { serve } from '../support/serve.js';
 
 /** A peer whose ring has one other member, `member`, and which asks handoffs for `token` when given one. */
 async function receiver(member: string, token?: string) {

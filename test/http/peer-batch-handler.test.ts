@@ -1,27 +1,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { createPeerHandler } from '../../src/http/peer-handler.js';
 import { GroupRegistry } from '../../src/engine/group-registry.js';
 import { NotFoundError, PeerUnavailableError, SourceError } from '../../src/errors.js';
 import { BATCH_CONTENT_TYPE, encodeFrame, encodeKeys, FrameReader } from '../../src/protocol/batch.js';
 import { encodeGetResponse, parsePeerPath } from '../../src/protocol/get.js';
-
-async function serve(listener: RequestListener): Promise<{ url: string; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    listener(req, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
-}
+import { serve } from '../support/serve.js';
 
 /** A real peer: our peer handler over a group whose source knows "v-*" keys, fails "bad-*" and is slow for "slow-*". */
 async function peer(ttlMs = 0): Promise<{ url: string; requests: string[] }> {

@@ -1,22 +1,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { encodeGetResponse } from '../../src/protocol/get.js';
 import { NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../../src/errors.js';
-
-async function serve(listener: RequestListener): Promise<{ url: string; connections: () => number }> {
-  const server = createServer(listener);
-  let connections = 0;
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
-}
+import { serve } from '../support/serve.js';
 
 test('decodes a GetResponse and reuses one keep-alive connection', async () => {
   const paths: string[] = [];
