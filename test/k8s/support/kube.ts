@@ -138,7 +138,12 @@ export function portForward(ns: string, target: string, port: number): Promise<P
 /** A pod as `kubectl get pods -o json` lists it, the fields these tests read. */
 export interface PodJson {
   metadata: { name: string; deletionTimestamp?: string };
-  status: { podIP?: string; phase?: string; conditions?: Array<{ type: string; status: string }> };
+  status: {
+    podIP?: string;
+    phase?: string;
+    conditions?: Array<{ type: string; status: string }>;
+    containerStatuses?: Array<{ restartCount: number; lastState?: unknown }>;
+  };
 }
 
 export const isReady = (pod: PodJson): boolean =>
