@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fmt, type Result, type Scenario } from './scenario.js';
+import type { ClusterResult } from '../../test/k8s/support/results.js';
 
 export interface Machine {
   cores: number;
@@ -61,17 +62,8 @@ export interface ReportInput {
   cluster?: { at: Date; rows: readonly ClusterRow[] };
 }
 
-/** One fault the real-cluster suite measured (test/k8s/support/results.ts writes them). */
-export interface ClusterRow {
-  scenario: string;
-  injected: string;
-  requests: number;
-  failed: number;
-  wrong: number;
-  p50Ms: number;
-  p99Ms: number;
-  notes: string;
-}
+/** One fault the real-cluster suite measured: the rows test/k8s/support/results.ts writes. */
+export type ClusterRow = ClusterResult;
 
 /** The real-cluster section: the suite's own rows, or how to get them. */
 function clusterSection(cluster: ReportInput['cluster']): string[] {
