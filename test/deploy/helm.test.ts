@@ -63,6 +63,7 @@ describe('helm chart', () => {
       'PodDisruptionBudget/geecache',
       'Role/geecache-endpointslice-reader',
       'RoleBinding/geecache-endpointslice-reader',
+      'Secret/geecache-tokens',
       'Service/geecache',
       'Service/geecache-peers',
       'ServiceAccount/geecache',
@@ -291,9 +292,16 @@ describe('helm chart', () => {
     assert.match(withoutRbac, /grant the ServiceAccount geecache get, list and watch on\s+endpointslices/);
   });
 
-  it('passes the invalidation and peer tokens from Secrets: existing ones, or its own from the values; none by default', () => {
+  it('passes the invalidation and peer tokens from Secrets: existing ones, or its own from the values; a generated peer token by default', () => {
     assert.equal(envMap(container(defaults, names)).has('GEECACHE_ADMIN_TOKEN'), false);
     assert.equal(programConfig(defaults, names).adminToken, undefined);
+    assert.equal(envMap(container(defaults, names)).get('GEECACHE_PEER_TOKEN'), 'secretKeyRef:geecache-tokens/peer-token');
+    const generated = one<K8sObject & { data?: Record<string, string> }>(defaults, 'Secret', 'geecache-tokens');
+    assert.deepEqual(Object.keys(generated.data ?? {}), ['peer-token'], 'only the peer token is made up');
+    assert.match(Buffer.from(generated.data!['peer-token']!, 'base64').toString(), /^[A-Za-z0-9]{48}$/);
+    const withoutToken = helmTemplate({ peerToken: { generate: false } });
+    assert.equal(envMap(container(withoutToken, names)).has('GEECACHE_PEER_TOKEN'), false);
+    assert.equal(ofKind(withoutToken, 'Secret').length, 0);
     assert.equal(envMap(container(toggled, names)).get('GEECACHE_ADMIN_TOKEN'), 'secretKeyRef:geecache-admin/token');
     assert.equal(ofKind(toggled, 'Secret').length, 0, 'an existing Secret is not created again');
     assert.ok(programConfig(toggled, names).adminToken);
@@ -305,6 +313,24 @@ describe('helm chart', () => {
     assert.equal(Buffer.from(secret.data!['peer-token']!, 'base64').toString(), 'a-peer-token-of-16+');
     assert.ok(programConfig(own, names).peerToken);
     assert.match(helmTemplateError({ adminToken: { value: 'short' } }), /adminToken\.value|pattern/);
+  });
+
+  it('derives the memory request and limit from the groups\' budgets, unless resources sets them', () => {
+    const memory = (objects: K8sObject[]) => {
+      const { requests, limits } = container(objects, names).resources ?? {};
+      return [requests?.memory, limits?.memory, requests?.cpu, limits?.cpu];
+    };
+    assert.deepEqual(memory(defaults), ['224Mi', '384Mi', '100m', '1'], '128 + 64 x 1.5, + 160');
+    const groups = [
+      { name: 'a', bytes: '1.5GiB', source: 'demo' },
+      { name: 'b', bytes: 1048576, source: 'demo' },
+      { name: 'c', bytes: '512KiB', source: 'demo' },
+    ];
+    // 1536 + 1 + 0.5 MiB = 1537.5 MiB of budget: 128 + 2306.25, rounded up.
+    assert.deepEqual(memory(helmTemplate({ groups })), ['2435Mi', '2595Mi', '100m', '1']);
+    assert.deepEqual(memory(helmTemplate({ memory: { baseMiB: 64, budgetFactor: 2, headroomMiB: 0 } })), ['192Mi', '192Mi', '100m', '1']);
+    assert.deepEqual(memory(helmTemplate({ resources: { requests: { memory: '1Gi' }, limits: { memory: '2Gi' } } })), ['1Gi', '2Gi', '100m', '1']);
+    assert.match(helmTemplateError({ memory: { baseMiB: 64, budgetFactor: 0.5, headroomMiB: 0 } }), /budgetFactor|minimum/);
   });
 
   it('renders a group\'s stale windows into its freshness field, with 0s when it has no TTL', () => {

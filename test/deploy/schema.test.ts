@@ -11,6 +11,7 @@ import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Pod } from 'kubernetes-models/v1/Pod';
+import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { helmTemplate, one, renderDeploy, type K8sObject } from './render.js';
@@ -25,6 +26,7 @@ const models: Record<string, new (data: never) => Validatable> = {
   'v1/ServiceAccount': ServiceAccount,
   'v1/Service': Service,
   'v1/Pod': Pod,
+  'v1/Secret': Secret,
   'apps/v1/StatefulSet': StatefulSet,
   'rbac.authorization.k8s.io/v1/Role': Role,
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,

@@ -10,6 +10,8 @@ const deployDir = fileURLToPath(new URL('../../../deploy', import.meta.url));
 
 it('kubectl apply -k deploy/ brings up a ring of three that answers through its Service', async () => {
   const ns = await namespace('deploy-kustomize');
+  // README.md's first step: the peer token's Secret.
+  await kubectl(['create', 'secret', 'generic', 'geecache-tokens', '--from-literal=peer-token=a-peer-token-of-the-deploy-test', '-n', ns]);
   await kubectl(['apply', '-k', deployDir, '-n', ns]);
   await kubectl(['rollout', 'status', 'statefulset/geecache', '-n', ns, '--timeout=180s'], { timeoutMs: 200_000 });
   const pods = await releasePods(ns, 'geecache');

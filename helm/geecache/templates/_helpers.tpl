@@ -134,7 +134,43 @@ or the chart's own "<fullname>-tokens" when the token's value is given; empty wh
 {{- define "geecache.tokenSecret" -}}
 {{- if .token.existingSecret }}
 {{- .token.existingSecret }}
-{{- else if .token.value }}
+{{- else if or .token.value .token.generate }}
 {{- printf "%s-tokens" (include "geecache.fullname" .root) }}
 {{- end }}
+{{- end }}
+
+{{/*
+The bytes of the groups' budgets added up, as a whole number: each size is a number of bytes, or a
+number with B, KiB, MiB or GiB (the forms values.schema.json admits).
+*/}}
+{{- define "geecache.budgetBytes" -}}
+{{- $units := dict "" 1 "B" 1 "KiB" 1024 "MiB" 1048576 "GiB" 1073741824 }}
+{{- $total := 0.0 }}
+{{- range .Values.groups }}
+{{- $text := toString .bytes }}
+{{- if kindIs "float64" .bytes }}{{ $text = toString (int64 .bytes) }}{{ end }}
+{{- $number := regexFind "^[0-9.]+" $text }}
+{{- $unit := trimPrefix $number $text }}
+{{- if not (hasKey $units $unit) }}{{ fail (printf "group %s: %q is not a byte size such as 64MiB" .name $text) }}{{ end }}
+{{- $total = addf $total (mulf (float64 $number) (get $units $unit)) }}
+{{- end }}
+{{- int64 $total }}
+{{- end }}
+
+{{/*
+The container's resources: .Values.resources, with the memory request and limit derived from the
+groups' budgets where it sets none (docs/configuration.md, "Memory"):
+  request = memory.baseMiB + budget × memory.budgetFactor, limit = request + memory.headroomMiB.
+*/}}
+{{- define "geecache.resources" -}}
+{{- $resources := deepCopy (.Values.resources | default dict) }}
+{{- $requests := $resources.requests | default dict }}
+{{- $limits := $resources.limits | default dict }}
+{{- $budgetMiB := divf (float64 (include "geecache.budgetBytes" .)) 1048576.0 }}
+{{- $request := ceil (addf .Values.memory.baseMiB (mulf $budgetMiB .Values.memory.budgetFactor)) | int64 }}
+{{- if not (hasKey $requests "memory") }}{{ $_ := set $requests "memory" (printf "%dMi" $request) }}{{ end }}
+{{- if not (hasKey $limits "memory") }}{{ $_ := set $limits "memory" (printf "%dMi" (add $request (int64 .Values.memory.headroomMiB))) }}{{ end }}
+{{- $_ := set $resources "requests" $requests }}
+{{- $_ := set $resources "limits" $limits }}
+{{- toYaml $resources }}
 {{- end }}
