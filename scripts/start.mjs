@@ -23,7 +23,8 @@ if (!existsSync(entry) || statSync(entry).mtimeMs < newestMtime('src')) {
   run('npx', ['tsc', '-p', 'tsconfig.build.json']);
 }
 const child = spawn(process.execPath, [entry, ...process.argv.slice(2)], { stdio: 'inherit' });
-// Ctrl-C reaches the whole process group; the cluster stops its peers, we wait for it.
+// Ctrl-C reaches this process group (and npm passes a SIGINT on to us as well): the cluster passes
+// it on to its peers once, and we wait for it.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => child.kill('SIGTERM'));
 child.on('exit', (code) => process.exit(code ?? 1));

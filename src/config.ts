@@ -18,124 +18,327 @@ export interface GroupConfig {
   source: SourceConfig;
 }
 
-export interface Config {
-  /** Peer protocol port. */
-  port: number;
-  /** API, metrics and health port. */
-  httpPort: number;
-  /** Address both listeners bind to. */
-  bind: string;
-  /** This process's peer base URL. */
-  self: string;
-  discovery: 'static' | 'kubernetes';
-  /** Static peer list (self is always added). */
-  peers: string[];
-  /** Headless Service watched in kubernetes mode. */
-  service: string | undefined;
-  namespace: string | undefined;
-  peerPortName: string;
-  discoveryDebounceMs: number;
-  groups: GroupConfig[];
-  basePath: string;
-  replicas: number;
-  peerTimeoutMs: number;
-  sourceTimeoutMs: number;
-  demoLatencyMs: number;
-  hotCache: boolean;
-  /** Requests per second at the owner that make a fetched value hot; 0: groupcache's 1-in-10 coin. */
-  hotCacheQps: number;
-  /** Send the keys wanted from one owner in one event-loop turn as one batch (README: peer protocol). */
-  peerBatch: boolean;
-  /** After eviction stops, one full GC frees the emptied value slabs (idle-gc.ts); needs node --expose-gc. */
-  idleGc: boolean;
-  drainTimeoutMs: number;
-  shutdownDelayMs: number;
-  /** Warm handoff on membership changes: peeks at a key's previous holder, values handed over on leave. */
-  handoff: boolean;
-  /** How long after a membership change new owners peek (and leavers may hand values over). */
-  handoffWindowMs: number;
-  handoffPeekTimeoutMs: number;
-  /** Budget of the handoff on leave: time, and value bytes. */
-  handoffPushMs: number;
-  handoffPushBytes: number;
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-  logFormat: 'json' | 'pretty';
-  kubeconfig: string | undefined;
-  inCluster: boolean;
-  /** Bearer token that DELETE /api must carry, from GEECACHE_ADMIN_TOKEN only (a flag would show in ps); unset: invalidation is off. */
-  adminToken: string | undefined;
-  /** Bearer token of handoffs between peers (GEECACHE_PEER_TOKEN, environment only); unset: membership alone is checked. */
-  peerToken: string | undefined;
+/** One setting: where it is read, its default as text, what the docs say, and how its text becomes a value. */
+interface Setting<T> {
+  env: string;
+  /** The equal command-line flag; none for the environment only (a token's value would show in ps). */
+  flag?: string;
+  default: string;
+  /** What --help and the docs show as the default when it is not the text above. */
+  shownDefault?: string;
+  /** One line of Markdown for docs/configuration.md. */
+  meaning: string;
+  value: z.ZodType<T>;
 }
 
-/** Every setting: its environment variable, the equal flag, and the default. */
-const SETTINGS = {
-  port: { env: 'GEECACHE_PORT', flag: 'port', default: '8001' },
-  httpPort: { env: 'GEECACHE_HTTP_PORT', flag: 'http-port', default: '9999' },
-  bind: { env: 'GEECACHE_BIND', flag: 'bind', default: '0.0.0.0' },
-  self: { env: 'GEECACHE_SELF', flag: 'self', default: '' },
-  discovery: { env: 'GEECACHE_DISCOVERY', flag: 'discovery', default: 'static' },
-  peers: { env: 'GEECACHE_PEERS', flag: 'peers', default: '' },
-  service: { env: 'GEECACHE_SERVICE', flag: 'service', default: '' },
-  namespace: { env: 'POD_NAMESPACE', flag: 'namespace', default: '' },
-  podIp: { env: 'POD_IP', flag: 'pod-ip', default: '' },
-  peerPortName: { env: 'GEECACHE_PEER_PORT_NAME', flag: 'peer-port-name', default: 'peer' },
-  discoveryDebounceMs: { env: 'GEECACHE_DISCOVERY_DEBOUNCE_MS', flag: 'discovery-debounce-ms', default: '500' },
-  groups: { env: 'GEECACHE_GROUPS', flag: 'groups', default: 'scores:64MiB:demo' },
-  basePath: { env: 'GEECACHE_BASE_PATH', flag: 'base-path', default: DEFAULT_BASE_PATH },
-  replicas: { env: 'GEECACHE_REPLICAS', flag: 'replicas', default: '50' },
-  peerTimeoutMs: { env: 'GEECACHE_PEER_TIMEOUT_MS', flag: 'peer-timeout-ms', default: '2000' },
-  sourceTimeoutMs: { env: 'GEECACHE_SOURCE_TIMEOUT_MS', flag: 'source-timeout-ms', default: '5000' },
-  demoLatencyMs: { env: 'GEECACHE_DEMO_LATENCY_MS', flag: 'demo-latency-ms', default: '50' },
-  hotCache: { env: 'GEECACHE_HOT_CACHE', flag: 'hot-cache', default: 'on' },
-  hotCacheQps: { env: 'GEECACHE_HOT_CACHE_QPS', flag: 'hot-cache-qps', default: '10' },
-  peerBatch: { env: 'GEECACHE_PEER_BATCH', flag: 'peer-batch', default: 'on' },
-  idleGc: { env: 'GEECACHE_IDLE_GC', flag: 'idle-gc', default: 'on' },
-  drainTimeoutMs: { env: 'GEECACHE_DRAIN_TIMEOUT_MS', flag: 'drain-timeout-ms', default: '10000' },
-  shutdownDelayMs: { env: 'GEECACHE_SHUTDOWN_DELAY_MS', flag: 'shutdown-delay-ms', default: '0' },
-  handoff: { env: 'GEECACHE_HANDOFF', flag: 'handoff', default: 'on' },
-  handoffWindowMs: { env: 'GEECACHE_HANDOFF_WINDOW_MS', flag: 'handoff-window-ms', default: '60000' },
-  handoffPeekTimeoutMs: { env: 'GEECACHE_HANDOFF_PEEK_TIMEOUT_MS', flag: 'handoff-peek-timeout-ms', default: '50' },
-  handoffPushMs: { env: 'GEECACHE_HANDOFF_PUSH_MS', flag: 'handoff-push-ms', default: '5000' },
-  handoffPushBytes: { env: 'GEECACHE_HANDOFF_PUSH_BYTES', flag: 'handoff-push-bytes', default: '256MiB' },
-  logLevel: { env: 'LOG_LEVEL', flag: 'log-level', default: 'info' },
-  logFormat: { env: 'LOG_FORMAT', flag: 'log-format', default: 'json' },
-} as const;
+const setting = <T>(s: Setting<T>): Setting<T> => s;
 
-type SettingName = keyof typeof SETTINGS;
+const port = () =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0-65535').max(65535, 'must be 0-65535');
+const millis = (min = 0) =>
+  z.coerce.number({ error: 'must be a number of milliseconds' }).int('must be a whole number of milliseconds').min(min, `must be at least ${min}`);
+const oneOf = <const T extends string>(values: readonly [T, ...T[]]) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+const onOff = () => oneOf(['on', 'off']).transform((value) => value === 'on');
+const optionalText = () => z.string().transform((text) => text.trim() || undefined);
 
-/** Tokens are read from the environment alone: a flag's value would show in ps. */
-const ADMIN_TOKEN_ENV = 'GEECACHE_ADMIN_TOKEN';
-const PEER_TOKEN_ENV = 'GEECACHE_PEER_TOKEN';
+/**
+ * A value read by a function that throws ConfigError: the error is carried through zod as it is,
+ * message and all, and thrown again by loadConfig.
+ */
+const parsedBy = <T>(parse: (text: string) => T) =>
+  z.string().transform((text, ctx): T => {
+    try {
+      return parse(text);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message, params: { configError: err } });
+      return z.NEVER;
+    }
+  });
+
+/** Tokens are at least this long: a bearer token anyone could guess is worse than none. */
 const MIN_TOKEN_LENGTH = 16;
 
-function tokenOf(env: Record<string, string | undefined>, setting: string): string | undefined {
-  const token = env[setting];
-  if (token === undefined || token === '') return undefined;
-  if (/\s/.test(token)) throw new ConfigError(setting, 'must not contain whitespace (it travels as Authorization: Bearer <token>)');
-  if (token.length < MIN_TOKEN_LENGTH) {
-    throw new ConfigError(setting, `must be at least ${MIN_TOKEN_LENGTH} characters, e.g. from: openssl rand -hex 32`);
-  }
-  return token;
+function tokenOf(setting: string): (text: string) => string | undefined {
+  return (token) => {
+    if (token === '') return undefined;
+    if (/\s/.test(token)) throw new ConfigError(setting, 'must not contain whitespace (it travels as Authorization: Bearer <token>)');
+    if (token.length < MIN_TOKEN_LENGTH) {
+      throw new ConfigError(setting, `must be at least ${MIN_TOKEN_LENGTH} characters, e.g. from: openssl rand -hex 32`);
+    }
+    return token;
+  };
 }
+
+function byteSize(setting: string, example: string): (text: string) => number {
+  return (text) => {
+    const bytes = parseBytes(text);
+    if (bytes === undefined) throw new ConfigError(setting, `"${text}" is not a byte size such as ${example}`);
+    return bytes;
+  };
+}
+
+function peerList(setting: string): (text: string) => string[] {
+  return (text) => {
+    const peers = text.split(',').map(trimPeerUrl).filter(Boolean);
+    for (const peer of peers) checkPeerUrl(peer, setting);
+    return peers;
+  };
+}
+
+/**
+ * Every setting, declared once: the Config type, the environment and flag reading, --help and
+ * docs/configuration.md's table (`node scripts/settings-table.mjs`) all come from this table.
+ * The order is the order of --help and the docs.
+ */
+export const SETTINGS = {
+  port: setting({ env: 'GEECACHE_PORT', flag: 'port', default: '8001', meaning: 'peer port', value: port() }),
+  httpPort: setting({ env: 'GEECACHE_HTTP_PORT', flag: 'http-port', default: '9999', meaning: 'API, metrics and health port', value: port() }),
+  bind: setting({ env: 'GEECACHE_BIND', flag: 'bind', default: '0.0.0.0', meaning: 'address both listeners bind to', value: z.string().min(1, 'must not be empty') }),
+  self: setting({
+    env: 'GEECACHE_SELF',
+    flag: 'self',
+    default: '',
+    shownDefault: '`http://$POD_IP:$GEECACHE_PORT` in kubernetes mode, else `http://127.0.0.1:$GEECACHE_PORT`',
+    meaning: "this process's peer base URL, as the others see it",
+    value: z.string().transform(trimPeerUrl),
+  }),
+  discovery: setting({
+    env: 'GEECACHE_DISCOVERY',
+    flag: 'discovery',
+    default: 'static',
+    meaning: '`static` (`GEECACHE_PEERS`) or `kubernetes` (EndpointSlices)',
+    value: oneOf(['static', 'kubernetes']),
+  }),
+  peers: setting({
+    env: 'GEECACHE_PEERS',
+    flag: 'peers',
+    default: '',
+    shownDefault: '(self only)',
+    meaning: 'comma-separated peer base URLs, e.g. `http://10.0.0.5:8001` (self is always added)',
+    value: parsedBy(peerList('GEECACHE_PEERS')),
+  }),
+  service: setting({
+    env: 'GEECACHE_SERVICE',
+    flag: 'service',
+    default: '',
+    meaning: 'headless Service whose EndpointSlices list the peers (kubernetes mode)',
+    value: optionalText(),
+  }),
+  namespace: setting({
+    env: 'POD_NAMESPACE',
+    flag: 'namespace',
+    default: '',
+    shownDefault: "the service account's namespace, else the kubeconfig context's",
+    meaning: "the Service's namespace, from the Downward API (kubernetes mode)",
+    value: optionalText(),
+  }),
+  podIp: setting({
+    env: 'POD_IP',
+    flag: 'pod-ip',
+    default: '',
+    meaning: "this pod's IP, from the Downward API: the host of `GEECACHE_SELF` when that is unset (kubernetes mode)",
+    value: z.string(),
+  }),
+  kubeconfig: setting({
+    env: 'KUBECONFIG',
+    default: '',
+    shownDefault: 'in-cluster, else `~/.kube/config`',
+    meaning: 'API server credentials in kubernetes mode',
+    value: z.string().transform((text) => text || undefined),
+  }),
+  inCluster: setting({
+    env: 'KUBERNETES_SERVICE_HOST',
+    default: '',
+    shownDefault: "(set by the kubelet in every pod)",
+    meaning: "when set, kubernetes mode uses the pod's service account",
+    value: z.string().transform(Boolean),
+  }),
+  peerPortName: setting({
+    env: 'GEECACHE_PEER_PORT_NAME',
+    flag: 'peer-port-name',
+    default: 'peer',
+    meaning: 'name of the Service port peers listen on',
+    value: z.string().min(1, 'must not be empty'),
+  }),
+  discoveryDebounceMs: setting({
+    env: 'GEECACHE_DISCOVERY_DEBOUNCE_MS',
+    flag: 'discovery-debounce-ms',
+    default: '500',
+    meaning: 'membership changes are collected this long before one ring rebuild',
+    value: millis(),
+  }),
+  groups: setting({
+    env: 'GEECACHE_GROUPS',
+    flag: 'groups',
+    default: 'scores:64MiB:demo',
+    meaning:
+      'comma-separated `name:bytes[:freshness]:source`; bytes like `64MiB`, `1GiB`, `500KB`; freshness: see below; source `demo` or an `http(s)://` origin (`GET <origin>/<percent-encoded key>`: 200 value, 404 not found)',
+    value: parsedBy((text) => parseGroups(text)),
+  }),
+  adminToken: setting({
+    env: 'GEECACHE_ADMIN_TOKEN',
+    default: '',
+    shownDefault: '(none: DELETE /api answers 403)',
+    meaning: `bearer token that \`DELETE /api\` must carry, at least ${MIN_TOKEN_LENGTH} characters; unset: invalidation is off (403)`,
+    value: parsedBy(tokenOf('GEECACHE_ADMIN_TOKEN')),
+  }),
+  basePath: setting({
+    env: 'GEECACHE_BASE_PATH',
+    flag: 'base-path',
+    default: DEFAULT_BASE_PATH,
+    meaning: 'peer protocol path; `/_groupcache/` joins a Go groupcache ring',
+    value: z.string().superRefine((value, ctx) => {
+      const problem = basePathProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  }),
+  replicas: setting({
+    env: 'GEECACHE_REPLICAS',
+    flag: 'replicas',
+    default: '50',
+    meaning: 'ring points per peer',
+    value: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000'),
+  }),
+  peerTimeoutMs: setting({
+    env: 'GEECACHE_PEER_TIMEOUT_MS',
+    flag: 'peer-timeout-ms',
+    default: '2000',
+    meaning: 'how long a request to a peer may go without a sign of life (waiting for a connection included)',
+    value: millis(1),
+  }),
+  sourceTimeoutMs: setting({
+    env: 'GEECACHE_SOURCE_TIMEOUT_MS',
+    flag: 'source-timeout-ms',
+    default: '5000',
+    meaning: 'deadline of one request to an HTTP origin',
+    value: millis(1),
+  }),
+  demoLatencyMs: setting({ env: 'GEECACHE_DEMO_LATENCY_MS', flag: 'demo-latency-ms', default: '50', meaning: 'how slow the demo "database" is', value: millis() }),
+  hotCache: setting({
+    env: 'GEECACHE_HOT_CACHE',
+    flag: 'hot-cache',
+    default: 'on',
+    meaning: 'keep values fetched from owners in a hot cache (`off`: never)',
+    value: onOff(),
+  }),
+  hotCacheQps: setting({
+    env: 'GEECACHE_HOT_CACHE_QPS',
+    flag: 'hot-cache-qps',
+    default: '10',
+    meaning: 'requests per second at the owner that make a fetched value hot (0, or a Go owner: 1 in 10 at random, as groupcache)',
+    value: z.coerce.number({ error: 'must be a number' }).min(0, 'must be 0 or more'),
+  }),
+  peerBatch: setting({
+    env: 'GEECACHE_PEER_BATCH',
+    flag: 'peer-batch',
+    default: 'on',
+    meaning: 'send the keys wanted from one owner in the same event-loop turn as one batch (`off`: one `GET` per key, as groupcache; [docs/protocol.md](protocol.md#batches))',
+    value: onOff(),
+  }),
+  idleGc: setting({
+    env: 'GEECACHE_IDLE_GC',
+    flag: 'idle-gc',
+    default: 'on',
+    meaning:
+      'once eviction stops (no new value slab for a second) and 16 MiB or more of emptied slabs wait, ask V8 for the full GC that frees them; needs `node --expose-gc`, which the image, `npm start` and the bench pass',
+    value: onOff(),
+  }),
+  handoff: setting({
+    env: 'GEECACHE_HANDOFF',
+    flag: 'handoff',
+    default: 'on',
+    meaning: "warm handoff: peeks at a key's previous holder after membership changes, and the cache handed over on SIGTERM (`off`: groupcache's behaviour)",
+    value: onOff(),
+  }),
+  handoffWindowMs: setting({
+    env: 'GEECACHE_HANDOFF_WINDOW_MS',
+    flag: 'handoff-window-ms',
+    default: '60000',
+    meaning: 'how long after a membership change new owners peek and pods that left may hand values over',
+    value: millis(),
+  }),
+  handoffPeekTimeoutMs: setting({
+    env: 'GEECACHE_HANDOFF_PEEK_TIMEOUT_MS',
+    flag: 'handoff-peek-timeout-ms',
+    default: '50',
+    meaning: 'how long a peek may take before the key is loaded instead',
+    value: millis(1),
+  }),
+  handoffPushMs: setting({ env: 'GEECACHE_HANDOFF_PUSH_MS', flag: 'handoff-push-ms', default: '5000', meaning: 'time budget of the handoff on SIGTERM', value: millis() }),
+  handoffPushBytes: setting({
+    env: 'GEECACHE_HANDOFF_PUSH_BYTES',
+    flag: 'handoff-push-bytes',
+    default: '256MiB',
+    meaning: 'value bytes budget of the handoff on SIGTERM',
+    value: parsedBy(byteSize('GEECACHE_HANDOFF_PUSH_BYTES', '256MiB')),
+  }),
+  peerToken: setting({
+    env: 'GEECACHE_PEER_TOKEN',
+    default: '',
+    shownDefault: '(none: handoffs are checked by ring membership alone)',
+    meaning: `bearer token of handoffs between pods, at least ${MIN_TOKEN_LENGTH} characters; unset: ring membership alone is checked`,
+    value: parsedBy(tokenOf('GEECACHE_PEER_TOKEN')),
+  }),
+  drainTimeoutMs: setting({
+    env: 'GEECACHE_DRAIN_TIMEOUT_MS',
+    flag: 'drain-timeout-ms',
+    default: '10000',
+    meaning: 'how long in-flight requests may take to finish on shutdown',
+    value: millis(),
+  }),
+  shutdownDelayMs: setting({
+    env: 'GEECACHE_SHUTDOWN_DELAY_MS',
+    flag: 'shutdown-delay-ms',
+    default: '0',
+    meaning: "how long to keep serving with readiness 503 before closing listeners (the chart's preStop sleep does this job in Kubernetes)",
+    value: millis(),
+  }),
+  logLevel: setting({
+    env: 'LOG_LEVEL',
+    flag: 'log-level',
+    default: 'info',
+    meaning: "trace, debug (logs each key's owner), info, warn, error, fatal, silent",
+    value: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  }),
+  logFormat: setting({ env: 'LOG_FORMAT', flag: 'log-format', default: 'json', meaning: '`json` lines, or `pretty` (what `npm start` uses)', value: oneOf(['json', 'pretty']) }),
+};
+
+type SettingName = keyof typeof SETTINGS;
+type Values = { [K in SettingName]: (typeof SETTINGS)[K] extends Setting<infer T> ? T : never };
+
+/** The validated settings; POD_IP only serves to derive `self`. */
+export type Config = Omit<Values, 'podIp'>;
+
+const SCHEMA = z.object(
+  Object.fromEntries(Object.entries(SETTINGS).map(([name, s]) => [name, s.value])) as { [K in SettingName]: z.ZodType<Values[K]> },
+);
+
+const shownDefault = (s: Setting<unknown>): string => s.shownDefault ?? (s.default || '(none)');
 
 /** The usage text: every flag with its variable and default. */
 export function usage(): string {
-  const lines = Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(32)} default: ${s.default || '(none)'}`);
-  return [
-    'Usage: geecache [--flag value ...]   (each flag overrides its environment variable)',
-    ...lines,
-    `  ${'(environment only)'.padEnd(26)} ${ADMIN_TOKEN_ENV.padEnd(32)} default: (none: DELETE /api answers 403)`,
-    `  ${'(environment only)'.padEnd(26)} ${PEER_TOKEN_ENV.padEnd(32)} default: (none: handoffs are checked by ring membership alone)`,
-  ].join('\n');
+  const lines = Object.values(SETTINGS).map((s: Setting<unknown>) => {
+    const flag = s.flag === undefined ? '(environment only)' : `--${s.flag}`;
+    return `  ${flag.padEnd(26)} ${s.env.padEnd(32)} default: ${shownDefault(s).replaceAll('`', '')}`;
+  });
+  return ['Usage: geecache [--flag value ...]   (each flag overrides its environment variable)', ...lines].join('\n');
+}
+
+/** docs/configuration.md's table of settings, in Markdown. */
+export function settingsTable(): string {
+  const rows = Object.values(SETTINGS).map((s: Setting<unknown>) => {
+    const flag = s.flag === undefined ? '— (environment only)' : `\`--${s.flag}\``;
+    return `| \`${s.env}\` | ${flag} | ${shownDefault(s)} | ${s.meaning} |`;
+  });
+  return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 
 /** Reads raw strings: a flag wins over its variable, which wins over the default. */
 function readRaw(env: Record<string, string | undefined>, argv: readonly string[]): Record<SettingName, string> {
-  const byFlag = new Map<string, SettingName>(Object.entries(SETTINGS).map(([name, s]) => [s.flag, name as SettingName]));
-  const raw = Object.fromEntries(
-    Object.entries(SETTINGS).map(([name, s]) => [name, env[s.env] ?? s.default]),
-  ) as Record<SettingName, string>;
+  const entries = Object.entries(SETTINGS) as Array<[SettingName, Setting<unknown>]>;
+  const byFlag = new Map<string, SettingName>(entries.flatMap(([name, s]) => (s.flag === undefined ? [] : [[s.flag, name] as const])));
+  const raw = Object.fromEntries(entries.map(([name, s]) => [name, env[s.env] ?? s.default])) as Record<SettingName, string>;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected argument (flags look like --port 8001)');
@@ -201,7 +404,7 @@ function parseFreshness(text: string, group: string, setting: string): Freshness
  * 5m; 0s for none) with optional stale windows, 30s+stale-while-revalidate=10s+stale-if-error=1h;
  * source is demo or an http(s) URL (which may contain colons).
  */
-export function parseGroups(text: string, setting = SETTINGS.groups.env): GroupConfig[] {
+export function parseGroups(text: string, setting = 'GEECACHE_GROUPS'): GroupConfig[] {
   const groups: GroupConfig[] = [];
   const entries = text.split(',').map((s) => s.trim()).filter(Boolean);
   if (entries.length === 0) throw new ConfigError(setting, 'at least one group is required, e.g. scores:64MiB:demo');
@@ -242,102 +445,39 @@ function parseSource(text: string, group: string, setting: string): SourceConfig
   return { kind: 'http', origin: text.replace(/\/+$/, '') };
 }
 
-const port = (setting: string) =>
-  z.coerce.number({ error: `${setting}: must be a number` }).int(`${setting}: must be a whole number`).min(0, `${setting}: must be 0-65535`).max(65535, `${setting}: must be 0-65535`);
-const millis = (setting: string, min = 0) =>
-  z.coerce.number({ error: `${setting}: must be a number of milliseconds` }).int(`${setting}: must be a whole number of milliseconds`).min(min, `${setting}: must be at least ${min}`);
-const oneOf = <T extends string>(setting: string, values: readonly [T, ...T[]]) =>
-  z.enum(values, { error: `${setting}: must be one of ${values.join(', ')}` });
-
-function handoffPushBytes(text: string): number {
-  const bytes = parseBytes(text);
-  if (bytes === undefined) throw new ConfigError(SETTINGS.handoffPushBytes.env, `"${text}" is not a byte size such as 256MiB`);
-  return bytes;
-}
-
 /**
  * Builds the Config from an environment and argv (flags only, without node and script).
  * Throws ConfigError naming the variable or flag at fault.
  */
 export function loadConfig(env: Record<string, string | undefined>, argv: readonly string[] = []): Config {
   const raw = readRaw(env, argv);
-  const schema = z.object({
-    port: port(SETTINGS.port.env),
-    httpPort: port(SETTINGS.httpPort.env),
-    bind: z.string().min(1, `${SETTINGS.bind.env}: must not be empty`),
-    discovery: oneOf(SETTINGS.discovery.env, ['static', 'kubernetes']),
-    peerPortName: z.string().min(1, `${SETTINGS.peerPortName.env}: must not be empty`),
-    discoveryDebounceMs: millis(SETTINGS.discoveryDebounceMs.env),
-    basePath: z.string().superRefine((value, ctx) => {
-      const problem = basePathProblem(value);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${SETTINGS.basePath.env}: ${problem}` });
-    }),
-    replicas: z.coerce.number({ error: `${SETTINGS.replicas.env}: must be a number` }).int(`${SETTINGS.replicas.env}: must be a whole number`).min(1, `${SETTINGS.replicas.env}: must be at least 1`).max(10_000, `${SETTINGS.replicas.env}: must be at most 10000`),
-    peerTimeoutMs: millis(SETTINGS.peerTimeoutMs.env, 1),
-    sourceTimeoutMs: millis(SETTINGS.sourceTimeoutMs.env, 1),
-    demoLatencyMs: millis(SETTINGS.demoLatencyMs.env),
-    hotCache: oneOf(SETTINGS.hotCache.env, ['on', 'off']),
-    hotCacheQps: z.coerce.number({ error: `${SETTINGS.hotCacheQps.env}: must be a number` }).min(0, `${SETTINGS.hotCacheQps.env}: must be 0 or more`),
-    peerBatch: oneOf(SETTINGS.peerBatch.env, ['on', 'off']),
-    idleGc: oneOf(SETTINGS.idleGc.env, ['on', 'off']),
-    drainTimeoutMs: millis(SETTINGS.drainTimeoutMs.env),
-    shutdownDelayMs: millis(SETTINGS.shutdownDelayMs.env),
-    handoff: oneOf(SETTINGS.handoff.env, ['on', 'off']),
-    handoffWindowMs: millis(SETTINGS.handoffWindowMs.env),
-    handoffPeekTimeoutMs: millis(SETTINGS.handoffPeekTimeoutMs.env, 1),
-    handoffPushMs: millis(SETTINGS.handoffPushMs.env),
-    logLevel: oneOf(SETTINGS.logLevel.env, ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
-    logFormat: oneOf(SETTINGS.logFormat.env, ['json', 'pretty']),
-  });
-  const parsed = schema.safeParse(raw);
+  const parsed = SCHEMA.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const setting = SETTINGS[issue.path[0] as SettingName]?.env ?? String(issue.path[0]);
-    const message = issue.message.startsWith(`${setting}: `) ? issue.message.slice(setting.length + 2) : issue.message;
-    throw new ConfigError(setting, `${message} (got ${JSON.stringify(raw[issue.path[0] as SettingName])})`);
+    const carried = (issue as { params?: { configError?: unknown } }).params?.configError;
+    if (carried instanceof ConfigError) throw carried;
+    const name = issue.path[0] as SettingName;
+    throw new ConfigError(SETTINGS[name]?.env ?? String(name), `${issue.message} (got ${JSON.stringify(raw[name])})`);
   }
-  const values = parsed.data;
+  const { podIp, ...values } = parsed.data;
 
-  const groups = parseGroups(raw.groups);
-  const peers = raw.peers.split(',').map(trimPeerUrl).filter(Boolean);
-  for (const peer of peers) checkPeerUrl(peer, SETTINGS.peers.env);
-
-  let self = trimPeerUrl(raw.self);
-  if (self === '' && values.discovery === 'kubernetes') {
-    if (!raw.podIp) throw new ConfigError(SETTINGS.self.env, `set it, or set ${SETTINGS.podIp.env} (Downward API status.podIP) in kubernetes mode`);
-    self = peerUrl(raw.podIp, values.port);
+  if (values.self === '' && values.discovery === 'kubernetes') {
+    if (!podIp) throw new ConfigError(SETTINGS.self.env, `set it, or set ${SETTINGS.podIp.env} (Downward API status.podIP) in kubernetes mode`);
+    values.self = peerUrl(podIp, values.port);
   }
-  if (self === '') {
+  if (values.self === '') {
     const host = values.bind === '0.0.0.0' || values.bind === '::' ? '127.0.0.1' : values.bind;
-    self = peerUrl(host, values.port);
+    values.self = peerUrl(host, values.port);
   }
-  checkPeerUrl(self, SETTINGS.self.env);
+  checkPeerUrl(values.self, SETTINGS.self.env);
 
-  const service = raw.service.trim() || undefined;
-  if (values.discovery === 'kubernetes' && !service) {
-    throw new ConfigError(SETTINGS.service.env, 'the headless Service to watch is required when GEECACHE_DISCOVERY=kubernetes');
+  if (values.discovery === 'kubernetes' && !values.service) {
+    throw new ConfigError(SETTINGS.service.env, `the headless Service to watch is required when ${SETTINGS.discovery.env}=kubernetes`);
   }
   if (values.port !== 0 && values.port === values.httpPort) {
     throw new ConfigError(SETTINGS.httpPort.env, `must differ from ${SETTINGS.port.env} (${values.port})`);
   }
-
-  return {
-    ...values,
-    self,
-    peers,
-    service,
-    namespace: raw.namespace.trim() || undefined,
-    groups,
-    hotCache: values.hotCache === 'on',
-    peerBatch: values.peerBatch === 'on',
-    idleGc: values.idleGc === 'on',
-    kubeconfig: env.KUBECONFIG || undefined,
-    inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
-    adminToken: tokenOf(env, ADMIN_TOKEN_ENV),
-    peerToken: tokenOf(env, PEER_TOKEN_ENV),
-    handoff: values.handoff === 'on',
-    handoffPushBytes: handoffPushBytes(raw.handoffPushBytes),
-  };
+  return values;
 }
 
 function checkPeerUrl(url: string, setting: string): void {

@@ -49,10 +49,10 @@ export function runLocalCluster(options: LocalClusterOptions): { stop: (signal?:
   let stopping = false;
   let worstExit = 0;
 
+  // Each call passes the signal on once: a second Ctrl-C reaches the peers as a second signal, which exits them at once.
   const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (stopping) return;
     stopping = true;
-    for (const child of children) if (child.exitCode === null) child.kill(signal);
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
 
   const exits = options.peerPorts.map((port, i) => {
@@ -70,6 +70,9 @@ export function runLocalCluster(options: LocalClusterOptions): { stop: (signal?:
         GEECACHE_DISCOVERY: 'static',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C reaches this process alone, which passes it on once.
+      // In ours, every peer would get the terminal's SIGINT and then ours, and take the second for "exit at once".
+      detached: true,
     });
     children.push(child);
     for (const stream of [child.stdout!, child.stderr!]) {
@@ -107,8 +110,12 @@ async function main(): Promise<void> {
     `geecache local cluster: ${ports.peerPorts.length} peers (peer ports ${ports.peerPorts.join(', ')}; HTTP ports ${ports.httpPorts.join(', ')})\n` +
       `  try: curl "http://localhost:${api}/api?key=Tom"   metrics: http://localhost:${api}/metrics   Ctrl-C stops all\n`,
   );
-  process.on('SIGINT', () => cluster.stop('SIGTERM'));
+  // The peers are in their own process groups (see runLocalCluster): nothing reaches them but what is passed on here.
+  process.on('SIGINT', () => cluster.stop('SIGINT'));
   process.on('SIGTERM', () => cluster.stop('SIGTERM'));
+  process.on('SIGHUP', () => cluster.stop('SIGTERM'));
+  // Should this process die of an error, the peers, outside its group, are not left running.
+  process.on('exit', () => cluster.stop('SIGTERM'));
   process.exit(await cluster.done);
 }
 

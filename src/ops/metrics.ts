@@ -6,6 +6,9 @@ import type { PeerRing } from '../engine/peer-ring.js';
 import type { PeerTraffic } from '../engine/peers.js';
 import { LatencyHistogram } from './latency-histogram.js';
 
+/** The reasons of discovery/kubernetes/watch.ts's RestartReason (ops may not import discovery). */
+export const DISCOVERY_RESTART_REASONS = ['error', 'resync'] as const;
+
 export interface CacheMetrics {
   readonly registry: Registry;
   /** Observed per request: callers take one Recorder per (group, code) with `child()`. */
@@ -224,6 +227,15 @@ export function createMetrics(
   mirror('geecache_handoff_received_bytes_total', 'Value bytes of the handed values stored here.', (s) => s.handoffStoredBytes);
   mirror('geecache_handoff_peeks_served_total', 'Peeks other peers sent here (answered or not).', (s) => s.peeksServed);
 
+  const discoveryRestarts = new Counter({
+    name: 'geecache_discovery_restarts_total',
+    help: 'Restarts of the membership watch, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // At 0 from the start, as the invalidation counters, so that the dashboard and alerts see the first restart.
+  for (const reason of DISCOVERY_RESTART_REASONS) discoveryRestarts.inc({ reason }, 0);
+
   return {
     registry,
     handoffPushed: new Counter({
@@ -264,11 +276,6 @@ export function createMetrics(
       help: 'Failed lists and watches of peer membership.',
       registers: [registry],
     }),
-    discoveryRestarts: new Counter({
-      name: 'geecache_discovery_restarts_total',
-      help: 'Restarts of the membership watch, by reason.',
-      labelNames: ['reason'],
-      registers: [registry],
-    }),
+    discoveryRestarts,
   };
 }

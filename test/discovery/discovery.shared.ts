@@ -1,4 +1,4 @@
-// discovery.shared.ts is the contract every Discovery implementation must meet; static and Kubernetes tests both run it.
+// discovery.shared.ts is the contract every Discovery implementation must meet: static, Kubernetes and worker tests run it.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,8 @@ export interface DiscoveryHarness {
   self: string;
   /** A discovery whose source lists `others` (and maybe self) as ready peers. */
   create(others: readonly string[]): Promise<DiscoveryFixture>;
+  /** How long the first delivery may take (a worker thread loads client-node first). Default 5000. */
+  firstDeliveryTimeoutMs?: number;
 }
 
 /** Polls `predicate` every 5 ms until it holds; fails after `timeoutMs`. */
@@ -39,6 +41,7 @@ export function assertCanonical(peers: readonly string[], self: string): void {
 export function discoverySuite(name: string, harness: DiscoveryHarness): void {
   describe(`Discovery contract: ${name}`, () => {
     const others = ['http://10.0.0.9:8001', 'http://10.0.0.3:8001'];
+    const firstDelivery = harness.firstDeliveryTimeoutMs ?? 5000;
 
     it('is empty and not listed before start(); close() before start() is fine', async () => {
       const { discovery, cleanup } = await harness.create(others);
@@ -65,7 +68,7 @@ export function discoverySuite(name: string, harness: DiscoveryHarness): void {
           assert.equal(discovery.hasListed, true, 'hasListed is true inside the first delivery');
           assert.deepEqual(discovery.peers, peers, 'peers mirrors the delivered list during delivery');
         });
-        await waitFor(() => delivered.length > 0, 'the first delivery');
+        await waitFor(() => delivered.length > 0, 'the first delivery', firstDelivery);
         const first = delivered[0] ?? [];
         assertCanonical(first, harness.self);
         assert.deepEqual([...first], canonicalPeers([...others, harness.self]));
@@ -86,7 +89,7 @@ export function discoverySuite(name: string, harness: DiscoveryHarness): void {
       try {
         discovery.start(() => firstCalls++);
         discovery.start(() => secondCalls++);
-        await waitFor(() => firstCalls > 0, 'the first delivery');
+        await waitFor(() => firstCalls > 0, 'the first delivery', firstDelivery);
         await sleep(50);
         assert.equal(firstCalls, 1);
         assert.equal(secondCalls, 0, 'a second start() neither restarts nor replaces the listener');
@@ -103,7 +106,7 @@ export function discoverySuite(name: string, harness: DiscoveryHarness): void {
       const delivered: (readonly string[])[] = [];
       try {
         discovery.start((peers) => delivered.push(peers));
-        await waitFor(() => delivered.length > 0, 'the first delivery');
+        await waitFor(() => delivered.length > 0, 'the first delivery', firstDelivery);
         assert.deepEqual(delivered[0], [harness.self]);
       } finally {
         await discovery.close();

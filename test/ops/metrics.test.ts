@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Histogram, Registry } from 'prom-client';
 import { GroupRegistry } from '../../src/engine/group-registry.js';
 import { PeerRing } from '../../src/engine/peer-ring.js';
-import { createMetrics } from '../../src/ops/metrics.js';
+import type { RestartReason } from '../../src/discovery/kubernetes/watch.js';
+import { createMetrics, DISCOVERY_RESTART_REASONS } from '../../src/ops/metrics.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -77,4 +78,15 @@ test("every other peer's circuit state is a gauge, and trips are counted across 
   assert.match(text, /^geecache_peer_circuit\{peer="http:\/\/127\.0\.0\.1:3",state="closed"\} 1$/m);
   assert.doesNotMatch(text, /peer="http:\/\/127\.0\.0\.1:1"/, 'not for self');
   assert.match(text, /^geecache_peer_circuit_trips_total 4$/m);
+});
+
+test('discovery restarts have a series per reason at 0 before the first restart, and every RestartReason is one', async () => {
+  // A Record over RestartReason fails to compile when watch.ts gains a reason this object lacks.
+  const everyReason: Record<RestartReason, true> = { error: true, resync: true };
+  assert.deepEqual([...DISCOVERY_RESTART_REASONS].sort(), Object.keys(everyReason).sort());
+  const metrics = metricsFor();
+  const samples = (await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('geecache_discovery_restarts_total{'));
+  assert.deepEqual(samples, ['geecache_discovery_restarts_total{reason="error"} 0', 'geecache_discovery_restarts_total{reason="resync"} 0']);
+  metrics.discoveryRestarts.inc({ reason: 'resync' });
+  assert.match(await metrics.registry.metrics(), /^geecache_discovery_restarts_total\{reason="resync"\} 1$/m);
 });

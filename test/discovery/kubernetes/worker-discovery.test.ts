@@ -1,4 +1,4 @@
-// worker-discovery.test.ts runs the discovery worker thread against the fake API server.
+// worker-discovery.test.ts runs the discovery worker thread against the fake API server, and the Discovery contract on it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +10,7 @@ import type { KubernetesWorkerSettings } from '../../../src/discovery/kubernetes
 import { ConfigError } from '../../../src/errors.js';
 import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile } from '../../support/fake-kube-apiserver.js';
 import { waitFor } from '../../support/processes.js';
+import { discoverySuite } from '../discovery.shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'geecache-worker-discovery-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,6 +30,23 @@ function settings(overrides: Partial<KubernetesWorkerSettings>): KubernetesWorke
     ...overrides,
   };
 }
+
+// One fake API server for the contract, a namespace per discovery so that none sees another's slices.
+let contractApi: Promise<FakeKubeApiServer> | undefined;
+let contractNamespaces = 0;
+after(async () => await (await contractApi)?.close());
+
+discoverySuite('WorkerDiscovery', {
+  self: settings({}).self,
+  firstDeliveryTimeoutMs: 20_000,
+  create: async (others) => {
+    const api = await (contractApi ??= FakeKubeApiServer.start());
+    const namespace = `contract-${++contractNamespaces}`;
+    api.applySlice(namespace, endpointSlice({ name: 'peers-a', service: 'geecache-peers', endpoints: others.map((url) => ({ ip: new URL(url).hostname })) }));
+    const kubeconfig = writeKubeConfigFile(api, join(dir, namespace), namespace);
+    return { discovery: new WorkerDiscovery({ settings: settings({ kubeconfig, namespace }), logger: pino({ level: 'silent' }), closeTimeoutMs: 60_000 }) };
+  },
+});
 
 test('the worker delivers the peer list and its changes, and close() ends it', { timeout: 30_000 }, async () => {
   const api = await FakeKubeApiServer.start();
