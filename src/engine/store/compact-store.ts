@@ -44,6 +44,8 @@ export interface CompactStoreFootprint {
   /** Dead bytes in sealed segments. */
   deadBytes: number;
   segments: number;
+  /** Compactions so far. */
+  compactions: number;
 }
 
 /**
@@ -66,6 +68,7 @@ export class CompactStore {
   private unexpiredEvictions = 0;
   private gets = 0;
   private hits = 0;
+  private compactions = 0;
   /** Compares the key in `key` with an entry's key bytes; one closure for the store's life. */
   private readonly isEncodedKey = (id: number): boolean => {
     const length = this.key.length;
@@ -209,6 +212,7 @@ export class CompactStore {
       liveBytes: this.segments.liveBytes,
       deadBytes: this.segments.sealedDeadBytes,
       segments: this.segments.count,
+      compactions: this.compactions,
     };
   }
 
@@ -260,6 +264,7 @@ export class CompactStore {
   /** Copies the live records of the sparsest segments into the active one; emptied segments are dropped. */
   private compactIfNeeded(): void {
     if (!this.segments.needsCompaction()) return;
+    this.compactions++;
     const chosen = this.segments.sparsest();
     const table = this.table;
     for (let id = 0; id < table.highWater; id++) {
