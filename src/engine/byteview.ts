@@ -65,6 +65,14 @@ export class ByteView {
   }
 
   /**
+   * Wraps `length` bytes of `buffer` at `offset` without copying, for a store whose buffers are
+   * written once and never changed (store/segments.ts): the view stays valid after the entry leaves.
+   */
+  static inBuffer(buffer: ArrayBuffer, offset: number, length: number, expiresAt = 0): ByteView {
+    return new ByteView(buffer, offset, length, expiresAt);
+  }
+
+  /**
    * The same bytes expiring at `expiresAt` instead, for a view no cache holds yet (a source's answer
    * that the group's TTL caps); a view in a cache keeps the expiry it was cached with.
    */
