@@ -1,7 +1,7 @@
 // clients.ts is the load of the reliability runs: a closed loop of concurrent clients, each sending one request at a time to a pod it picks and judging the answer.
 import { request, type Agent, type OutgoingHttpHeaders } from 'node:http';
-import { percentile } from '../stats.js';
-import { valueFor } from '../values.js';
+import { percentile } from '../lib/stats.js';
+import { valueFor } from '../lib/values.js';
 
 /** What became of one request. */
 export type Outcome =
