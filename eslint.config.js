@@ -1,4 +1,4 @@
-// Lint rules: eslint's and typescript-eslint's recommended sets over src, test and bench.
+// Lint rules: eslint's and typescript-eslint's recommended sets over src, harness, test and bench.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['scripts/**/*.mjs', 'test/**/*.ts', 'harness/**/*.ts', 'bench/**/*.ts'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
     rules: { 'no-console': 'off' },
   },

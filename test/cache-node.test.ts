@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { CacheNode } from '../src/cache-node.js';
 import { loadConfig } from '../src/config.js';
-import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile } from './support/fake-kube-apiserver.js';
-import { waitFor } from './support/processes.js';
+import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile } from '../harness/fake-kube-apiserver.js';
+import { waitFor } from '../harness/wait.js';
 
 test('kubernetes mode outside a pod takes the namespace from the kubeconfig context', async () => {
   const api = await FakeKubeApiServer.start();

@@ -1,5 +1,5 @@
-// imports.test.ts keeps the architecture as the folders tell it: imports point one way, the engine does no I/O,
-// and the serving thread never loads @kubernetes/client-node.
+// imports.test.ts keeps the architecture as the folders tell it: imports point one way (inside src/, and between src/,
+// harness/, test/ and bench/), the engine does no I/O, and the serving thread never loads @kubernetes/client-node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -165,4 +165,39 @@ test('the serving thread never loads @kubernetes/client-node; the discovery work
   const worker = `discovery/kubernetes/${workerUrl[1]!}`;
   assert.ok(compiled.internal.has(worker), `${worker} exists`);
   assert.notDeepEqual(loadsClientNode(closure(worker)), [], 'the worker is where client-node lives');
+});
+
+/**
+ * What each top folder may import besides itself. harness/ is the process harness tests and bench share: it may
+ * use the product, never the tests or the bench, and the product never uses it.
+ */
+const TOP_ALLOWED: Record<string, readonly string[]> = {
+  src: [],
+  harness: ['src'],
+  test: ['harness', 'src'],
+  bench: ['harness', 'src'],
+};
+
+/**
+ * Type-only imports allowed across the rules above, each with its reason: the reliability report reads the
+ * results file the real-cluster suite writes, and takes that file's format from the suite.
+ */
+const TYPE_ONLY_EXCEPTIONS = new Set(['bench/reliability/report.ts -> test/k8s/support/results.ts']);
+
+test('src/, harness/, test/ and bench/ import one another only downwards', () => {
+  const violations: string[] = [];
+  for (const [top, allowed] of Object.entries(TOP_ALLOWED)) {
+    for (const file of filesUnder(join(root, top), '.ts')) {
+      const from = relative(root, file);
+      for (const { specifier, typeOnly } of importsOf(readFileSync(file, 'utf8'))) {
+        if (!specifier.startsWith('.')) continue;
+        const target = relative(root, resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
+        const targetTop = target.slice(0, target.indexOf('/'));
+        if (targetTop === top || allowed.includes(targetTop)) continue;
+        if (typeOnly && TYPE_ONLY_EXCEPTIONS.has(`${from} -> ${target}`)) continue;
+        violations.push(`${from} imports ${target}`);
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
 });

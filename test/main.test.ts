@@ -1,8 +1,9 @@
 // The single-process entry point: configuration errors, signals and draining, as a real process.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePorts } from './support/ports.js';
-import { startProcess, waitFor } from './support/processes.js';
+import { freePorts } from '../harness/ports.js';
+import { waitFor } from '../harness/wait.js';
+import { startProcess } from './support/processes.js';
 
 test('a bad configuration exits 2 with one clear line on stderr', async () => {
   const proc = startProcess(['dist/src/main.js'], { env: { ...process.env, GEECACHE_GROUPS: 'scores:lots:demo' } });

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { ByteLru } from '../../src/engine/lru.js';
 import { ByteView } from '../../src/engine/byteview.js';
 import { CompactStore } from '../../src/engine/store/compact-store.js';
-import { median } from '../stats.js';
+import { median } from '../lib/stats.js';
 
 const { values } = parseArgs({
   options: {

@@ -9,14 +9,15 @@
 // meets right after the idle spell) with the pod's young generation after it, and the medians.
 // A full `npm run bench` idles every pod while the other cases run.
 import { parseArgs } from 'node:util';
-import { startBaseline, type Baseline } from '../baseline.js';
-import { startCluster } from '../cluster.js';
-import { defaultGenerator, runLoad, type LoadResult } from '../load.js';
-import { scrape, sum } from '../metrics.js';
-import { startOrigin } from '../origin.js';
-import { hasTaskset, installCleanup, pinProcess, sleep, stopAll } from '../procs.js';
-import { median } from '../stats.js';
-import { scrapeWhile } from '../throughput.js';
+import { startBaseline, type Baseline } from '../lib/baseline.js';
+import { startCluster } from '../lib/cluster.js';
+import { defaultGenerator, runLoad, type LoadResult } from '../lib/load.js';
+import { scrape, sum } from '../lib/metrics.js';
+import { startOrigin } from '../lib/origin.js';
+import { hasTaskset, installCleanup, pinProcess, stopAll } from '../../harness/child.js';
+import { sleep } from '../../harness/wait.js';
+import { median } from '../lib/stats.js';
+import { scrapeWhile } from '../lib/throughput.js';
 
 const { values } = parseArgs({ options: { idle: { type: 'string', default: '35' }, runs: { type: 'string', default: '3' } } });
 const idleS = Number(values.idle);

@@ -8,11 +8,12 @@
 // warm-up (scraped every 0.5 s), five 5 s measurements, a 5 s idle spell, and five more. The hot-key
 // row of the full bench reads lower than alone (README, Performance); this is the smaller repro.
 import { parseArgs } from 'node:util';
-import { startCluster } from '../cluster.js';
-import { defaultGenerator, runLoad } from '../load.js';
-import { startOrigin } from '../origin.js';
-import { hasTaskset, installCleanup, sleep, stopAll } from '../procs.js';
-import { scrapeWhile } from '../throughput.js';
+import { startCluster } from '../lib/cluster.js';
+import { defaultGenerator, runLoad } from '../lib/load.js';
+import { startOrigin } from '../lib/origin.js';
+import { hasTaskset, installCleanup, stopAll } from '../../harness/child.js';
+import { sleep } from '../../harness/wait.js';
+import { scrapeWhile } from '../lib/throughput.js';
 
 const { values } = parseArgs({
   options: {

@@ -15,10 +15,10 @@ import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBaseline } from '../baseline.js';
-import { startCluster } from '../cluster.js';
-import { startOrigin } from '../origin.js';
-import { hasCommand, installCleanup, type Child } from '../procs.js';
+import { startBaseline } from '../lib/baseline.js';
+import { startCluster } from '../lib/cluster.js';
+import { startOrigin } from '../lib/origin.js';
+import { hasCommand, installCleanup, type Child } from '../../harness/child.js';
 
 const CONNECTIONS = 50;
 const KEY = 'api-0'; // a one-pod ring owns every key

@@ -1,16 +1,16 @@
 // profile.ts runs one throughput case with `node --cpu-prof` on the pods and prints the top self-time functions.
 //
-// Usage: npm run bench:build && node dist/bench/experiments/profile.js [--case api-hit|peer-hop|api-hit-express|baseline] [--seconds 10] [--top 25]
+// Usage: npm run bench:build && node dist/bench/experiments/profile.js [--case api-hit|peer-hop|baseline] [--seconds 10] [--top 25]
 // The .cpuprofile files stay in the printed directory (open them in Chrome DevTools for the full picture).
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBaseline } from '../baseline.js';
-import { startCluster } from '../cluster.js';
-import { defaultGenerator, runLoad } from '../load.js';
-import { startOrigin } from '../origin.js';
-import { hasTaskset, installCleanup, pinProcess, stopAll } from '../procs.js';
+import { startBaseline } from '../lib/baseline.js';
+import { startCluster } from '../lib/cluster.js';
+import { defaultGenerator, runLoad } from '../lib/load.js';
+import { startOrigin } from '../lib/origin.js';
+import { hasTaskset, installCleanup, pinProcess, stopAll } from '../../harness/child.js';
 
 interface ProfileNode {
   id: number;
@@ -91,8 +91,8 @@ async function main(): Promise<void> {
     options: { case: { type: 'string', default: 'api-hit' }, seconds: { type: 'string', default: '10' }, top: { type: 'string', default: '25' } },
   });
   const which = values.case;
-  if (which !== 'api-hit' && which !== 'peer-hop' && which !== 'api-hit-express' && which !== 'baseline') {
-    throw new TypeError(`--case must be baseline, api-hit, api-hit-express or peer-hop`);
+  if (which !== 'api-hit' && which !== 'peer-hop' && which !== 'baseline') {
+    throw new TypeError(`--case must be baseline, api-hit or peer-hop`);
   }
   installCleanup();
   const pin = hasTaskset ? { server: '0', load: '1' } : { server: undefined, load: undefined };
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
 }
 
 async function profileGeecache(
-  which: 'api-hit' | 'peer-hop' | 'api-hit-express',
+  which: 'api-hit' | 'peer-hop',
   profArgs: (name: string) => string[],
   seconds: number,
   pin: { server: string | undefined; load: string | undefined },
@@ -128,7 +128,6 @@ async function profileGeecache(
     pods: 2,
     groups: `bench:64MiB:${origin.url}`,
     hotCache: 'off',
-    hotPath: which === 'api-hit-express' ? 'express' : 'fast',
     cpus: pin.server,
     nodeArgs: (i) => profArgs(`pod-${String.fromCharCode(97 + i)}`),
   });

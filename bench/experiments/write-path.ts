@@ -9,12 +9,12 @@
 // joins a string body to the header and sends them in one write, a Buffer body in a second one:
 // src/byteview.ts's TEXT_WRITE_MAX_BYTES comes from this.
 import { parseArgs } from 'node:util';
-import { startBaseline, type Baseline } from '../baseline.js';
-import { defaultGenerator, runLoad } from '../load.js';
-import { hasTaskset, installCleanup, pinProcess, stopAll } from '../procs.js';
-import { median } from '../stats.js';
-import { checkTarget } from '../throughput.js';
-import { valueFor } from '../values.js';
+import { startBaseline, type Baseline } from '../lib/baseline.js';
+import { defaultGenerator, runLoad } from '../lib/load.js';
+import { hasTaskset, installCleanup, pinProcess, stopAll } from '../../harness/child.js';
+import { median } from '../lib/stats.js';
+import { checkTarget } from '../lib/throughput.js';
+import { valueFor } from '../lib/values.js';
 
 const { values } = parseArgs({
   options: { sizes: { type: 'string', default: '100,256,512,1024,8192' }, rounds: { type: 'string', default: '5' }, duration: { type: 'string', default: '3' } },

@@ -1,6 +1,7 @@
 // busy-owner.ts (not part of `npm run reliability`): many concurrent slow misses of keys one healthy pod owns, asked through another pod; shows the asker's fallbacks and circuit trips.
 // node dist/bench/reliability/busy-owner.js [keys=100] [gap-ms=5] [source-ms=3000] [peer-timeout-ms=1000]
-import { installCleanup, sleep } from '../procs.js';
+import { installCleanup } from '../../harness/child.js';
+import { sleep } from '../../harness/wait.js';
 import { apiPath, expectValue, send } from './clients.js';
 import { startFaultyOrigin } from './origin.js';
 import { startRing } from './pods.js';

@@ -1,7 +1,8 @@
 // clients.ts is the load of the reliability runs: a closed loop of concurrent clients, each sending one request at a time to a pod it picks and judging the answer.
 import { request, type Agent, type OutgoingHttpHeaders } from 'node:http';
-import { percentile } from '../stats.js';
-import { valueFor } from '../values.js';
+import { sleep } from '../../harness/wait.js';
+import { percentile } from '../lib/stats.js';
+import { valueFor } from '../lib/values.js';
 
 /** What became of one request. */
 export type Outcome =
@@ -149,7 +150,7 @@ export async function closedLoop(spec: LoadSpec): Promise<Sample[]> {
     while (performance.now() < end && sent < max) {
       const target = spec.pick(id);
       if (!target) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await sleep(20);
         continue;
       }
       sent++;

@@ -1,6 +1,6 @@
 // origin.ts is the source the reliability runs control: per-key answers (value, 404, 500), a latency that can change mid-run, and a count of loads per key.
 import { createServer } from 'node:http';
-import { valueFor } from '../values.js';
+import { valueFor } from '../lib/values.js';
 
 export interface Answer {
   /** 200 (the key's value), or an error status answered with a one-line body. Default 200. */

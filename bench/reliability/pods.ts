@@ -1,12 +1,16 @@
-// pods.ts runs a static ring of geecache pods on loopback whose members can be killed, stopped, terminated and started again on their own ports.
+// pods.ts runs a static ring of geecache pods on the harness's loopback layout whose members can be killed, stopped, terminated
+// and started again on their own ports.
 import { Agent } from 'node:http';
 import { readdirSync } from 'node:fs';
 import { NODE_FLAGS } from '../../src/memory/node-flags.js';
-import { keyOwnership, loopbackRing, MAIN_JS, staticPodEnv } from '../cluster.js';
-import { scrape, sum, type Samples } from '../metrics.js';
-import { memoryOf } from '../proc-stat.js';
-import { spawnChild, waitForOk, type Child } from '../procs.js';
-import { serverNode } from '../server-node.js';
+import { keyOwnership, loopbackRing } from '../../harness/loopback-ring.js';
+import { MAIN_JS } from '../../harness/pod.js';
+import { staticPodEnv } from '../lib/cluster.js';
+import { scrape, sum, type Samples } from '../lib/metrics.js';
+import { memoryOf } from '../lib/proc-stat.js';
+import { spawnChild, type Child } from '../../harness/child.js';
+import { waitForOk } from '../../harness/wait.js';
+import { serverNode } from '../../harness/server-node.js';
 import type { Target } from './clients.js';
 
 /** The counters the reliability notes report, summed over a pod's lives and the ring's pods. */

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serverBuilt } from '../cluster.js';
-import { installCleanup, stopAll } from '../procs.js';
+import { serverBuilt } from '../../harness/pod.js';
+import { installCleanup, stopAll } from '../../harness/child.js';
 import { machine, markdown, plainTable, type ClusterRow, type Outcome } from './report.js';
 import type { Scenario } from './scenario.js';
 import { badInput } from './scenarios/bad-input.js';

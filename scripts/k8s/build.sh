@@ -2,7 +2,7 @@
 # build.sh builds the Kubernetes binaries, etcd, CoreDNS and the pause image into .cache/k8s/, once per version.
 #
 # Nothing ships kube-apiserver for this machine and no container registry is
-# reachable, so everything comes from the Go module proxy (see KUBERNETES.md):
+# reachable, so everything comes from the Go module proxy (docs/kubernetes-on-one-machine.md):
 #   - Kubernetes: a throw-away wrapper module that replaces each staging repo
 #     (k8s.io/<name> v0.0.0 in k8s.io/kubernetes' go.mod) by its v0.<minor>.<patch> tag;
 #   - etcd: a wrapper main around etcdmain.Main (the server module's own replace

@@ -10,8 +10,8 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { NODE_FLAGS, POD_ENV } from '../../src/memory/node-flags.js';
 import { repoRoot, scratchDir } from './render.js';
-import { httpGet } from '../support/cache-process.js';
-import { freePorts } from '../support/ports.js';
+import { httpGet } from '../../harness/cache-process.js';
+import { freePorts } from '../../harness/ports.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Discovery } from '../../src/discovery/discovery.js';
 import { canonicalPeers } from '../../src/engine/peer-url.js';
+import { sleep } from '../../harness/wait.js';
 
 export interface DiscoveryFixture {
   discovery: Discovery;
@@ -29,7 +30,7 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 /** Asserts the invariant of every delivered list: canonical (sorted, unique) and containing self. */
 export function assertCanonical(peers: readonly string[], self: string): void {

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import type { CacheProcess } from '../support/cache-process.js';
-import { startLoopbackRing } from '../support/loopback-ring.js';
+import type { CacheProcess } from '../../harness/cache-process.js';
+import { startLoopbackRing } from '../../harness/loopback-ring.js';
 
 const pods: CacheProcess[] = [];
 const cleanups: Array<() => unknown> = [];

@@ -4,10 +4,10 @@ import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CacheProcess } from '../support/cache-process.js';
-import { metricValue } from '../support/cache-process.js';
-import { startLoopbackRing } from '../support/loopback-ring.js';
-import { waitFor } from '../support/processes.js';
+import type { CacheProcess } from '../../harness/cache-process.js';
+import { metricValue } from '../../harness/cache-process.js';
+import { startLoopbackRing } from '../../harness/loopback-ring.js';
+import { waitFor } from '../../harness/wait.js';
 
 const TOKEN = 'e2e-admin-token-0123456789';
 const TTL_MS = 3000;

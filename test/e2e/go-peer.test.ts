@@ -7,9 +7,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { HashRing } from '../../src/engine/ring.js';
-import { CacheProcess, httpGet } from '../support/cache-process.js';
-import { freePorts } from '../support/ports.js';
-import { waitFor } from '../support/processes.js';
+import { CacheProcess, httpGet } from '../../harness/cache-process.js';
+import { freePorts } from '../../harness/ports.js';
+import { waitFor } from '../../harness/wait.js';
 
 const BUILD = fileURLToPath(new URL('../../../scripts/build-groupcache-peer.sh', import.meta.url));
 

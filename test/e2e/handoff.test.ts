@@ -2,7 +2,7 @@
 // after each event every key is asked once more, and the origin counts what had to be loaded again.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { measureHandoff } from '../support/handoff-measure.js';
+import { measureHandoff } from '../../harness/handoff-measure.js';
 
 const KEYS = 1500;
 

@@ -13,8 +13,10 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile, type TestEndpoint } from '../support/fake-kube-apiserver.js';
-import { CacheProcess, freePortOnAll, metricValue } from '../support/cache-process.js';
+import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile, type TestEndpoint } from '../../harness/fake-kube-apiserver.js';
+import { CacheProcess, metricValue } from '../../harness/cache-process.js';
+import { freePortOnAll } from '../../harness/ports.js';
+import { sleep } from '../../harness/wait.js';
 
 const NAMESPACE = 'geecache-e2e';
 const SERVICE = 'geecache-peers';
@@ -22,7 +24,6 @@ const HOSTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4'] as const;
 /** The late pod of the readiness scenario. */
 const LATE_HOST = '127.0.0.5';
 const KEYS = Array.from({ length: 30 }, (_, i) => `player-${i}`);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Ring {
   self: string;

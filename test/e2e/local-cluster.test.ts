@@ -2,9 +2,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from 'undici';
-import { freePorts } from '../support/ports.js';
-import { metricValue } from '../support/cache-process.js';
-import { startProcess, waitFor } from '../support/processes.js';
+import { freePorts } from '../../harness/ports.js';
+import { metricValue } from '../../harness/cache-process.js';
+import { waitFor } from '../../harness/wait.js';
+import { startProcess } from '../support/processes.js';
 
 const [p1, p2, p3, h1, h2, h3] = await freePorts(6);
 const httpPorts = [h1!, h2!, h3!];

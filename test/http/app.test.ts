@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { CacheNode } from '../../src/cache-node.js';
 import { loadConfig } from '../../src/config.js';
 import type { Discovery, PeersListener } from '../../src/discovery/discovery.js';
-import { metricValue } from '../support/cache-process.js';
+import { metricValue } from '../../harness/cache-process.js';
 
 /** A Discovery whose first list the test delivers by hand (to watch readiness flip). */
 class ManualDiscovery implements Discovery {

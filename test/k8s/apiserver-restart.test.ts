@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { httpGet, metricValue } from '../support/cache-process.js';
+import { httpGet, metricValue } from '../../harness/cache-process.js';
 import { cluster, getJson, helm, isReady, kubectl, localImageValues, namespace, releasePods, ringOf, ringsListExactly, sleep, waitUntil } from './support/kube.js';
 import { recordClusterResult } from './support/results.js';
 import { clientLoop, startOrigin } from './support/traffic.js';

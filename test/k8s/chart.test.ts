@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { httpGet, metricValue } from '../support/cache-process.js';
+import { httpGet, metricValue } from '../../harness/cache-process.js';
 import { dashboardText } from '../deploy/dashboard.js';
 import { getJson, helm, kubectl, localImageValues, namespace, portForward, releasePods, ringsListExactly, waitUntil } from './support/kube.js';
 

@@ -3,7 +3,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { httpGet } from '../support/cache-process.js';
+import { httpGet } from '../../harness/cache-process.js';
 import { kubectl, namespace, portForward, releasePods, ringsListExactly, waitUntil } from './support/kube.js';
 
 const deployDir = fileURLToPath(new URL('../../../deploy', import.meta.url));

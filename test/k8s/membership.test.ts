@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { httpGet } from '../support/cache-process.js';
+import { httpGet } from '../../harness/cache-process.js';
 import { cluster, getJson, helm, isReady, kubectl, localImageValues, namespace, peerUrlOf, releasePods, ringsListExactly, waitUntil, type PodJson } from './support/kube.js';
 import { recordClusterResult } from './support/results.js';
 import { clientLoop, startOrigin, valueOf, type Origin } from './support/traffic.js';

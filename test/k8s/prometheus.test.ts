@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { httpGet } from '../support/cache-process.js';
+import { httpGet } from '../../harness/cache-process.js';
 import { instantQuery, loadedRules, startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 import { loadDashboard, panelExpressions, substitute } from '../deploy/dashboard.js';
 import { cluster, helm, kubectl, localImageValues, namespace, portForward, releasePods, waitUntil } from './support/kube.js';

@@ -7,9 +7,8 @@ import { IdleGcPolicy } from '../../src/memory/idle-gc-policy.js';
 import { ByteLru } from '../../src/engine/lru.js';
 import { SlabArena } from '../../src/memory/slab.js';
 import { fullGc } from '../support/gc.js';
-import { waitFor } from '../support/processes.js';
+import { sleep, waitFor } from '../../harness/wait.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An arena whose small LRU has evicted about 60 KiB of values (so about 60 emptied 1 KiB slabs). */
 function churned(): { arena: SlabArena; lru: ByteLru; evicted: Uint8Array[] } {

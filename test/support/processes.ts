@@ -1,4 +1,4 @@
-// Child processes for multi-process tests: output captured, always killed at the end.
+// processes.ts runs one node child for tests of the command line (exit codes, exact output); rings of pods are in harness/.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 export interface Proc {
@@ -32,18 +32,4 @@ export function startProcess(args: string[], options: SpawnOptions = {}): Proc {
       return exited;
     },
   };
-}
-
-/** Polls `check` every 50 ms until it returns true or `timeoutMs` passes. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './ports.js';
-import { httpGet } from './cache-process.js';
+import { httpGet } from '../../harness/cache-process.js';
+import { freePort } from '../../harness/ports.js';
 
 /** Repository root: this file runs from dist/test/support/. */
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');

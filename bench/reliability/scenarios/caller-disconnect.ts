@@ -1,5 +1,5 @@
 // caller-disconnect.ts: most clients hang up 50 ms into a 1 s load; the patient ones sharing those loads, and everyone afterwards, must be answered right by pods that stay healthy.
-import { sleep } from '../../procs.js';
+import { sleep } from '../../../harness/wait.js';
 import { apiPath, closedLoop, expectValue, latency, Rotation, summarize, valueCall, type Sample } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing } from '../pods.js';

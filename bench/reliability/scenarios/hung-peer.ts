@@ -1,6 +1,6 @@
 // hung-peer.ts: one pod is frozen with SIGSTOP (its sockets still accept, nothing answers); misses it owns must cost at most the peer timeout, and its circuit must open, then close after SIGCONT.
-import { sum } from '../../metrics.js';
-import { sleep } from '../../procs.js';
+import { sum } from '../../lib/metrics.js';
+import { sleep } from '../../../harness/wait.js';
 import { closedLoop, latency, Rotation, summarize, valueCall } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing, type Pod } from '../pods.js';

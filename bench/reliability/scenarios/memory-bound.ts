@@ -1,8 +1,9 @@
 // memory-bound.ts: 100,000 distinct 1 KB values through one pod with a 32 MiB budget; its RSS, read from /proc all along, must stay within 1.5× the budget plus its idle RSS.
-import { forceGc } from '../../inspector-gc.js';
-import { sum } from '../../metrics.js';
-import { memoryOf } from '../../proc-stat.js';
-import { freePort, sleep } from '../../procs.js';
+import { forceGc } from '../../lib/inspector-gc.js';
+import { sum } from '../../lib/metrics.js';
+import { memoryOf } from '../../lib/proc-stat.js';
+import { freePort } from '../../../harness/ports.js';
+import { sleep } from '../../../harness/wait.js';
 import { apiPath, closedLoop, expectValue, latency, summarize } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { startRing } from '../pods.js';

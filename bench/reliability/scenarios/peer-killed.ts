@@ -1,5 +1,5 @@
 // peer-killed.ts: one of three pods dies by SIGKILL mid-load; the two survivors keep answering, loading the dead pod's keys themselves.
-import { sleep } from '../../procs.js';
+import { sleep } from '../../../harness/wait.js';
 import { closedLoop, latency, randomValueCalls, Rotation, summarize } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing } from '../pods.js';

@@ -1,5 +1,5 @@
 // restart-churn.ts: every 3 s one pod is taken out of the clients' rotation, sent SIGTERM, started again on its ports and put back once ready; nobody may see an error.
-import { sleep } from '../../procs.js';
+import { sleep } from '../../../harness/wait.js';
 import { closedLoop, latency, randomValueCalls, Rotation, summarize } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing, type Pod } from '../pods.js';

@@ -1,5 +1,5 @@
 // sigterm-under-load.ts: a pod gets SIGTERM while clients hold keep-alive connections to it and keep sending; each request must be answered or refused, never reset.
-import { sleep } from '../../procs.js';
+import { sleep } from '../../../harness/wait.js';
 import { closedLoop, latency, randomValueCalls, Rotation, summarize } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { diffTotals, startRing } from '../pods.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig, namespaceFor, podNamespace } from '../../../src/discovery/kubernetes/kubeconfig.js';
-import { FakeKubeApiServer, writeKubeConfigFile } from '../../support/fake-kube-apiserver.js';
+import { FakeKubeApiServer, writeKubeConfigFile } from '../../../harness/fake-kube-apiserver.js';
 
 let server: FakeKubeApiServer;
 before(async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { KubernetesDiscovery, type DiscoveryTimers, type KubernetesDiscoveryOptions } from '../../../src/discovery/kubernetes/watch.js';
-import { FakeKubeApiServer, endpointSlice, kubeConfigFor, type TestEndpoint } from '../../support/fake-kube-apiserver.js';
+import { FakeKubeApiServer, endpointSlice, kubeConfigFor, type TestEndpoint } from '../../../harness/fake-kube-apiserver.js';
 import { assertCanonical, discoverySuite, sleep, waitFor } from '../discovery.shared.js';
 
 const SERVICE = 'geecache';

@@ -8,8 +8,8 @@ import { pino } from 'pino';
 import { WorkerDiscovery } from '../../../src/discovery/kubernetes/worker-discovery.js';
 import type { KubernetesWorkerSettings } from '../../../src/discovery/kubernetes/worker-protocol.js';
 import { ConfigError } from '../../../src/errors.js';
-import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile } from '../../support/fake-kube-apiserver.js';
-import { waitFor } from '../../support/processes.js';
+import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile } from '../../../harness/fake-kube-apiserver.js';
+import { waitFor } from '../../../harness/wait.js';
 import { discoverySuite } from '../discovery.shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'geecache-worker-discovery-'));

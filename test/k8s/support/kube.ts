@@ -3,7 +3,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { after } from 'node:test';
 import { promisify } from 'node:util';
-import { httpGet } from '../../support/cache-process.js';
+import { httpGet } from '../../../harness/cache-process.js';
+import { sleep } from '../../../harness/wait.js';
+
+export { sleep };
 
 const execFileAsync = promisify(execFile);
 
@@ -91,10 +94,6 @@ export async function waitUntil(what: string, timeoutMs: number, check: () => Pr
     }
     await sleep(everyMs);
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export interface PortForward {

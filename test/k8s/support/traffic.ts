@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
-import { httpGet } from '../../support/cache-process.js';
+import { httpGet } from '../../../harness/cache-process.js';
 import { sleep, type Cleanup } from './kube.js';
 
 export interface Origin {

@@ -1,10 +1,11 @@
 // micro.ts measures the pure hot-path pieces in-process: HashRing.ownerOf, and ByteLru get/set against lru-cache alone.
 import { LRUCache } from 'lru-cache';
-import { ByteView } from '../src/engine/byteview.js';
-import { ByteLru } from '../src/engine/lru.js';
-import { HashRing } from '../src/engine/ring.js';
-import { median } from './stats.js';
-import type { Row } from './report.js';
+import { ByteView } from '../../src/engine/byteview.js';
+import { ByteLru } from '../../src/engine/lru.js';
+import { HashRing } from '../../src/engine/ring.js';
+import { median } from '../lib/stats.js';
+import type { Row } from '../lib/report.js';
+import type { SoloCase } from '../lib/case.js';
 
 const KEYS = Array.from({ length: 4096 }, (_, i) => `bench-key-${i}`);
 const VALUE = ByteView.copyOf(new Uint8Array(100).fill(0x61));
@@ -131,3 +132,9 @@ export function lruRows(reps: number, seconds: number): Row[] {
   if (sink === -1) console.log(sink);
   return rows;
 }
+
+/** Seconds per measured run of a micro benchmark. */
+const microSeconds = (quick: boolean): number => (quick ? 0.2 : 0.5);
+
+export const microRing: SoloCase = { kind: 'solo', name: 'micro-ring', needsServer: false, rows: (config) => ringRows(config.reps, microSeconds(config.quick)) };
+export const microLru: SoloCase = { kind: 'solo', name: 'micro-lru', needsServer: false, rows: (config) => lruRows(config.reps, microSeconds(config.quick)) };

@@ -1,14 +1,16 @@
 // kube-ring.ts runs real geecache processes as "pods" on loopback addresses, found through EndpointSlices of a
-// fake Kubernetes API server: a ring whose membership a test changes as a StatefulSet's would change.
+// fake Kubernetes API server: a ring whose membership a test changes as a StatefulSet's would change. A layer over
+// cache-process.ts (the same process starter as every other ring), for the handoff tests and the bench's handoff case.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CacheProcess, freePortOnAll } from './cache-process.js';
+import { CacheProcess } from './cache-process.js';
 import { endpointSlice, FakeKubeApiServer, writeKubeConfigFile, type TestEndpoint } from './fake-kube-apiserver.js';
+import { freePortOnAll } from './ports.js';
+import { sleep } from './wait.js';
 
 const NAMESPACE = 'geecache-ring';
 const SERVICE = 'geecache-peers';
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface KubeRingOptions {
   /** Loopback addresses pods may take (127.0.0.x), one pod each. */

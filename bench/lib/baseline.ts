@@ -1,7 +1,8 @@
 // baseline.ts starts baseline-server.js as a pinned child process and hands back its URL.
 import { fileURLToPath } from 'node:url';
-import { spawnChild, waitForOk, type Child } from './procs.js';
-import { serverNode } from './server-node.js';
+import { spawnChild, type Child } from '../../harness/child.js';
+import { waitForOk } from '../../harness/wait.js';
+import { serverNode } from '../../harness/server-node.js';
 
 export interface Baseline {
   readonly url: string;
@@ -30,7 +31,7 @@ export async function startBaseline(
 ): Promise<Baseline> {
   let resolvePort: (port: number) => void = () => {};
   const portLine = new Promise<number>((resolve) => (resolvePort = resolve));
-  const child = spawnChild(name, serverNode(), [...nodeArgs, fileURLToPath(new URL('./baseline-server.js', import.meta.url))], {
+  const child = spawnChild(name, serverNode(), [...nodeArgs, fileURLToPath(new URL('../children/baseline-server.js', import.meta.url))], {
     cpus,
     wrap: launch.wrap,
     env: { ...process.env, ...launch.env, BENCH_KEYS: keys.join(','), BENCH_DELAY_MS: String(delayMs) },

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiscoveryV1Api, KubeConfig, ListWatch, makeInformer, type V1EndpointSlice } from '@kubernetes/client-node';
-import { FakeKubeApiServer, endpointSlice, kubeConfigFor, parseLabelSelector, writeKubeConfigFile } from './fake-kube-apiserver.js';
+import { FakeKubeApiServer, endpointSlice, kubeConfigFor, parseLabelSelector, writeKubeConfigFile } from '../../harness/fake-kube-apiserver.js';
+import { sleep } from '../../harness/wait.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 async function waitFor(predicate: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {

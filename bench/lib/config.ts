@@ -2,8 +2,8 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultGenerator, type GeneratorName } from './load.js';
-import { hasTaskset } from './procs.js';
-import type { ServerNodeWanted } from './server-node.js';
+import { hasTaskset } from '../../harness/child.js';
+import type { ServerNodeWanted } from '../../harness/server-node.js';
 
 export const CASES = [
   'micro-ring',
@@ -11,7 +11,6 @@ export const CASES = [
   'baseline',
   'baseline-self',
   'api-hit',
-  'api-hit-express',
   'peer-hop',
   'peer-hop-1key',
   'peer-hop-unbatched',
@@ -29,7 +28,6 @@ export type CaseName = (typeof CASES)[number];
 const NEEDS: Partial<Record<CaseName, CaseName[]>> = {
   'baseline-self': ['baseline'],
   'api-hit': ['baseline'],
-  'api-hit-express': ['baseline'],
   'peer-hop': ['api-hit', 'baseline'],
   'peer-hop-1key': ['api-hit', 'baseline'],
   'peer-hop-unbatched': ['peer-hop', 'api-hit', 'baseline'],

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hasWrk, spawnChild } from './procs.js';
+import { hasCommand, spawnChild } from '../../harness/child.js';
 import { cpuSeconds, machineCpuSeconds, reapedChildrenCpuSeconds, totalCpuSeconds } from './proc-stat.js';
 
 export type GeneratorName = 'wrk' | 'autocannon';
@@ -52,6 +52,7 @@ export interface LoadResult {
 }
 
 /** wrk if it is on PATH, else autocannon. */
+export const hasWrk = hasCommand('wrk');
 export const defaultGenerator: GeneratorName = hasWrk ? 'wrk' : 'autocannon';
 
 // wrk's done() hook prints the numbers we need as one JSON line (latencies in microseconds).
@@ -137,7 +138,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         ? [...wrkArgs, '-s', scratch('paths.lua', WRK_PATHS_SCRIPT), options.base + first, '--', scratch('paths.txt', options.paths.join('\n') + '\n')]
         : [...wrkArgs, '-s', scratch('report.lua', WRK_SCRIPT), options.base + first]
       : [
-          fileURLToPath(new URL('./autocannon-child.js', import.meta.url)),
+          fileURLToPath(new URL('../children/autocannon-child.js', import.meta.url)),
           JSON.stringify({ base: options.base, paths: options.paths, connections: options.connections, durationS: options.durationS }),
         ];
 

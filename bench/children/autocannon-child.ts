@@ -2,7 +2,7 @@
 //
 // Usage: node dist/bench/autocannon-child.js '{"base":"http://127.0.0.1:8080","paths":["/api?key=a"],"connections":50,"durationS":5}'
 import { createRequire } from 'node:module';
-import { percentile } from './stats.js';
+import { percentile } from '../lib/stats.js';
 
 /** The slice of autocannon 8's API used here (it ships no types). */
 interface AutocannonResult {

@@ -1,6 +1,7 @@
 // handoff.ts is the bench's warm-handoff case: origin loads after each ring event, handoff off (groupcache) and on.
-import { measureHandoff, type HandoffMeasure, type RingEvent } from '../test/support/handoff-measure.js';
-import type { Row } from './report.js';
+import { measureHandoff, type HandoffMeasure, type RingEvent } from '../../harness/handoff-measure.js';
+import type { Row } from '../lib/report.js';
+import type { SoloCase } from '../lib/case.js';
 
 /** Each event, its goal as a share of the keys loaded again with handoff on, and what it is. */
 const EVENTS: Array<{ event: RingEvent; goalShare?: number; what: string }> = [
@@ -39,3 +40,5 @@ function failures(on: HandoffMeasure, off: HandoffMeasure): string {
   const cut = on.cut + off.cut;
   return `${on.failed + off.failed} failed requests${cut > 0 ? `; ${cut} cut off in flight on the killed pod` : ''}`;
 }
+
+export const handoff: SoloCase = { kind: 'solo', name: 'handoff', needsServer: true, rows: (config, log) => handoffRows(config.quick ? 2000 : 10_000, log) };

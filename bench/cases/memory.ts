@@ -1,12 +1,14 @@
 // memory.ts fills one pod's byte budget with 1 KB values through the API and compares its RSS with the budget.
 import { Pool } from 'undici';
-import { startCluster } from './cluster.js';
-import { forceGc } from './inspector-gc.js';
-import { scrape, sum } from './metrics.js';
-import { startOrigin } from './origin.js';
-import { memoryOf } from './proc-stat.js';
-import { freePort, sleep } from './procs.js';
-import type { Row } from './report.js';
+import { startCluster } from '../lib/cluster.js';
+import { forceGc } from '../lib/inspector-gc.js';
+import { scrape, sum } from '../lib/metrics.js';
+import { startOrigin } from '../lib/origin.js';
+import { memoryOf } from '../lib/proc-stat.js';
+import { freePort } from '../../harness/ports.js';
+import { sleep } from '../../harness/wait.js';
+import type { Row } from '../lib/report.js';
+import type { SoloCase } from '../lib/case.js';
 
 const VALUE_BYTES = 1024;
 const MiB = 1024 * 1024;
@@ -153,3 +155,14 @@ export async function memoryRows(options: MemoryOptions, log: (message: string) 
     await origin.close();
   }
 }
+
+export const memory: SoloCase = {
+  kind: 'solo',
+  name: 'memory',
+  needsServer: true,
+  rows: (config, log) =>
+    memoryRows(
+      { budgetBytes: config.memoryBudgetBytes, serverCpus: config.serverCpus, deadlineS: config.quick ? 25 : 180, connections: config.connections, settleS: config.quick ? 2 : 10 },
+      log,
+    ),
+};

@@ -1,10 +1,11 @@
 // hot-keys.ts is the bench's hot-cache case: a Zipf workload through a pod that owns none of its keys, with
 // groupcache's 1-in-10 coin and with the owner's measured rate (GEECACHE_HOT_CACHE_QPS) deciding what is hot.
 import { Pool } from 'undici';
-import { startCluster } from './cluster.js';
-import { diff } from './metrics.js';
-import { startOrigin } from './origin.js';
-import type { Row } from './report.js';
+import { startCluster } from '../lib/cluster.js';
+import { diff } from '../lib/metrics.js';
+import { startOrigin } from '../lib/origin.js';
+import type { Row } from '../lib/report.js';
+import type { SoloCase } from '../lib/case.js';
 
 export interface HotKeyOptions {
   requests: number;
@@ -99,3 +100,10 @@ export async function hotKeyRows(options: HotKeyOptions, log: (message: string) 
   }
   return rows;
 }
+
+export const hotKeys: SoloCase = {
+  kind: 'solo',
+  name: 'hot-keys',
+  needsServer: true,
+  rows: (config, log) => hotKeyRows({ requests: config.quick ? 10_000 : 40_000, keys: 5000, exponent: 1.0, serverCpus: config.serverCpus }, log),
+};

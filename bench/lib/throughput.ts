@@ -205,7 +205,6 @@ interface Goal {
 const GOALS: Partial<Record<CaseName, Goal>> = {
   'baseline-self': { against: 'baseline' },
   'api-hit': { against: 'baseline', minRps: 0.9, maxP99: 1.5 },
-  'api-hit-express': { against: 'baseline' },
   'peer-hop': { against: 'api-hit', minRps: 0.4 },
   'peer-hop-1key': { against: 'api-hit' },
   'peer-hop-unbatched': { against: 'api-hit' },

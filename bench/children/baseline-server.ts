@@ -5,7 +5,7 @@
 // BENCH_BODY=text writes each value as latin1 text made once at start (bench/experiments/write-path.ts), not as a Buffer.
 // Prints "listening <port>" once it accepts connections on 127.0.0.1.
 import { createServer } from 'node:http';
-import { valueFor, VALUE_BYTES } from './values.js';
+import { valueFor, VALUE_BYTES } from '../lib/values.js';
 
 const keys = (process.env.BENCH_KEYS ?? '').split(',').filter(Boolean);
 const size = Number(process.env.BENCH_VALUE_BYTES ?? VALUE_BYTES);

@@ -1,13 +1,14 @@
 // miss-storm.ts fires N concurrent requests for one cold key at one pod and checks the source saw exactly one load.
 import { Pool } from 'undici';
-import { startBaseline } from './baseline.js';
-import type { Cluster } from './cluster.js';
-import { diff, type Counters } from './metrics.js';
-import type { Origin } from './origin.js';
-import { sleep } from './procs.js';
-import type { Row } from './report.js';
-import { median, percentile } from './stats.js';
-import { valueFor } from './values.js';
+import { startBaseline } from '../lib/baseline.js';
+import type { SoloCase } from '../lib/case.js';
+import { startCluster, type Cluster } from '../lib/cluster.js';
+import { diff, type Counters } from '../lib/metrics.js';
+import { startOrigin, type Origin } from '../lib/origin.js';
+import { sleep } from '../../harness/wait.js';
+import type { Row } from '../lib/report.js';
+import { median, percentile } from '../lib/stats.js';
+import { valueFor, VALUE_BYTES } from '../lib/values.js';
 
 export interface StormOptions {
   cluster: Cluster;
@@ -180,3 +181,23 @@ export async function missStormRows(options: StormOptions, log: (message: string
   }
   return rows;
 }
+
+export const missStorm: SoloCase = {
+  kind: 'solo',
+  name: 'miss-storm',
+  needsServer: true,
+  async rows(config, log) {
+    const origin = await startOrigin({ valueBytes: VALUE_BYTES, latencyMs: config.stormLatencyMs });
+    let cluster: Cluster | undefined;
+    try {
+      cluster = await startCluster({ name: 'storm', pods: 2, groups: `storm:64MiB:${origin.url}`, cpus: config.serverCpus });
+      return await missStormRows(
+        { cluster, origin, group: 'storm', requests: config.stormRequests, sourceLatencyMs: config.stormLatencyMs, reps: config.reps, serverCpus: config.serverCpus },
+        log,
+      );
+    } finally {
+      await cluster?.close();
+      await origin.close();
+    }
+  },
+};

@@ -3,9 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readyCluster, type Cluster, type Pod } from './cluster.js';
 import type { Counters } from './metrics.js';
-import { freePort, spawnChild } from './procs.js';
+import { freePort } from '../../harness/ports.js';
+import { spawnChild } from '../../harness/child.js';
 
-const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-groupcache-peer.sh', import.meta.url));
+const BUILD_SCRIPT = fileURLToPath(new URL('../../../scripts/build-groupcache-peer.sh', import.meta.url));
 
 /**
  * The path of the Go reference server (scripts/build-groupcache-peer.sh builds it once per version

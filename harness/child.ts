@@ -1,11 +1,11 @@
-// procs.ts starts the benchmark's child processes pinned to a core and makes sure every one of them dies with the bench.
+// child.ts starts the child processes of the bench and the multi-process tests (optionally pinned to a core, under a wrapper)
+// and makes sure every one of them dies with the process that started it.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { serverNode } from './server-node.js';
 
-/** How many recent output lines of each child we keep to explain a failure. */
+/** How many recent output lines of each child we keep to explain a failure, unless the caller asks for more. */
 const TAIL_LINES = 40;
 
 export interface Child {
@@ -33,7 +33,6 @@ export function hasCommand(command: string): boolean {
 
 /** Whether `taskset` is on PATH; without it nothing is pinned (and the output says so). */
 export const hasTaskset = hasCommand('taskset');
-export const hasWrk = hasCommand('wrk');
 
 /**
  * Pins an already running process (e.g. this one), every thread of it, to `cpus`; a no-op without
@@ -53,6 +52,8 @@ export interface SpawnOptions {
   onLine?: (line: string) => void;
   /** A command, with its arguments, that `command` runs under (e.g. valgrind). Default: none. */
   wrap?: readonly string[];
+  /** Output lines kept for tail(). Default 40. */
+  keepLines?: number;
 }
 
 /**
@@ -68,6 +69,8 @@ export function spawnChild(name: string, command: string, givenArgs: string[], o
     ? spawn('taskset', ['-c', options.cpus!, program!, ...args], { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(program!, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (proc.pid === undefined) throw new Error(`could not start ${name} (${command})`);
+  killLeftoversOnExit();
+  const keepLines = options.keepLines ?? TAIL_LINES;
 
   // BENCH_CHILD_LOGS=<dir>: every line each child writes, with ms since the bench started (e.g. with
   // BENCH_NODE_ARGS=--trace-gc, to line GC up with a round's latency).
@@ -78,7 +81,7 @@ export function spawnChild(name: string, command: string, givenArgs: string[], o
   const keep = (line: string): void => {
     logFile?.write(`${Math.round(performance.now())} ${line}\n`);
     lines.push(line);
-    if (lines.length > TAIL_LINES) lines.shift();
+    if (lines.length > keepLines) lines.shift();
   };
   let partial = '';
   proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -151,59 +154,24 @@ function killAllNow(): void {
   live.clear();
 }
 
+let exitHook = false;
+/** Whatever happens to the parent (a failed test, a thrown error), no child outlives it. */
+function killLeftoversOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', killAllNow);
+}
+
 let installed = false;
-/** Kills every child on exit, Ctrl-C, SIGTERM and uncaught errors. Call once from the entry point. */
+/** Also stops every child on Ctrl-C, SIGTERM and SIGHUP. Call once from a bench entry point. */
 export function installCleanup(): void {
   if (installed) return;
   installed = true;
-  process.on('exit', killAllNow);
+  killLeftoversOnExit();
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       console.error(`\nbench: ${signal}, stopping ${live.size} child process(es)`);
       void stopAll(500).finally(() => process.exit(130));
     });
   }
-}
-
-/** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Polls `url` until it answers 200, the child exits, or `timeoutMs` passes.
- * Throws with the child's last output so a failed start explains itself.
- */
-export async function waitForOk(url: string, child: Child | undefined, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exitedWith: number | string | undefined;
-  void child?.exited.then((code) => (exitedWith = code));
-  let last = '';
-  while (Date.now() < deadline) {
-    if (exitedWith !== undefined) break;
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await sleep(50);
-  }
-  const why = exitedWith !== undefined ? `exited with ${exitedWith}` : `not ready after ${timeoutMs} ms (${last})`;
-  throw new Error(`${child?.name ?? url}: ${why}\n--- last output ---\n${child?.tail() ?? ''}`);
 }
