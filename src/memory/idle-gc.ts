@@ -21,7 +21,7 @@ export function exposedGc(): CollectGarbage | undefined {
   const gc = globalThis.gc;
   if (gc === undefined) return undefined;
   // Two: after one, about 50 MiB of dead ArrayBuffers besides the slabs (the source's answers) were still
-  // counted in external memory and RSS; the second GC freed them (bench/memory.ts, external 307 -> 258 MiB).
+  // counted in external memory and RSS; the second GC freed them (bench/cases/memory.ts, external 307 -> 258 MiB).
   return async () => {
     await gc({ type: 'major', execution: 'async' });
     await gc({ type: 'major', execution: 'async' });
