@@ -1,6 +1,7 @@
 // group.ts is a cache namespace: main and hot caches, the load path through the owner peer, and its stats.
 import { ByteView } from './byteview.js';
 import { GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
+import { Freshness, isFresh } from './freshness.js';
 import { ByteLru } from './lru.js';
 import { SlabArena } from '../memory/slab.js';
 import { noPeers, type HandedValue, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
@@ -156,12 +157,8 @@ export class Group {
   private readonly peerRates = new WeakMap<ByteView, RequestRate>();
   private readonly random: () => number;
   private readonly now: () => number;
-  private readonly clock: () => number;
-  readonly ttlMs: number;
-  readonly staleWhileRevalidateMs: number;
-  readonly staleIfErrorMs: number;
-  /** How long past its expiry a main-cache value may still be of use: the longer stale window. */
-  private readonly staleMs: number;
+  /** When values stop being served: TTL, stale windows, and the wall clock they are read by. */
+  readonly freshness: Freshness;
   private readonly observer: GroupObserver;
   private readonly loadFlight = new SingleFlight<ByteView>();
   private readonly fetchFlight = new SingleFlight<ByteView>();
@@ -209,19 +206,12 @@ export class Group {
     if (!(this.hotCacheQps >= 0)) throw new TypeError(`hotCacheQps must be a non-negative number, got ${options.hotCacheQps}`);
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
-    this.clock = options.clock ?? Date.now;
-    this.ttlMs = options.ttlMs ?? 0;
-    this.staleWhileRevalidateMs = options.staleWhileRevalidateMs ?? 0;
-    this.staleIfErrorMs = options.staleIfErrorMs ?? 0;
-    for (const [name, value] of [['ttlMs', this.ttlMs], ['staleWhileRevalidateMs', this.staleWhileRevalidateMs], ['staleIfErrorMs', this.staleIfErrorMs]] as const) {
-      if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a non-negative integer, got ${value}`);
-    }
-    this.staleMs = Math.max(this.staleWhileRevalidateMs, this.staleIfErrorMs);
+    this.freshness = new Freshness(options, options.clock ?? Date.now);
     this.observer = options.observer ?? {};
     const ceiling = Math.max(1, options.cacheBytes);
     const arena = options.arena ?? new SlabArena();
-    this.mainCache = new ByteLru(ceiling, { arena, clock: this.clock });
-    this.hotCache = new ByteLru(ceiling, { arena, clock: this.clock });
+    this.mainCache = new ByteLru(ceiling, { arena, clock: this.freshness.clock });
+    this.hotCache = new ByteLru(ceiling, { arena, clock: this.freshness.clock });
   }
 
   /** Returns the value of `key`: from a cache, from its owner peer, or loaded here. */
@@ -260,7 +250,7 @@ export class Group {
     if (this.cacheBytes === 0) return undefined;
     const main = this.mainCache.get(key);
     if (main) {
-      if (main.expiresAt === 0 || main.expiresAt > this.clock()) {
+      if (this.freshness.isFresh(main.expiresAt)) {
         this.counters.mainHits++;
         return main;
       }
@@ -277,7 +267,7 @@ export class Group {
 
   /** An expired main-cache value stays while a stale window may still use it, and is dropped past them, as fresh() drops expired values. */
   private dropPastStale(key: string, value: ByteView): void {
-    if (this.staleMs > 0 && this.clock() < value.expiresAt + this.staleMs) return;
+    if (!this.freshness.pastStale(value.expiresAt)) return;
     this.mainCache.delete(key);
     this.counters.expirations++;
   }
@@ -288,7 +278,7 @@ export class Group {
    * peer owns is not: the owner serves its own stale copy and refreshes it.
    */
   private revalidating(key: string, value: ByteView, options: GetOptions): boolean {
-    if (this.stopped || this.clock() >= value.expiresAt + this.staleWhileRevalidateMs) return false;
+    if (this.stopped || !this.freshness.mayServeWhileRevalidating(value.expiresAt)) return false;
     if (!options.fromPeer && this.peers.pickPeer(key) !== undefined) return false;
     this.counters.staleWhileRevalidate++;
     // Failures are counted by loadLocally and met by the next get.
@@ -302,17 +292,10 @@ export class Group {
    * evicted in LRU order like any other. Reads the clock only for values that expire.
    */
   private fresh(cache: ByteLru, key: string, value: ByteView): boolean {
-    if (value.expiresAt === 0 || value.expiresAt > this.clock()) return true;
+    if (this.freshness.isFresh(value.expiresAt)) return true;
     cache.delete(key);
     this.counters.expirations++;
     return false;
-  }
-
-  /** When a value loaded (or fetched) now stops being served: the source's expiry, capped by the group's TTL; 0 for never. */
-  private expiryOf(sourceExpiry: number): number {
-    if (this.ttlMs === 0) return sourceExpiry;
-    const cap = this.clock() + this.ttlMs;
-    return sourceExpiry === 0 ? cap : Math.min(sourceExpiry, cap);
   }
 
   /**
@@ -392,7 +375,7 @@ export class Group {
     // The decoded bytes belong to this response alone. They may be a view into a larger
     // socket buffer: a cache that keeps the value moves it into a slab (ByteView.adopt).
     // A hot copy never outlives the owner's; an owner that sends no expiry (a Go peer) gets this group's TTL from now.
-    const value = ByteView.adopt(answer.value, this.expiryOf(answer.expiresAt));
+    const value = ByteView.adopt(answer.value, this.freshness.expiryOf(answer.expiresAt));
     // A value the key's invalidation overtook (call.forgotten) goes to its callers, never to the cache.
     if (this.hotCacheEnabled && !call.forgotten && this.isHot(answer)) this.populateCache(this.hotCache, key, value);
     return value;
@@ -431,8 +414,8 @@ export class Group {
       this.counters.peekErrors++;
       return undefined;
     }
-    const value = answer && ByteView.adopt(answer.value, this.expiryOf(answer.expiresAt));
-    if (!value || (value.expiresAt !== 0 && value.expiresAt <= this.clock())) {
+    const value = answer && ByteView.adopt(answer.value, this.freshness.expiryOf(answer.expiresAt));
+    if (!value || !this.freshness.isFresh(value.expiresAt)) {
       this.counters.peekMisses++;
       return undefined;
     }
@@ -448,8 +431,8 @@ export class Group {
   peekCached(key: string): ByteView | undefined {
     this.counters.peeksServed++;
     if (this.cacheBytes === 0 || keyProblem(key) !== undefined) return undefined;
-    const now = this.clock();
-    const fresh = (value: ByteView | undefined) => (value && (value.expiresAt === 0 || value.expiresAt > now) ? value : undefined);
+    const now = this.freshness.clock();
+    const fresh = (value: ByteView | undefined) => (value && isFresh(value.expiresAt, now) ? value : undefined);
     const found = fresh(this.mainCache.peek(key)) ?? fresh(this.hotCache.peek(key));
     if (found) this.counters.peeksAnswered++;
     return found;
@@ -462,13 +445,13 @@ export class Group {
   storeHanded(handed: HandedValue, owns: (key: string) => boolean): boolean {
     const { key } = handed;
     const current = this.mainCache.peek(key);
-    const fresh = current !== undefined && (current.expiresAt === 0 || current.expiresAt > this.clock());
+    const fresh = current !== undefined && this.freshness.isFresh(current.expiresAt);
     if (this.cacheBytes === 0 || this.stopped || keyProblem(key) !== undefined || fresh || !owns(key)) {
       this.counters.handoffRefused++;
       return false;
     }
-    const expiresAt = this.expiryOf(handed.expiresAt);
-    if (expiresAt !== 0 && expiresAt <= this.clock()) {
+    const expiresAt = this.freshness.expiryOf(handed.expiresAt);
+    if (!this.freshness.isFresh(expiresAt)) {
       this.counters.handoffRefused++;
       return false;
     }
@@ -481,9 +464,9 @@ export class Group {
 
   /** The main cache's fresh entries, most recently used first: what this process hands over when it leaves. */
   *handoffEntries(): Generator<[string, ByteView]> {
-    const now = this.clock();
+    const now = this.freshness.clock();
     for (const [key, value] of this.mainCache.entries()) {
-      if (value.expiresAt === 0 || value.expiresAt > now) yield [key, value];
+      if (isFresh(value.expiresAt, now)) yield [key, value];
     }
   }
 
@@ -495,7 +478,7 @@ export class Group {
     try {
       const loaded = await this.getter(key, signal);
       value = loaded instanceof ByteView ? loaded : ByteView.copyOf(loaded);
-      const expiresAt = this.expiryOf(value.expiresAt);
+      const expiresAt = this.freshness.expiryOf(value.expiresAt);
       if (expiresAt !== value.expiresAt) value = ByteView.expiringAt(value, expiresAt);
     } catch (err) {
       this.counters.localLoadErrors++;
@@ -519,9 +502,8 @@ export class Group {
 
   /** The expired main-cache copy of `key` if it is within stale-if-error, counted as served. */
   private staleIfError(key: string): ByteView | undefined {
-    if (this.staleIfErrorMs === 0) return undefined;
     const stale = this.mainCache.peek(key);
-    if (!stale || stale.expiresAt === 0 || this.clock() >= stale.expiresAt + this.staleIfErrorMs) return undefined;
+    if (!stale || !this.freshness.mayServeOnError(stale.expiresAt)) return undefined;
     this.counters.staleIfError++;
     return stale;
   }
@@ -531,7 +513,7 @@ export class Group {
     if (this.cacheBytes === 0) return;
     // Already expired (a source that says so, e.g. no-store): served to this caller, never cached,
     // and no older copy is kept to be served stale in its place.
-    if (value.expiresAt !== 0 && value.expiresAt <= this.clock()) {
+    if (!this.freshness.isFresh(value.expiresAt)) {
       cache.delete(key);
       return;
     }

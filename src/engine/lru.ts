@@ -1,6 +1,7 @@
 // lru.ts is a byte-bounded least-recently-used cache of ByteViews with groupcache's accounting.
 import { LRUCache } from 'lru-cache';
 import { ByteView } from './byteview.js';
+import { isFresh } from './freshness.js';
 import { SlabArena } from '../memory/slab.js';
 
 export interface ByteLruStats {
@@ -74,7 +75,7 @@ export class ByteLru {
     return value;
   }
 
-  /** The value of `key` without counting a get or refreshing its recency (for tests and debugging). */
+  /** The value of `key` without refreshing its recency: for looks that are not a client's get (peeks, handoff, stale-if-error). */
   peek(key: string): ByteView | undefined {
     return this.cache.peek(key);
   }
@@ -106,7 +107,7 @@ export class ByteLru {
   private countEviction(value: ByteView): void {
     this.evictions++;
     // A value that never expires ends by eviction; one with an expiry should end by expiring.
-    if (value.expiresAt !== 0 && value.expiresAt > this.clock()) this.unexpiredEvictions++;
+    if (value.expiresAt !== 0 && isFresh(value.expiresAt, this.clock())) this.unexpiredEvictions++;
   }
 
   /** Entries from most to least recently used, without touching their recency. */
