@@ -18,11 +18,18 @@ export function withinStaleWindow(expiresAt: number, windowMs: number, now: numb
 }
 
 export interface FreshnessOptions {
-  /** How long a loaded value is served, in ms; 0 (the default): until it is evicted, as groupcache. */
+  /**
+   * How long a loaded value is served, in ms; 0 (the default): until it is evicted, as groupcache.
+   * A value the source says expires sooner expires then; a value fetched from its owner keeps the
+   * owner's expiry, capped the same way.
+   */
   ttlMs?: number;
-  /** How long past its expiry a value may be served while one refresh loads it again. Default 0: never. */
+  /**
+   * For this long past its expiry, a value this process loads itself (it owns the key, or a peer
+   * asked) is still served at once while one refresh loads it again. Default 0: never.
+   */
   staleWhileRevalidateMs?: number;
-  /** How long past its expiry a value may be served instead of a failed load's error. Default 0: never. */
+  /** For this long past its expiry, such a value is served instead of a failed load's error. Default 0: never. */
   staleIfErrorMs?: number;
 }
 

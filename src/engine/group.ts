@@ -1,10 +1,13 @@
 // group.ts is a cache namespace: main and hot caches, the load path through the owner peer, and its stats.
 import { ByteView } from './byteview.js';
+import { zeroed, type Counters } from './counters.js';
 import { GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
-import { Freshness, isFresh } from './freshness.js';
+import { Freshness, type FreshnessOptions } from './freshness.js';
+import { GroupHandoff, type HandoffCounter } from './handoff/group-handoff.js';
+import { keyProblem } from './key.js';
 import { ByteLru } from './lru.js';
 import { SlabArena } from '../memory/slab.js';
-import { noPeers, type HandedValue, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
+import { noPeers, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
 import { RequestRate } from './request-rate.js';
 import { SingleFlight, type Flight } from './singleflight.js';
 
@@ -16,50 +19,38 @@ import { SingleFlight, type Flight } from './singleflight.js';
  */
 export type Getter = (key: string, signal?: AbortSignal) => Promise<Uint8Array | string | ByteView>;
 
-/** groupcache's per-group counters; all only ever grow. */
-export interface GroupStats {
+/** groupcache's per-group counters, by name; all only ever grow. */
+const GROUP_COUNTERS = [
   /** Every get, including those that hit a cache. */
-  gets: number;
-  mainHits: number;
-  hotHits: number;
+  'gets',
+  'mainHits',
+  'hotHits',
   /** Gets that missed both caches and went down the load path. */
-  loads: number;
+  'loads',
   /** Loads left after singleflight: concurrent gets of one key that missed count once (groupcache's LoadsDeduped). */
-  loadsDeduped: number;
+  'loadsDeduped',
   /** Values fetched from the owner peer. */
-  peerLoads: number;
+  'peerLoads',
   /** Failed peer fetches that fell back to a local load. */
-  peerErrors: number;
+  'peerErrors',
   /** Values the getter loaded (groupcache's LocalLoads). */
-  localLoads: number;
+  'localLoads',
   /** Getter calls that failed, not-found included (groupcache's LocalLoadErrs). */
-  localLoadErrors: number;
+  'localLoadErrors',
   /** Of those, the ones that were not a not-found: the source failed. */
-  sourceFailures: number;
+  'sourceFailures',
   /** Gets that arrived from another peer over the peer protocol. */
-  serverRequests: number;
+  'serverRequests',
   /** Cached values found expired (and dropped) when a get looked for them. */
-  expirations: number;
-  /** Keys invalidated with remove(), cached here or not. */
-  removals: number;
-  /** Times the whole group was emptied with reset(). */
-  resets: number;
+  'expirations',
   /** Expired values served while a refresh ran (stale-while-revalidate). */
-  staleWhileRevalidate: number;
+  'staleWhileRevalidate',
   /** Expired values served because the load failed (stale-if-error). */
-  staleIfError: number;
-  /** Misses this process owns that asked the key's previous holder for its cached copy (handoff), by outcome. */
-  peekHits: number;
-  peekMisses: number;
-  peekErrors: number;
-  /** Peeks other peers sent here, and the ones answered with a value. */
-  peeksServed: number;
-  peeksAnswered: number;
-  /** Values other peers handed here: stored, or refused (not owned here, expired, or already cached). */
-  handoffStored: number;
-  handoffRefused: number;
-  handoffStoredBytes: number;
-}
+  'staleIfError',
+] as const;
+
+/** A group's counters and its handoff's (handoff/group-handoff.ts), as stats() reports them. */
+export type GroupStats = Counters<(typeof GROUP_COUNTERS)[number] | HandoffCounter>;
 
 /** What the group reports as it works, for logs and metrics; all optional. */
 export interface GroupObserver {
@@ -69,7 +60,8 @@ export interface GroupObserver {
   peerFallback?(group: string, key: string, peer: string, error: PeerUnavailableError): void;
 }
 
-export interface GroupOptions {
+/** A group's settings; ttlMs and the stale windows are freshness.ts's. */
+export interface GroupOptions extends FreshnessOptions {
   name: string;
   /** Byte budget shared by the main and hot caches (key + value bytes). 0 disables caching. */
   cacheBytes: number;
@@ -93,21 +85,8 @@ export interface GroupOptions {
   observer?: GroupObserver;
   /** Where the caches keep small values (slab.ts). Default: an arena of this group's own; a GroupRegistry passes its node's. */
   arena?: SlabArena;
-  /**
-   * How long a loaded value is served, in ms; 0 (the default): until it is evicted, as groupcache.
-   * A value the source says expires sooner expires then; a value fetched from its owner keeps the
-   * owner's expiry.
-   */
-  ttlMs?: number;
   /** Wall clock in ms since the epoch, for expiry (pods compare expiries). Default Date.now. */
   clock?: () => number;
-  /**
-   * For this long past its expiry, a value this process loads itself (it owns the key, or a peer
-   * asked) is still served at once while one refresh loads it again. Default 0: never.
-   */
-  staleWhileRevalidateMs?: number;
-  /** For this long past its expiry, such a value is served instead of a failed load's error. Default 0: never. */
-  staleIfErrorMs?: number;
 }
 
 export interface GetOptions {
@@ -119,20 +98,8 @@ export interface GetOptions {
 /** The options of every get that arrived over the peer protocol. */
 export const FROM_PEER: GetOptions = Object.freeze({ fromPeer: true });
 
-/**
- * Longest key, in UTF-8 bytes. A key travels percent-encoded in a URL (up to 3 characters a byte),
- * and Node refuses a request line and headers over 16 KiB: 2 KiB keeps every peer path and /api URL
- * well inside that, so a key is refused where it enters, never by its owner.
- */
-export const MAX_KEY_BYTES = 2048;
-
-/** Why `key` cannot be asked for (empty, or longer than MAX_KEY_BYTES), or undefined when it can. */
-export function keyProblem(key: string): string | undefined {
-  if (typeof key !== 'string' || key === '') return 'key is required';
-  // A UTF-16 string takes at most 3 UTF-8 bytes per unit: only long keys need counting.
-  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return `key is longer than ${MAX_KEY_BYTES} bytes (UTF-8)`;
-  return undefined;
-}
+// What a key may be (key.ts), for callers that check keys where they enter.
+export { keyProblem, MAX_KEY_BYTES } from './key.js';
 
 /** What a miss gets once the node stops loading (stopLoads). */
 const shuttingDown = (): SourceError => new SourceError('shutting down: no new loads', { status: 503 });
@@ -164,32 +131,9 @@ export class Group {
   private readonly fetchFlight = new SingleFlight<ByteView>();
   /** Set by stopLoads(): a shutdown past its drain deadline starts no load for clients that are gone. */
   private stopped = false;
-  private readonly counters: GroupStats = {
-    gets: 0,
-    mainHits: 0,
-    hotHits: 0,
-    loads: 0,
-    loadsDeduped: 0,
-    peerLoads: 0,
-    peerErrors: 0,
-    localLoads: 0,
-    localLoadErrors: 0,
-    sourceFailures: 0,
-    serverRequests: 0,
-    expirations: 0,
-    removals: 0,
-    resets: 0,
-    staleWhileRevalidate: 0,
-    staleIfError: 0,
-    peekHits: 0,
-    peekMisses: 0,
-    peekErrors: 0,
-    peeksServed: 0,
-    peeksAnswered: 0,
-    handoffStored: 0,
-    handoffRefused: 0,
-    handoffStoredBytes: 0,
-  };
+  private readonly counters = zeroed(GROUP_COUNTERS);
+  /** Peeks sent and answered, values handed here and on: this group's side of handoff. */
+  readonly handoff: GroupHandoff;
 
   constructor(options: GroupOptions) {
     if (typeof options.name !== 'string' || options.name === '') throw new TypeError('name must be a non-empty string');
@@ -212,6 +156,16 @@ export class Group {
     const arena = options.arena ?? new SlabArena();
     this.mainCache = new ByteLru(ceiling, { arena, clock: this.freshness.clock });
     this.hotCache = new ByteLru(ceiling, { arena, clock: this.freshness.clock });
+    this.handoff = new GroupHandoff({
+      name: this.name,
+      peers: this.peers,
+      freshness: this.freshness,
+      mainCache: this.mainCache,
+      hotCache: this.hotCache,
+      caches: this.cacheBytes > 0,
+      accepting: () => !this.stopped,
+      keep: (key, value) => this.populateCache(this.mainCache, key, value),
+    });
   }
 
   /** Returns the value of `key`: from a cache, from its owner peer, or loaded here. */
@@ -242,7 +196,7 @@ export class Group {
   }
 
   stats(): Readonly<GroupStats> {
-    return { ...this.counters };
+    return { ...this.counters, ...this.handoff.stats() };
   }
 
   /** A cached value that may be served; with `options` (a get, not a flight's second look), also a stale one being revalidated. */
@@ -304,7 +258,6 @@ export class Group {
    * afresh. Returns whether a copy was cached. Other peers are told by the caller.
    */
   remove(key: string): boolean {
-    this.counters.removals++;
     this.loadFlight.forget(key);
     this.fetchFlight.forget(key);
     const main = this.mainCache.delete(key);
@@ -314,7 +267,6 @@ export class Group {
 
   /** remove() for every key: both caches emptied, every load in flight forgotten. */
   reset(): void {
-    this.counters.resets++;
     this.loadFlight.forgetAll();
     this.fetchFlight.forgetAll();
     this.mainCache.clear();
@@ -355,9 +307,11 @@ export class Group {
         }
       }
       // Just after a membership change, the key's previous holder may still have it cached.
-      const previous = owner ? undefined : this.peers.handoffSource?.(key);
-      const handed = previous ? await this.peek(previous, key, call) : undefined;
-      return handed ?? this.loadLocally(key, options.signal, call);
+      const peek = owner ? undefined : this.handoff.askPreviousHolder(key);
+      const handed = peek && (await peek);
+      if (!handed) return this.loadLocally(key, options.signal, call);
+      if (!call.forgotten) this.populateCache(this.mainCache, key, handed);
+      return handed;
     });
     return promise;
   }
@@ -402,72 +356,6 @@ export class Group {
     let rate = this.peerRates.get(value);
     if (!rate) this.peerRates.set(value, (rate = new RequestRate(now)));
     return rate.record(now);
-  }
-
-  /** The previous holder's cached copy of `key`, kept here as if loaded; undefined when it has none or cannot say in time. */
-  private async peek(peer: PeerGetter, key: string, call: Flight): Promise<ByteView | undefined> {
-    if (!peer.peek) return undefined;
-    let answer: PeerValue | undefined;
-    try {
-      answer = await peer.peek(this.name, key);
-    } catch {
-      this.counters.peekErrors++;
-      return undefined;
-    }
-    const value = answer && ByteView.adopt(answer.value, this.freshness.expiryOf(answer.expiresAt));
-    if (!value || !this.freshness.isFresh(value.expiresAt)) {
-      this.counters.peekMisses++;
-      return undefined;
-    }
-    this.counters.peekHits++;
-    if (!call.forgotten) this.populateCache(this.mainCache, key, value);
-    return value;
-  }
-
-  /**
-   * Answers another peer's peek: the cached copy of `key` (main or hot, fresh), or undefined. Never
-   * loads, and is not counted as a get.
-   */
-  peekCached(key: string): ByteView | undefined {
-    this.counters.peeksServed++;
-    if (this.cacheBytes === 0 || keyProblem(key) !== undefined) return undefined;
-    const now = this.freshness.clock();
-    const fresh = (value: ByteView | undefined) => (value && isFresh(value.expiresAt, now) ? value : undefined);
-    const found = fresh(this.mainCache.peek(key)) ?? fresh(this.hotCache.peek(key));
-    if (found) this.counters.peeksAnswered++;
-    return found;
-  }
-
-  /**
-   * Stores a value another peer handed over as if it had been loaded here, unless `accept` says
-   * this process does not own the key, it already holds a fresh copy, or the value expired.
-   */
-  storeHanded(handed: HandedValue, owns: (key: string) => boolean): boolean {
-    const { key } = handed;
-    const current = this.mainCache.peek(key);
-    const fresh = current !== undefined && this.freshness.isFresh(current.expiresAt);
-    if (this.cacheBytes === 0 || this.stopped || keyProblem(key) !== undefined || fresh || !owns(key)) {
-      this.counters.handoffRefused++;
-      return false;
-    }
-    const expiresAt = this.freshness.expiryOf(handed.expiresAt);
-    if (!this.freshness.isFresh(expiresAt)) {
-      this.counters.handoffRefused++;
-      return false;
-    }
-    // The bytes are a view into the request body: copied, so the cache does not pin the whole body.
-    this.populateCache(this.mainCache, key, ByteView.copyOf(handed.value, expiresAt));
-    this.counters.handoffStored++;
-    this.counters.handoffStoredBytes += handed.value.byteLength;
-    return true;
-  }
-
-  /** The main cache's fresh entries, most recently used first: what this process hands over when it leaves. */
-  *handoffEntries(): Generator<[string, ByteView]> {
-    const now = this.freshness.clock();
-    for (const [key, value] of this.mainCache.entries()) {
-      if (isFresh(value.expiresAt, now)) yield [key, value];
-    }
   }
 
   private async loadLocally(key: string, signal: AbortSignal | undefined, call: Flight): Promise<ByteView> {
