@@ -13,8 +13,6 @@ export interface ByteLruStats {
   evictions: number;
   /** Of those, values with an expiry that had not come yet: the budget cut them short of their TTL. */
   unexpiredEvictions: number;
-  gets: number;
-  hits: number;
 }
 
 /** The one place bytes are counted: UTF-8 key length plus value length, as groupcache does. */
@@ -42,8 +40,6 @@ export class ByteLru {
   private evictions = 0;
   private unexpiredEvictions = 0;
   private readonly clock: () => number;
-  private gets = 0;
-  private hits = 0;
   private readonly arena: SlabArena;
 
   constructor(
@@ -66,12 +62,8 @@ export class ByteLru {
   }
 
   get(key: string): ByteView | undefined {
-    this.gets++;
     const value = this.cache.get(key);
-    if (value !== undefined) {
-      this.hits++;
-      ByteView.touch(value, this.arena);
-    }
+    if (value !== undefined) ByteView.touch(value, this.arena);
     return value;
   }
 
@@ -129,7 +121,7 @@ export class ByteLru {
   }
 
   stats(): ByteLruStats {
-    return { items: this.items, bytes: this.bytes, evictions: this.evictions, unexpiredEvictions: this.unexpiredEvictions, gets: this.gets, hits: this.hits };
+    return { items: this.items, bytes: this.bytes, evictions: this.evictions, unexpiredEvictions: this.unexpiredEvictions };
   }
 
   clear(): void {
