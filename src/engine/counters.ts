@@ -4,8 +4,7 @@
 export type Counters<Name extends string> = Record<Name, number>;
 
 export function zeroed<Name extends string>(names: readonly Name[]): Counters<Name> {
-  // Added one by one to a literal, so V8 keeps the object in fast mode for the hot path's `++`.
-  const counters = {} as Counters<Name>;
-  for (const name of names) counters[name] = 0;
-  return counters;
+  // Object.fromEntries keeps the object in V8's fast mode whatever the count (adding keys one by
+  // one turns it into a dictionary past about 16), so the hot path's `++` stays cheap.
+  return Object.fromEntries(names.map((name) => [name, 0])) as Counters<Name>;
 }
