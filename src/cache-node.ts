@@ -16,7 +16,7 @@ import { expressMessageClasses } from './http/message-classes.js';
 import { HttpPeerClient } from './http/peer-client.js';
 import { createPeerHandler } from './http/peer-handler.js';
 import { adminCheck, bearerCheck } from './http/admin-auth.js';
-import { handOffOnLeave } from './engine/handoff.js';
+import { handOffOnLeave } from './engine/handoff/sender.js';
 import { createInvalidateHandler } from './http/invalidate-handler.js';
 import { sendText } from './http/responses.js';
 import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
@@ -126,8 +126,8 @@ export class CacheNode {
       adminCheck: admin,
       handoff: config.handoff
         ? {
-            acceptsHandoffFrom: (sender) => this.ring.acceptsHandoffFrom(sender),
-            ownsWithout: (sender, key) => this.ring.ownsWithout(sender, key),
+            acceptsHandoffFrom: (sender) => this.ring.handoffWindow.acceptsHandoffFrom(sender),
+            ownsWithout: (sender, key) => this.ring.handoffWindow.ownsWithout(sender, key),
             tokenCheck: config.peerToken ? bearerCheck(config.peerToken, 'GEECACHE_PEER_TOKEN', 'peer token') : undefined,
           }
         : undefined,

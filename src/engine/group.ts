@@ -1,9 +1,13 @@
 // group.ts is a cache namespace: main and hot caches, the load path through the owner peer, and its stats.
 import { ByteView } from './byteview.js';
+import { zeroed, type Counters } from './counters.js';
 import { GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, SourceError } from '../errors.js';
+import { Freshness, type FreshnessOptions } from './freshness.js';
+import { GroupHandoff, type HandoffCounter } from './handoff/group-handoff.js';
+import { keyProblem } from './key.js';
 import { ByteLru } from './lru.js';
 import { SlabArena } from '../memory/slab.js';
-import { noPeers, type HandedValue, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
+import { noPeers, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
 import { RequestRate } from './request-rate.js';
 import { SingleFlight, type Flight } from './singleflight.js';
 
@@ -15,50 +19,38 @@ import { SingleFlight, type Flight } from './singleflight.js';
  */
 export type Getter = (key: string, signal?: AbortSignal) => Promise<Uint8Array | string | ByteView>;
 
-/** groupcache's per-group counters; all only ever grow. */
-export interface GroupStats {
+/** groupcache's per-group counters, by name; all only ever grow. */
+const GROUP_COUNTERS = [
   /** Every get, including those that hit a cache. */
-  gets: number;
-  mainHits: number;
-  hotHits: number;
+  'gets',
+  'mainHits',
+  'hotHits',
   /** Gets that missed both caches and went down the load path. */
-  loads: number;
+  'loads',
   /** Loads left after singleflight: concurrent gets of one key that missed count once (groupcache's LoadsDeduped). */
-  loadsDeduped: number;
+  'loadsDeduped',
   /** Values fetched from the owner peer. */
-  peerLoads: number;
+  'peerLoads',
   /** Failed peer fetches that fell back to a local load. */
-  peerErrors: number;
+  'peerErrors',
   /** Values the getter loaded (groupcache's LocalLoads). */
-  localLoads: number;
+  'localLoads',
   /** Getter calls that failed, not-found included (groupcache's LocalLoadErrs). */
-  localLoadErrors: number;
+  'localLoadErrors',
   /** Of those, the ones that were not a not-found: the source failed. */
-  sourceFailures: number;
+  'sourceFailures',
   /** Gets that arrived from another peer over the peer protocol. */
-  serverRequests: number;
+  'serverRequests',
   /** Cached values found expired (and dropped) when a get looked for them. */
-  expirations: number;
-  /** Keys invalidated with remove(), cached here or not. */
-  removals: number;
-  /** Times the whole group was emptied with reset(). */
-  resets: number;
+  'expirations',
   /** Expired values served while a refresh ran (stale-while-revalidate). */
-  staleWhileRevalidate: number;
+  'staleWhileRevalidate',
   /** Expired values served because the load failed (stale-if-error). */
-  staleIfError: number;
-  /** Misses this process owns that asked the key's previous holder for its cached copy (handoff), by outcome. */
-  peekHits: number;
-  peekMisses: number;
-  peekErrors: number;
-  /** Peeks other peers sent here, and the ones answered with a value. */
-  peeksServed: number;
-  peeksAnswered: number;
-  /** Values other peers handed here: stored, or refused (not owned here, expired, or already cached). */
-  handoffStored: number;
-  handoffRefused: number;
-  handoffStoredBytes: number;
-}
+  'staleIfError',
+] as const;
+
+/** A group's counters and its handoff's (handoff/group-handoff.ts), as stats() reports them. */
+export type GroupStats = Counters<(typeof GROUP_COUNTERS)[number] | HandoffCounter>;
 
 /** What the group reports as it works, for logs and metrics; all optional. */
 export interface GroupObserver {
@@ -68,7 +60,8 @@ export interface GroupObserver {
   peerFallback?(group: string, key: string, peer: string, error: PeerUnavailableError): void;
 }
 
-export interface GroupOptions {
+/** A group's settings; ttlMs and the stale windows are freshness.ts's. */
+export interface GroupOptions extends FreshnessOptions {
   name: string;
   /** Byte budget shared by the main and hot caches (key + value bytes). 0 disables caching. */
   cacheBytes: number;
@@ -92,21 +85,8 @@ export interface GroupOptions {
   observer?: GroupObserver;
   /** Where the caches keep small values (slab.ts). Default: an arena of this group's own; a GroupRegistry passes its node's. */
   arena?: SlabArena;
-  /**
-   * How long a loaded value is served, in ms; 0 (the default): until it is evicted, as groupcache.
-   * A value the source says expires sooner expires then; a value fetched from its owner keeps the
-   * owner's expiry.
-   */
-  ttlMs?: number;
   /** Wall clock in ms since the epoch, for expiry (pods compare expiries). Default Date.now. */
   clock?: () => number;
-  /**
-   * For this long past its expiry, a value this process loads itself (it owns the key, or a peer
-   * asked) is still served at once while one refresh loads it again. Default 0: never.
-   */
-  staleWhileRevalidateMs?: number;
-  /** For this long past its expiry, such a value is served instead of a failed load's error. Default 0: never. */
-  staleIfErrorMs?: number;
 }
 
 export interface GetOptions {
@@ -118,20 +98,8 @@ export interface GetOptions {
 /** The options of every get that arrived over the peer protocol. */
 export const FROM_PEER: GetOptions = Object.freeze({ fromPeer: true });
 
-/**
- * Longest key, in UTF-8 bytes. A key travels percent-encoded in a URL (up to 3 characters a byte),
- * and Node refuses a request line and headers over 16 KiB: 2 KiB keeps every peer path and /api URL
- * well inside that, so a key is refused where it enters, never by its owner.
- */
-export const MAX_KEY_BYTES = 2048;
-
-/** Why `key` cannot be asked for (empty, or longer than MAX_KEY_BYTES), or undefined when it can. */
-export function keyProblem(key: string): string | undefined {
-  if (typeof key !== 'string' || key === '') return 'key is required';
-  // A UTF-16 string takes at most 3 UTF-8 bytes per unit: only long keys need counting.
-  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return `key is longer than ${MAX_KEY_BYTES} bytes (UTF-8)`;
-  return undefined;
-}
+// What a key may be (key.ts), for callers that check keys where they enter.
+export { keyProblem, MAX_KEY_BYTES } from './key.js';
 
 /** What a miss gets once the node stops loading (stopLoads). */
 const shuttingDown = (): SourceError => new SourceError('shutting down: no new loads', { status: 503 });
@@ -156,43 +124,16 @@ export class Group {
   private readonly peerRates = new WeakMap<ByteView, RequestRate>();
   private readonly random: () => number;
   private readonly now: () => number;
-  private readonly clock: () => number;
-  readonly ttlMs: number;
-  readonly staleWhileRevalidateMs: number;
-  readonly staleIfErrorMs: number;
-  /** How long past its expiry a main-cache value may still be of use: the longer stale window. */
-  private readonly staleMs: number;
+  /** When values stop being served: TTL, stale windows, and the wall clock they are read by. */
+  readonly freshness: Freshness;
   private readonly observer: GroupObserver;
   private readonly loadFlight = new SingleFlight<ByteView>();
   private readonly fetchFlight = new SingleFlight<ByteView>();
   /** Set by stopLoads(): a shutdown past its drain deadline starts no load for clients that are gone. */
   private stopped = false;
-  private readonly counters: GroupStats = {
-    gets: 0,
-    mainHits: 0,
-    hotHits: 0,
-    loads: 0,
-    loadsDeduped: 0,
-    peerLoads: 0,
-    peerErrors: 0,
-    localLoads: 0,
-    localLoadErrors: 0,
-    sourceFailures: 0,
-    serverRequests: 0,
-    expirations: 0,
-    removals: 0,
-    resets: 0,
-    staleWhileRevalidate: 0,
-    staleIfError: 0,
-    peekHits: 0,
-    peekMisses: 0,
-    peekErrors: 0,
-    peeksServed: 0,
-    peeksAnswered: 0,
-    handoffStored: 0,
-    handoffRefused: 0,
-    handoffStoredBytes: 0,
-  };
+  private readonly counters = zeroed(GROUP_COUNTERS);
+  /** Peeks sent and answered, values handed here and on: this group's side of handoff. */
+  readonly handoff: GroupHandoff;
 
   constructor(options: GroupOptions) {
     if (typeof options.name !== 'string' || options.name === '') throw new TypeError('name must be a non-empty string');
@@ -209,19 +150,22 @@ export class Group {
     if (!(this.hotCacheQps >= 0)) throw new TypeError(`hotCacheQps must be a non-negative number, got ${options.hotCacheQps}`);
     this.random = options.random ?? Math.random;
     this.now = options.now ?? (() => performance.now());
-    this.clock = options.clock ?? Date.now;
-    this.ttlMs = options.ttlMs ?? 0;
-    this.staleWhileRevalidateMs = options.staleWhileRevalidateMs ?? 0;
-    this.staleIfErrorMs = options.staleIfErrorMs ?? 0;
-    for (const [name, value] of [['ttlMs', this.ttlMs], ['staleWhileRevalidateMs', this.staleWhileRevalidateMs], ['staleIfErrorMs', this.staleIfErrorMs]] as const) {
-      if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a non-negative integer, got ${value}`);
-    }
-    this.staleMs = Math.max(this.staleWhileRevalidateMs, this.staleIfErrorMs);
+    this.freshness = new Freshness(options, options.clock ?? Date.now);
     this.observer = options.observer ?? {};
     const ceiling = Math.max(1, options.cacheBytes);
     const arena = options.arena ?? new SlabArena();
-    this.mainCache = new ByteLru(ceiling, { arena, clock: this.clock });
-    this.hotCache = new ByteLru(ceiling, { arena, clock: this.clock });
+    this.mainCache = new ByteLru(ceiling, { arena, clock: this.freshness.clock });
+    this.hotCache = new ByteLru(ceiling, { arena, clock: this.freshness.clock });
+    this.handoff = new GroupHandoff({
+      name: this.name,
+      peers: this.peers,
+      freshness: this.freshness,
+      mainCache: this.mainCache,
+      hotCache: this.hotCache,
+      caches: this.cacheBytes > 0,
+      accepting: () => !this.stopped,
+      keep: (key, value) => this.populateCache(this.mainCache, key, value),
+    });
   }
 
   /** Returns the value of `key`: from a cache, from its owner peer, or loaded here. */
@@ -252,7 +196,7 @@ export class Group {
   }
 
   stats(): Readonly<GroupStats> {
-    return { ...this.counters };
+    return { ...this.counters, ...this.handoff.stats() };
   }
 
   /** A cached value that may be served; with `options` (a get, not a flight's second look), also a stale one being revalidated. */
@@ -260,7 +204,7 @@ export class Group {
     if (this.cacheBytes === 0) return undefined;
     const main = this.mainCache.get(key);
     if (main) {
-      if (main.expiresAt === 0 || main.expiresAt > this.clock()) {
+      if (this.freshness.isFresh(main.expiresAt)) {
         this.counters.mainHits++;
         return main;
       }
@@ -277,7 +221,7 @@ export class Group {
 
   /** An expired main-cache value stays while a stale window may still use it, and is dropped past them, as fresh() drops expired values. */
   private dropPastStale(key: string, value: ByteView): void {
-    if (this.staleMs > 0 && this.clock() < value.expiresAt + this.staleMs) return;
+    if (!this.freshness.pastStale(value.expiresAt)) return;
     this.mainCache.delete(key);
     this.counters.expirations++;
   }
@@ -288,7 +232,7 @@ export class Group {
    * peer owns is not: the owner serves its own stale copy and refreshes it.
    */
   private revalidating(key: string, value: ByteView, options: GetOptions): boolean {
-    if (this.stopped || this.clock() >= value.expiresAt + this.staleWhileRevalidateMs) return false;
+    if (this.stopped || !this.freshness.mayServeWhileRevalidating(value.expiresAt)) return false;
     if (!options.fromPeer && this.peers.pickPeer(key) !== undefined) return false;
     this.counters.staleWhileRevalidate++;
     // Failures are counted by loadLocally and met by the next get.
@@ -302,17 +246,10 @@ export class Group {
    * evicted in LRU order like any other. Reads the clock only for values that expire.
    */
   private fresh(cache: ByteLru, key: string, value: ByteView): boolean {
-    if (value.expiresAt === 0 || value.expiresAt > this.clock()) return true;
+    if (this.freshness.isFresh(value.expiresAt)) return true;
     cache.delete(key);
     this.counters.expirations++;
     return false;
-  }
-
-  /** When a value loaded (or fetched) now stops being served: the source's expiry, capped by the group's TTL; 0 for never. */
-  private expiryOf(sourceExpiry: number): number {
-    if (this.ttlMs === 0) return sourceExpiry;
-    const cap = this.clock() + this.ttlMs;
-    return sourceExpiry === 0 ? cap : Math.min(sourceExpiry, cap);
   }
 
   /**
@@ -321,7 +258,6 @@ export class Group {
    * afresh. Returns whether a copy was cached. Other peers are told by the caller.
    */
   remove(key: string): boolean {
-    this.counters.removals++;
     this.loadFlight.forget(key);
     this.fetchFlight.forget(key);
     const main = this.mainCache.delete(key);
@@ -331,7 +267,6 @@ export class Group {
 
   /** remove() for every key: both caches emptied, every load in flight forgotten. */
   reset(): void {
-    this.counters.resets++;
     this.loadFlight.forgetAll();
     this.fetchFlight.forgetAll();
     this.mainCache.clear();
@@ -372,9 +307,11 @@ export class Group {
         }
       }
       // Just after a membership change, the key's previous holder may still have it cached.
-      const previous = owner ? undefined : this.peers.handoffSource?.(key);
-      const handed = previous ? await this.peek(previous, key, call) : undefined;
-      return handed ?? this.loadLocally(key, options.signal, call);
+      const peek = owner ? undefined : this.handoff.askPreviousHolder(key);
+      const handed = peek && (await peek);
+      if (!handed) return this.loadLocally(key, options.signal, call);
+      if (!call.forgotten) this.populateCache(this.mainCache, key, handed);
+      return handed;
     });
     return promise;
   }
@@ -392,7 +329,7 @@ export class Group {
     // The decoded bytes belong to this response alone. They may be a view into a larger
     // socket buffer: a cache that keeps the value moves it into a slab (ByteView.adopt).
     // A hot copy never outlives the owner's; an owner that sends no expiry (a Go peer) gets this group's TTL from now.
-    const value = ByteView.adopt(answer.value, this.expiryOf(answer.expiresAt));
+    const value = ByteView.adopt(answer.value, this.freshness.expiryOf(answer.expiresAt));
     // A value the key's invalidation overtook (call.forgotten) goes to its callers, never to the cache.
     if (this.hotCacheEnabled && !call.forgotten && this.isHot(answer)) this.populateCache(this.hotCache, key, value);
     return value;
@@ -421,72 +358,6 @@ export class Group {
     return rate.record(now);
   }
 
-  /** The previous holder's cached copy of `key`, kept here as if loaded; undefined when it has none or cannot say in time. */
-  private async peek(peer: PeerGetter, key: string, call: Flight): Promise<ByteView | undefined> {
-    if (!peer.peek) return undefined;
-    let answer: PeerValue | undefined;
-    try {
-      answer = await peer.peek(this.name, key);
-    } catch {
-      this.counters.peekErrors++;
-      return undefined;
-    }
-    const value = answer && ByteView.adopt(answer.value, this.expiryOf(answer.expiresAt));
-    if (!value || (value.expiresAt !== 0 && value.expiresAt <= this.clock())) {
-      this.counters.peekMisses++;
-      return undefined;
-    }
-    this.counters.peekHits++;
-    if (!call.forgotten) this.populateCache(this.mainCache, key, value);
-    return value;
-  }
-
-  /**
-   * Answers another peer's peek: the cached copy of `key` (main or hot, fresh), or undefined. Never
-   * loads, and is not counted as a get.
-   */
-  peekCached(key: string): ByteView | undefined {
-    this.counters.peeksServed++;
-    if (this.cacheBytes === 0 || keyProblem(key) !== undefined) return undefined;
-    const now = this.clock();
-    const fresh = (value: ByteView | undefined) => (value && (value.expiresAt === 0 || value.expiresAt > now) ? value : undefined);
-    const found = fresh(this.mainCache.peek(key)) ?? fresh(this.hotCache.peek(key));
-    if (found) this.counters.peeksAnswered++;
-    return found;
-  }
-
-  /**
-   * Stores a value another peer handed over as if it had been loaded here, unless `accept` says
-   * this process does not own the key, it already holds a fresh copy, or the value expired.
-   */
-  storeHanded(handed: HandedValue, owns: (key: string) => boolean): boolean {
-    const { key } = handed;
-    const current = this.mainCache.peek(key);
-    const fresh = current !== undefined && (current.expiresAt === 0 || current.expiresAt > this.clock());
-    if (this.cacheBytes === 0 || this.stopped || keyProblem(key) !== undefined || fresh || !owns(key)) {
-      this.counters.handoffRefused++;
-      return false;
-    }
-    const expiresAt = this.expiryOf(handed.expiresAt);
-    if (expiresAt !== 0 && expiresAt <= this.clock()) {
-      this.counters.handoffRefused++;
-      return false;
-    }
-    // The bytes are a view into the request body: copied, so the cache does not pin the whole body.
-    this.populateCache(this.mainCache, key, ByteView.copyOf(handed.value, expiresAt));
-    this.counters.handoffStored++;
-    this.counters.handoffStoredBytes += handed.value.byteLength;
-    return true;
-  }
-
-  /** The main cache's fresh entries, most recently used first: what this process hands over when it leaves. */
-  *handoffEntries(): Generator<[string, ByteView]> {
-    const now = this.clock();
-    for (const [key, value] of this.mainCache.entries()) {
-      if (value.expiresAt === 0 || value.expiresAt > now) yield [key, value];
-    }
-  }
-
   private async loadLocally(key: string, signal: AbortSignal | undefined, call: Flight): Promise<ByteView> {
     // A fetch from the owner that failed during shutdown falls back here: no load for a client that is gone.
     if (this.stopped) throw shuttingDown();
@@ -495,7 +366,7 @@ export class Group {
     try {
       const loaded = await this.getter(key, signal);
       value = loaded instanceof ByteView ? loaded : ByteView.copyOf(loaded);
-      const expiresAt = this.expiryOf(value.expiresAt);
+      const expiresAt = this.freshness.expiryOf(value.expiresAt);
       if (expiresAt !== value.expiresAt) value = ByteView.expiringAt(value, expiresAt);
     } catch (err) {
       this.counters.localLoadErrors++;
@@ -519,9 +390,8 @@ export class Group {
 
   /** The expired main-cache copy of `key` if it is within stale-if-error, counted as served. */
   private staleIfError(key: string): ByteView | undefined {
-    if (this.staleIfErrorMs === 0) return undefined;
     const stale = this.mainCache.peek(key);
-    if (!stale || stale.expiresAt === 0 || this.clock() >= stale.expiresAt + this.staleIfErrorMs) return undefined;
+    if (!stale || !this.freshness.mayServeOnError(stale.expiresAt)) return undefined;
     this.counters.staleIfError++;
     return stale;
   }
@@ -531,7 +401,7 @@ export class Group {
     if (this.cacheBytes === 0) return;
     // Already expired (a source that says so, e.g. no-store): served to this caller, never cached,
     // and no older copy is kept to be served stale in its place.
-    if (value.expiresAt !== 0 && value.expiresAt <= this.clock()) {
+    if (!this.freshness.isFresh(value.expiresAt)) {
       cache.delete(key);
       return;
     }

@@ -1,6 +1,7 @@
 // lru.ts is a byte-bounded least-recently-used cache of ByteViews with groupcache's accounting.
 import { LRUCache } from 'lru-cache';
 import { ByteView } from './byteview.js';
+import { isFresh } from './freshness.js';
 import { SlabArena } from '../memory/slab.js';
 
 export interface ByteLruStats {
@@ -12,8 +13,6 @@ export interface ByteLruStats {
   evictions: number;
   /** Of those, values with an expiry that had not come yet: the budget cut them short of their TTL. */
   unexpiredEvictions: number;
-  gets: number;
-  hits: number;
 }
 
 /** The one place bytes are counted: UTF-8 key length plus value length, as groupcache does. */
@@ -41,8 +40,6 @@ export class ByteLru {
   private evictions = 0;
   private unexpiredEvictions = 0;
   private readonly clock: () => number;
-  private gets = 0;
-  private hits = 0;
   private readonly arena: SlabArena;
 
   constructor(
@@ -65,16 +62,12 @@ export class ByteLru {
   }
 
   get(key: string): ByteView | undefined {
-    this.gets++;
     const value = this.cache.get(key);
-    if (value !== undefined) {
-      this.hits++;
-      ByteView.touch(value, this.arena);
-    }
+    if (value !== undefined) ByteView.touch(value, this.arena);
     return value;
   }
 
-  /** The value of `key` without counting a get or refreshing its recency (for tests and debugging). */
+  /** The value of `key` without refreshing its recency: for looks that are not a client's get (peeks, handoff, stale-if-error). */
   peek(key: string): ByteView | undefined {
     return this.cache.peek(key);
   }
@@ -106,7 +99,7 @@ export class ByteLru {
   private countEviction(value: ByteView): void {
     this.evictions++;
     // A value that never expires ends by eviction; one with an expiry should end by expiring.
-    if (value.expiresAt !== 0 && value.expiresAt > this.clock()) this.unexpiredEvictions++;
+    if (value.expiresAt !== 0 && isFresh(value.expiresAt, this.clock())) this.unexpiredEvictions++;
   }
 
   /** Entries from most to least recently used, without touching their recency. */
@@ -128,7 +121,7 @@ export class ByteLru {
   }
 
   stats(): ByteLruStats {
-    return { items: this.items, bytes: this.bytes, evictions: this.evictions, unexpiredEvictions: this.unexpiredEvictions, gets: this.gets, hits: this.hits };
+    return { items: this.items, bytes: this.bytes, evictions: this.evictions, unexpiredEvictions: this.unexpiredEvictions };
   }
 
   clear(): void {

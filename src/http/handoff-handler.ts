@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
+import { acceptsSender, receiveHanded, type HandoffMembership } from '../engine/handoff/receiver.js';
 import { UnknownGroupError } from '../errors.js';
 import { encodeGetResponse, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
 import { parseBatchPath } from '../protocol/batch.js';
@@ -10,12 +11,8 @@ import type { AdminCheck } from './admin-auth.js';
 import { readBody } from './read-body.js';
 import { sendError, sendText, writeBytes } from './responses.js';
 
-/** Who may hand values to this process, and which of them it keeps (PeerRing implements the first two). */
-export interface HandoffReceiver {
-  /** Whether `sender` (a peer URL) may hand values here: a member, or a peer that just left. */
-  acceptsHandoffFrom(sender: string): boolean;
-  /** Whether this process owns `key` in the ring without `sender`. */
-  ownsWithout(sender: string, key: string): boolean;
+/** Who may hand values to this process and which of them it keeps (HandoffWindow), and the token it asks for. */
+export interface HandoffReceiver extends HandoffMembership {
   /** The shared peer token (GEECACHE_PEER_TOKEN); absent: none is asked for. */
   tokenCheck?: AdminCheck;
 }
@@ -42,7 +39,7 @@ function answerPeek(res: ServerResponse, groups: GroupRegistry, prefix: string, 
   if (!parsed.ok) return sendText(res, 400, parsed.message);
   const group = groups.get(parsed.group);
   if (!group) return sendError(res, new UnknownGroupError(parsed.group));
-  const cached = group.peekCached(parsed.key);
+  const cached = group.handoff.answerPeek(parsed.key);
   if (!cached) return void res.writeHead(204).end();
   writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(cached), cached.expiresAt), PROTOBUF_CONTENT_TYPE, false);
 }
@@ -51,7 +48,7 @@ function receiveValues(req: IncomingMessage, res: ServerResponse, groups: GroupR
   const refused = receiver.tokenCheck?.(req.headers.authorization);
   if (refused !== undefined) return sendText(res, 403, refused);
   const sender = req.headers[HANDOFF_SENDER_HEADER];
-  if (typeof sender !== 'string' || !sentFrom(sender, req.socket.remoteAddress) || !receiver.acceptsHandoffFrom(sender)) {
+  if (!acceptsSender(sender, req.socket.remoteAddress, receiver)) {
     return sendText(res, 403, `handoffs are taken only from ring members (${HANDOFF_SENDER_HEADER}: their peer URL, from its address)`);
   }
   const groupName = parseBatchPath(prefix, req.url ?? '/');
@@ -61,20 +58,6 @@ function receiveValues(req: IncomingMessage, res: ServerResponse, groups: GroupR
   readBody(req, res, MAX_HANDOFF_BODY_BYTES, 'handoff body', (body) => {
     const decoded = decodeHandoff(body);
     if (!decoded.ok) return sendText(res, 400, decoded.message);
-    let stored = 0;
-    for (const entry of decoded.entries) if (group.storeHanded(entry, (key) => receiver.ownsWithout(sender, key))) stored++;
-    sendText(res, 200, String(stored));
+    sendText(res, 200, String(receiveHanded(group.handoff, sender, decoded.entries, receiver)));
   });
-}
-
-/** Whether a peer URL names the address the request came from (IPv4-mapped and bracketed forms compared plainly). */
-function sentFrom(peer: string, remoteAddress: string | undefined): boolean {
-  let host: string;
-  try {
-    host = new URL(peer).hostname.replace(/^\[|\]$/g, '');
-  } catch {
-    return false;
-  }
-  const remote = (remoteAddress ?? '').replace(/^::ffff:/, '');
-  return host === remote;
 }

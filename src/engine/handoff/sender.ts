@@ -1,8 +1,8 @@
-// handoff.ts hands a leaving process's cached values to their next owners, most recently used first, within a time and byte budget.
-import type { ByteView } from './byteview.js';
-import type { GroupRegistry } from './group-registry.js';
-import type { PeerRing } from './peer-ring.js';
-import type { HandedValue } from './peers.js';
+// sender.ts hands a leaving process's cached values to their next owners, most recently used first, within a time and byte budget.
+import type { ByteView } from '../byteview.js';
+import type { GroupRegistry } from '../group-registry.js';
+import type { PeerRing } from '../peer-ring.js';
+import type { HandedValue } from '../peers.js';
 
 export interface HandOffOptions {
   /** Stop starting new batches at this time (now()'s clock). */
@@ -28,7 +28,7 @@ export interface HandOffReport {
 
 /**
  * For every group, walks the main cache from the most recently used entry and sends each value
- * to the peer that owns its key once this process is gone (PeerRing.successorOf), in batches.
+ * to the peer that owns its key once this process is gone (HandoffWindow.successorOf), in batches.
  * Batches go one at a time: a leaving pod should not crowd the peers that take over its load.
  */
 export async function handOffOnLeave(groups: GroupRegistry, ring: PeerRing, options: HandOffOptions): Promise<HandOffReport> {
@@ -49,11 +49,11 @@ export async function handOffOnLeave(groups: GroupRegistry, ring: PeerRing, opti
         report.failed += batch.values.length;
       }
     };
-    for (const [key, value] of group.handoffEntries()) {
+    for (const [key, value] of group.handoff.entries()) {
       if (options.now() >= options.deadline) report.cut = 'time';
       else if (report.bytes + queuedBytes(pending) + value.byteLength > options.maxBytes) report.cut = 'bytes';
       if (report.cut) break;
-      const peer = ring.successorOf(key);
+      const peer = ring.handoffWindow.successorOf(key);
       if (peer === undefined || !clients.get(peer)?.handOff) continue;
       let batch = pending.get(peer);
       if (!batch) pending.set(peer, (batch = { values: [], bytes: 0 }));

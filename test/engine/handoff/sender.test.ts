@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { handOffOnLeave } from '../../src/engine/handoff.js';
-import { startPeerNode, type PeerNode } from '../support/peer-node.js';
+import { handOffOnLeave } from '../../../src/engine/handoff/sender.js';
+import { startPeerNode, type PeerNode } from '../../support/peer-node.js';
 
 const data: Record<string, string> = {};
 for (let i = 0; i < 300; i++) data[`key-${i}`] = `value-${i}`;
