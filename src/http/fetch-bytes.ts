@@ -46,7 +46,8 @@ export function fetchBytes(dispatcher: Dispatcher, request: string | BytesReques
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(started) {
         controller = started;
-        if (settled) started.abort((signal?.reason as Error | undefined) ?? new Error('aborted'));
+        // Settled before it started: only the signal does that.
+        if (settled) started.abort(signal!.reason as Error);
       },
       onResponseStart(_controller, statusCode, responseHeaders) {
         status = statusCode;
