@@ -9,7 +9,7 @@ import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { loadConfig, usage, type Config } from '../../src/config.js';
+import { loadConfig, SETTINGS, type Config } from '../../src/config.js';
 import { one, ofKind, selects, type K8sObject } from './render.js';
 
 /** Values that turn every optional part on and change every list-valued setting. */
@@ -237,20 +237,9 @@ export function checkShutdownBudget(objects: K8sObject[], names: RingNames): voi
   assert.ok(grace > needed, `grace ${grace}s covers preStop ${sleep}s + delay ${shutdownDelayMs}ms + drain ${drainTimeoutMs}ms + ${exitMarginSeconds}s`);
 }
 
-/**
- * Every environment variable the program reads through its settings table,
- * taken from its own --help text (config.ts keeps the table private).
- */
+/** Every environment variable the program reads: its settings table's. */
 export function knownSettings(): Set<string> {
-  const names = new Set<string>();
-  for (const line of usage().split('\n')) {
-    const match = /^\s+(?:--[a-z-]+|\(environment only\))\s+([A-Z][A-Z0-9_]*)\s+default:/.exec(line);
-    if (match) names.add(match[1]!);
-  }
-  for (const name of ['GEECACHE_PORT', 'GEECACHE_GROUPS', 'GEECACHE_SHUTDOWN_DELAY_MS', 'LOG_LEVEL', 'POD_IP', 'POD_NAMESPACE', 'GEECACHE_ADMIN_TOKEN']) {
-    assert.ok(names.has(name), `usage() lists ${name} (did its format change?)`);
-  }
-  return names;
+  return new Set(Object.values(SETTINGS).map((s) => s.env));
 }
 
 /** What the kubelet puts where the pod spec says valueFrom.fieldRef, for a pod in namespace "cache". */

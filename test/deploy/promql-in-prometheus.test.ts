@@ -11,6 +11,7 @@ import { cachedPrometheus, instantQuery, loadedRules, startPrometheus, type Runn
 import { loadDashboard, panelExpressions, substitute, variableSelectors } from './dashboard.js';
 import { helmTemplate, one, scratchDir, type K8sObject } from './render.js';
 import { allToggles } from './checks.js';
+import { sleep } from '../../harness/wait.js';
 
 const binary = cachedPrometheus();
 /** Grafana's values for the variables: "All" and a rate window. */
@@ -41,7 +42,7 @@ describe('the alerts and the dashboard in a real Prometheus', { skip: !binary &&
     assert.deepEqual(loaded.map((r) => r.name), expected);
     const deadline = Date.now() + 15_000;
     while (loaded.some((r) => r.health === 'unknown') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
       loaded = await loadedRules(prometheus.base);
     }
     for (const rule of loaded) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError ?? 'not evaluated'}`);

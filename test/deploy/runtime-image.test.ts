@@ -12,6 +12,7 @@ import { NODE_FLAGS, POD_ENV } from '../../src/memory/node-flags.js';
 import { repoRoot, scratchDir } from './render.js';
 import { httpGet } from '../../harness/cache-process.js';
 import { freePorts } from '../../harness/ports.js';
+import { sleep } from '../../harness/wait.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -96,10 +97,6 @@ process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 interface Server {
   child: ChildProcess;
   stdout: () => string;
@@ -162,7 +159,7 @@ async function waitFor200(server: Server, url: string, timeoutMs: number): Promi
       last = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() > deadline) assert.fail(`${url} did not answer 200 within ${timeoutMs} ms (last: ${last})\nstderr: ${server.stderr()}`);
-    await delay(100);
+    await sleep(100);
   }
 }
 
