@@ -16,7 +16,7 @@ import { createHttpPortHandler } from './http/http-port.js';
 import { expressMessageClasses } from './http/message-classes.js';
 import { HttpPeerClient } from './http/peer-client.js';
 import { createPeerHandler } from './http/peer-handler.js';
-import { adminCheck, bearerCheck } from './http/admin-auth.js';
+import { adminCheck, peerCheck } from './http/admin-auth.js';
 import { handOffOnLeave } from './engine/handoff/sender.js';
 import { createInvalidateHandler } from './http/invalidate-handler.js';
 import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
@@ -74,7 +74,8 @@ export class CacheNode {
           timeoutMs: config.peerTimeoutMs,
           batch: config.peerBatch,
           traffic: peerTraffic,
-          adminToken: config.adminToken,
+          // With a peer token the admin token never leaves this pod: peers take invalidations by the peer token.
+          adminToken: config.peerToken ? undefined : config.adminToken,
           peekTimeoutMs: config.handoffPeekTimeoutMs,
           self: config.self,
           peerToken: config.peerToken,
@@ -119,15 +120,18 @@ export class CacheNode {
       groups: this.groups,
       basePath: config.basePath,
       adminCheck: admin,
+      peerCheck: peerCheck(config.peerToken),
+      onUnauthorized: (request) => metrics.peerRefused.inc({ request, reason: 'token' }),
       handoff: config.handoff
         ? {
-            acceptsHandoffFrom: (sender) => this.ring.handoffWindow.acceptsHandoffFrom(sender),
+            handoffRefusal: (sender) => this.ring.handoffWindow.handoffRefusal(sender),
             ownsWithout: (sender, key) => this.ring.handoffWindow.ownsWithout(sender, key),
-            tokenCheck: config.peerToken ? bearerCheck(config.peerToken, 'GEECACHE_PEER_TOKEN', 'peer token') : undefined,
+            onRefused: (reason) => metrics.peerRefused.inc({ request: 'handoff', reason }),
           }
         : undefined,
       onInvalidated: (group, key) => metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'peer' }),
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
+      onLoadFailed: (err, req) => logger.warn({ url: req.url, err: err.message }, 'load for a peer failed'),
     });
     const classes = expressMessageClasses(httpApp);
     this.peerServer = createCacheServer(classes, peerHandler);
@@ -139,9 +143,17 @@ export class CacheNode {
   private async handOff(): Promise<void> {
     const { handoff, handoffPushMs, handoffPushBytes } = this.config;
     if (!handoff || handoffPushMs === 0 || this.ring.peerClients().size === 0) return;
+    // Static peers never see this pod leave, and take handoffs only from peers that left.
+    if (this.config.discovery === 'static') return;
     const started = performance.now();
     try {
-      const report = await handOffOnLeave(this.groups, this.ring, { deadline: started + handoffPushMs, maxBytes: handoffPushBytes, now: () => performance.now() });
+      const report = await handOffOnLeave(this.groups, this.ring, {
+        deadline: started + handoffPushMs,
+        maxBytes: handoffPushBytes,
+        now: () => performance.now(),
+        // The next owners take the values once they saw this pod leave, which the endpoint's terminating condition tells them shortly.
+        wait: sleep,
+      });
       this.metrics.handoffPushed.inc(report.sent);
       this.metrics.handoffPushedBytes.inc(report.bytes);
       const ms = Math.round(performance.now() - started);
@@ -198,10 +210,16 @@ export class CacheNode {
         discovery: config.discovery,
         groups: config.groups.map(describeGroup),
         invalidation: config.adminToken ? 'on' : 'off (no GEECACHE_ADMIN_TOKEN)',
+        peerToken: config.peerToken ? 'on' : 'off',
         idleGc: this.idleGc === undefined ? 'off' : this.idleGc.available ? 'on' : 'off (node was started without --expose-gc)',
       },
       'geecache started',
     );
+    if (!config.peerToken) {
+      this.logger.warn(
+        'no GEECACHE_PEER_TOKEN: anyone who reaches the peer port can peek, and hand values over or invalidate as a peer could (peer invalidations carry the admin token); set one unless the ring has Go groupcache peers',
+      );
+    }
   }
 
   private async doClose(): Promise<void> {

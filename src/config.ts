@@ -276,8 +276,8 @@ export const SETTINGS = {
   peerToken: setting({
     env: 'GEECACHE_PEER_TOKEN',
     default: '',
-    shownDefault: '(none: handoffs are checked by ring membership alone)',
-    meaning: `bearer token of handoffs between pods, at least ${MIN_TOKEN_LENGTH} characters; unset: ring membership alone is checked`,
+    shownDefault: '(none: a warning at start-up)',
+    meaning: `bearer token the peer port asks of peeks, handoffs and invalidations (401 without, 403 wrong), at least ${MIN_TOKEN_LENGTH} characters; gets and batches never need it (Go groupcache peers cannot send one); unset: those are open to whoever reaches the peer port, and peer invalidations carry the admin token`,
     value: parsedBy(tokenOf('GEECACHE_PEER_TOKEN')),
   }),
   drainTimeoutMs: setting({

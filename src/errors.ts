@@ -31,13 +31,22 @@ export class NotFoundError extends GeecacheError {
   }
 }
 
-/** The source failed to load a key (an error or timeout), locally or on the owner peer. */
+/** What a client is told of a source failure without a publicMessage, by status. */
+const SOURCE_FAILURES: Record<number, string> = { 503: 'shutting down', 504: 'the source timed out' };
+
+/**
+ * The source failed to load a key (an error or timeout), locally or on the owner peer. `message`
+ * (with the origin's URL, addresses, body) is for the log; clients get `publicMessage`.
+ */
 export class SourceError extends GeecacheError {
   /** HTTP status to report for it: 502 for a failed source, 504 for a timed-out one. */
   readonly status: number;
-  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+  /** What a client is told: a short phrase that names no URL, address or body. */
+  readonly publicMessage: string;
+  constructor(message: string, options?: { cause?: unknown; status?: number; publicMessage?: string }) {
     super('ERR_SOURCE', message, options);
     this.status = options?.status ?? 502;
+    this.publicMessage = options?.publicMessage ?? SOURCE_FAILURES[this.status] ?? 'the source failed';
   }
 }
 
@@ -143,12 +152,17 @@ export class ConfigError extends GeecacheError {
   }
 }
 
-/** Maps an error to the HTTP status and message a client should see. Never exposes a stack. */
+/**
+ * Maps an error to the HTTP status and message a client should see: a short phrase, never a stack,
+ * a peer's or the origin's address, or an origin's body (those stay in err.message, for the log).
+ */
 export function httpStatusOf(err: unknown): { status: number; message: string } {
   if (err instanceof NotFoundError || err instanceof UnknownGroupError) return { status: 404, message: err.message };
   if (err instanceof InvalidKeyError) return { status: 400, message: err.message };
-  if (err instanceof SourceError) return { status: err.status, message: err.message };
-  if (err instanceof PeerUnavailableError) return { status: 502, message: err.message };
-  if (err instanceof PeerRefusedError) return { status: REQUEST_FAULTS.has(err.status) ? 400 : 502, message: err.message };
+  if (err instanceof SourceError) return { status: err.status, message: err.publicMessage };
+  if (err instanceof PeerUnavailableError) return { status: 502, message: "the key's owner is unavailable" };
+  if (err instanceof PeerRefusedError) {
+    return { status: REQUEST_FAULTS.has(err.status) ? 400 : 502, message: `the key's owner refused the request (${err.status})` };
+  }
   return { status: 500, message: 'internal error' };
 }

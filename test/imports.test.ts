@@ -75,7 +75,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   engine: ['memory', 'errors.ts'],
   ops: ['engine', 'memory', 'errors.ts'],
   http: ['ops', 'protocol', 'engine', 'memory', 'errors.ts'],
-  sources: ['http', 'engine', 'memory', 'errors.ts'],
+  sources: ['http', 'protocol', 'engine', 'memory', 'errors.ts'],
   discovery: ['ops', 'engine', 'errors.ts'],
   'config.ts': ['protocol', 'engine', 'errors.ts'],
   'cache-node.ts': ['config.ts', 'discovery', 'sources', 'http', 'ops', 'protocol', 'engine', 'memory', 'errors.ts'],

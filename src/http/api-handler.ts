@@ -52,7 +52,7 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
   const failed = (res: ServerResponse, group: Group, key: string, started: number, err: unknown) => {
     const { status, message } = httpStatusOf(err);
     if (!(err instanceof GeecacheError)) logger.error({ err, group: group.name, key }, 'unexpected error answering /api');
-    else if (status >= 500) logger.warn({ group: group.name, key, err: message }, 'load failed');
+    else if (status >= 500) logger.warn({ group: group.name, key, err: err.message }, 'load failed');
     reject(res, group.name, started, status, message);
   };
 

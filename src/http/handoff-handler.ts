@@ -2,20 +2,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
-import { acceptsSender, receiveHanded, type HandoffMembership } from '../engine/handoff/receiver.js';
+import { receiveHanded, senderRefusal, type HandoffMembership, type SenderRefusal } from '../engine/handoff/receiver.js';
 import { UnknownGroupError } from '../errors.js';
 import { encodeGetResponse, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
 import { parseBatchPath } from '../protocol/batch.js';
 import { decodeHandoff, HANDOFF_SEGMENT, HANDOFF_SENDER_HEADER, MAX_HANDOFF_BODY_BYTES, PEEK_SEGMENT } from '../protocol/handoff.js';
-import type { AdminCheck } from './admin-auth.js';
 import { readBody } from './read-body.js';
 import { sendError, sendText, writeBytes } from './responses.js';
 
-/** Who may hand values to this process and which of them it keeps (HandoffWindow), and the token it asks for. */
+/** Who may hand values to this process and which of them it keeps (HandoffWindow). */
 export interface HandoffReceiver extends HandoffMembership {
-  /** The shared peer token (GEECACHE_PEER_TOKEN); absent: none is asked for. */
-  tokenCheck?: AdminCheck;
+  /** Told of each handoff refused for its sender, for the refusals metric. */
+  onRefused?: (reason: SenderRefusal) => void;
 }
+
+/**
+ * The one-line answers of refused handoffs. 409 for a sender still in this ring: it is not leaving
+ * in this pod's view yet, and retries while its handoff budget lasts (sender.ts).
+ */
+const REFUSALS: Record<SenderRefusal, [number, string]> = {
+  'no-sender': [403, `a handoff names its sender (${HANDOFF_SENDER_HEADER}: its peer URL)`],
+  'wrong-address': [403, 'a handoff comes from its sender\'s own address'],
+  'not-leaving': [409, 'the sender is still a member here: handoffs are taken from peers that left'],
+  'not-a-peer': [403, 'handoffs are taken only from peers that left the ring within the handoff window'],
+};
 
 /** Answers GET <basePath>~peek/... and POST <basePath>~handoff/...; false when the URL is neither. */
 export function answerHandoff(req: IncomingMessage, res: ServerResponse, groups: GroupRegistry, basePath: string, receiver: HandoffReceiver | undefined): boolean {
@@ -45,11 +55,12 @@ function answerPeek(res: ServerResponse, groups: GroupRegistry, prefix: string, 
 }
 
 function receiveValues(req: IncomingMessage, res: ServerResponse, groups: GroupRegistry, prefix: string, receiver: HandoffReceiver): void {
-  const refused = receiver.tokenCheck?.(req.headers.authorization);
-  if (refused !== undefined) return sendText(res, 403, refused);
   const sender = req.headers[HANDOFF_SENDER_HEADER];
-  if (!acceptsSender(sender, req.socket.remoteAddress, receiver)) {
-    return sendText(res, 403, `handoffs are taken only from ring members (${HANDOFF_SENDER_HEADER}: their peer URL, from its address)`);
+  const refusal = senderRefusal(sender, req.socket.remoteAddress, receiver);
+  if (refusal !== undefined) {
+    receiver.onRefused?.(refusal);
+    const [status, message] = REFUSALS[refusal];
+    return sendText(res, status, message);
   }
   const groupName = parseBatchPath(prefix, req.url ?? '/');
   if (groupName === undefined) return sendText(res, 400, `expected POST ${prefix}<group>/`);
@@ -58,6 +69,6 @@ function receiveValues(req: IncomingMessage, res: ServerResponse, groups: GroupR
   readBody(req, res, MAX_HANDOFF_BODY_BYTES, 'handoff body', (body) => {
     const decoded = decodeHandoff(body);
     if (!decoded.ok) return sendText(res, 400, decoded.message);
-    sendText(res, 200, String(receiveHanded(group.handoff, sender, decoded.entries, receiver)));
+    sendText(res, 200, String(receiveHanded(group.handoff, sender as string, decoded.entries, receiver)));
   });
 }

@@ -38,13 +38,13 @@ export interface HttpPeerClientOptions {
   circuit?: CircuitBreakerOptions;
   /** Monotonic clock in ms, for the circuit breaker. Default performance.now. */
   now?: () => number;
-  /** Sent as the bearer token of invalidations (GEECACHE_ADMIN_TOKEN); without one, invalidate() fails. */
+  /** Sent as the bearer token of invalidations (GEECACHE_ADMIN_TOKEN) when there is no peer token; without either, invalidate() fails. */
   adminToken?: string;
   /** How long a peek may take before the key is loaded instead. Default 50 ms. */
   peekTimeoutMs?: number;
   /** This process's own peer URL, which a handoff names its sender by. */
   self?: string;
-  /** Sent as the bearer token of handoffs (GEECACHE_PEER_TOKEN), when the ring has one. */
+  /** Sent as the bearer token of peeks, handoffs and invalidations (GEECACHE_PEER_TOKEN), when the ring has one. */
   peerToken?: string;
   /**
    * The address requests leave from. A handoff is taken only from the address its sender's peer URL

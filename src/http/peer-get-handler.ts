@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
 import { FROM_PEER, type Group } from '../engine/group.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
-import { GeecacheError, UnknownGroupError } from '../errors.js';
+import { GeecacheError, SourceError, UnknownGroupError } from '../errors.js';
 import { encodeGetResponse, HEARTBEAT_HEADER, heartbeatInterval, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
 import { cachedOrLoad } from './cached-or-load.js';
 import { sendError, sendText, writeBytes } from './responses.js';
@@ -15,11 +15,13 @@ export interface PeerGetHandlerOptions {
   basePath: string;
   /** Told of failures that are not the source's or the client's fault (bugs), for logging. */
   onUnexpectedError?: (err: unknown, req: IncomingMessage) => void;
+  /** Told of a load that failed here for a peer (the source's fault): the asking peer gets only a short message, the log the detail. */
+  onLoadFailed?: (err: GeecacheError, req: IncomingMessage) => void;
 }
 
 /** GET and HEAD: the value as a protobuf GetResponse, with heartbeats while a miss loads. */
 export function createPeerGetHandler(options: PeerGetHandlerOptions): RequestListener {
-  const { groups, basePath, onUnexpectedError } = options;
+  const { groups, basePath, onUnexpectedError, onLoadFailed } = options;
   return (req, res) => {
     const parsed = parsePeerPath(basePath, req.url ?? '/');
     if (!parsed.ok) {
@@ -34,6 +36,7 @@ export function createPeerGetHandler(options: PeerGetHandlerOptions): RequestLis
     const headOnly = req.method === 'HEAD';
     const fail = (err: unknown) => {
       if (!(err instanceof GeecacheError)) onUnexpectedError?.(err, req);
+      else if (err instanceof SourceError) onLoadFailed?.(err, req);
       sendError(res, err);
     };
     let answer: ByteView | Promise<ByteView>;

@@ -24,6 +24,8 @@ export interface CacheMetrics {
   /** Values this process handed to their next owners as it left, and their bytes. */
   readonly handoffPushed: Counter;
   readonly handoffPushedBytes: Counter;
+  /** Peer-port requests refused: `request` peek, handoff or invalidation; `reason` why (no or wrong token, a sender not leaving, ...). */
+  readonly peerRefused: Counter<'request' | 'reason'>;
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -246,6 +248,12 @@ export function createMetrics(
     handoffPushedBytes: new Counter({
       name: 'geecache_handoff_pushed_bytes_total',
       help: 'Value bytes this process handed to their next owners as it left.',
+      registers: [registry],
+    }),
+    peerRefused: new Counter({
+      name: 'geecache_peer_requests_refused_total',
+      help: 'Requests on the peer port refused, by request (peek, handoff, invalidation) and reason (token, not-leaving, not-a-peer, wrong-address, no-sender).',
+      labelNames: ['request', 'reason'] as const,
       registers: [registry],
     }),
     invalidations,

@@ -1,5 +1,6 @@
 // protocol.ts is the peer wire format: groupcache's URL scheme and its protobuf GetResponse.
 import protobuf from 'protobufjs/light.js';
+import { pathSegment } from './path-segment.js';
 
 export const DEFAULT_BASE_PATH = '/_geecache/';
 export const PROTOBUF_CONTENT_TYPE = 'application/x-protobuf';
@@ -82,7 +83,7 @@ export function basePathProblem(basePath: string): string | undefined {
 
 /** The request path for one key: <basePath><group>/<key>, both parts percent-encoded. */
 export function peerPath(basePath: string, group: string, key: string): string {
-  return basePath + encodeURIComponent(group) + '/' + encodeURIComponent(key);
+  return basePath + pathSegment(group) + '/' + pathSegment(key);
 }
 
 export type ParsedPeerPath = { ok: true; group: string; key: string } | { ok: false; message: string };

@@ -4,6 +4,7 @@ import { ByteView } from '../engine/byteview.js';
 import { NotFoundError, SourceError } from '../errors.js';
 import type { Getter } from '../engine/group.js';
 import { describeNetworkError, fetchBytes, type FetchedBytes } from '../http/fetch-bytes.js';
+import { pathSegment } from '../protocol/path-segment.js';
 import { originExpiry } from './origin-freshness.js';
 
 export interface HttpOriginOptions {
@@ -27,7 +28,9 @@ export interface ClosableGetter {
 }
 
 /**
- * 200 is the value, 404 is not-found, anything else (or no answer in time) is a source failure.
+ * 200 is the value, 404 is not-found, anything else (or no answer in time) is a source failure:
+ * its message (origin URL, the network error, the start of the body) is for the log, and the
+ * client is told only that the origin failed, and with which status.
  * A value expires as the origin's Cache-Control, Expires and Age say (origin-freshness.ts); the
  * group's TTL caps it.
  */
@@ -46,17 +49,19 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
     let answer: FetchedBytes;
     try {
       // Bounded by undici's connect, headers and body timeouts (see peer-client.ts).
-      answer = await fetchBytes(connections, `${prefix}/${encodeURIComponent(key)}`, maxValueBytes, signal);
+      answer = await fetchBytes(connections, `${prefix}/${pathSegment(key)}`, maxValueBytes, signal);
     } catch (err) {
       const reason = describeNetworkError(err, timeoutMs);
-      throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err });
+      throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err, publicMessage: 'the origin did not answer' });
     }
     const { status, body } = answer;
     // The body was just read and nobody else holds it: no copy needed.
     if (status === 200) return ByteView.adopt(body, originExpiry(answer.headers));
     if (status === 404) throw new NotFoundError(`${key} not exist`);
     const detail = body.toString('utf8').trim().slice(0, 200);
-    throw new SourceError(`origin ${url.origin} answered ${status} for ${JSON.stringify(key)}${detail ? `: ${detail}` : ''}`);
+    throw new SourceError(`origin ${url.origin} answered ${status} for ${JSON.stringify(key)}${detail ? `: ${detail}` : ''}`, {
+      publicMessage: `the origin answered ${status}`,
+    });
   };
   return { getter, close: () => connections.close(), destroy: () => connections.destroy() };
 }

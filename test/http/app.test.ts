@@ -70,8 +70,9 @@ test('GET /api answers every case with the right status and a message', async ()
   await api.get('/api?key=kkk').expect(404, 'kkk not exist\n');
   const page = await api.get('/api?key=a%20b&group=pages').expect(200);
   assert.equal(page.body.toString(), 'page:a b');
-  await api.get('/api?key=fail&group=pages').expect(502, /answered 500.*origin exploded/);
-  await api.get('/api?key=hang&group=pages').expect(502, /timed out after 200 ms/);
+  // The origin's body stays in the log: the client gets the status and a short message.
+  await api.get('/api?key=fail&group=pages').expect(502, 'the origin answered 500\n');
+  await api.get('/api?key=hang&group=pages').expect(502, 'the origin did not answer\n');
   await api.post('/api?key=Tom').expect(405);
   await api.get('/nowhere').expect(404, /no route/);
   const head = await api.head('/api?key=Tom').expect(200);

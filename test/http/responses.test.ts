@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { ByteView } from '../../src/engine/byteview.js';
-import { NotFoundError, SourceError } from '../../src/errors.js';
+import { NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../../src/errors.js';
 import { sendError, sendText, writeBytes, writeValue } from '../../src/http/responses.js';
 import { serve } from '../support/serve.js';
 
@@ -31,13 +31,20 @@ test('text answers are one line with a charset and the extra headers; errors get
   const server = await serve((req, res) => {
     if (req.url === '/text') sendText(res, 413, 'too big', { connection: 'close' });
     else if (req.url === '/missing') sendError(res, new NotFoundError('k not exist'));
-    else if (req.url === '/slow') sendError(res, new SourceError('origin timed out', { status: 504 }));
+    else if (req.url === '/slow') sendError(res, new SourceError('origin http://10.0.0.1:80 timed out', { status: 504 }));
+    else if (req.url === '/broken') sendError(res, new SourceError('origin http://10.0.0.1:80 answered 500: secret', { publicMessage: 'the origin answered 500' }));
+    else if (req.url === '/peer') sendError(res, new PeerUnavailableError('http://10.0.0.2:8001', 'peer http://10.0.0.2:8001 unavailable: ECONNRESET'));
+    else if (req.url === '/refused') sendError(res, new PeerRefusedError('http://10.0.0.2:8001', 413, 'peer http://10.0.0.2:8001 refused the request (413): too big'));
     else sendError(res, new Error('secret detail'));
   });
   const api = request(server.url);
   await api.get('/text').expect(413, 'too big\n').expect('content-type', 'text/plain; charset=utf-8').expect('connection', 'close');
   await api.get('/missing').expect(404, 'k not exist\n');
-  await api.get('/slow').expect(504, 'origin timed out\n');
+  // The detail (addresses, origin bodies) is for the log; a client gets a short phrase.
+  await api.get('/slow').expect(504, 'the source timed out\n');
+  await api.get('/broken').expect(502, 'the origin answered 500\n');
+  await api.get('/peer').expect(502, "the key's owner is unavailable\n");
+  await api.get('/refused').expect(400, "the key's owner refused the request (413)\n");
   await api.get('/bug').expect(500, 'internal error\n');
 });
 

@@ -26,7 +26,7 @@ export async function startPeerNode(
 ): Promise<PeerNode> {
   const groups = new GroupRegistry();
   // The ring is made once the port is known: the handler only calls these after that.
-  const handoff = { acceptsHandoffFrom: (sender: string) => ring.handoffWindow.acceptsHandoffFrom(sender), ownsWithout: (sender: string, key: string) => ring.handoffWindow.ownsWithout(sender, key) };
+  const handoff = { handoffRefusal: (sender: string) => ring.handoffWindow.handoffRefusal(sender), ownsWithout: (sender: string, key: string) => ring.handoffWindow.ownsWithout(sender, key) };
   const server = createServer(createPeerHandler({ groups, basePath: '/_geecache/', adminCheck: adminCheck(options.adminToken), handoff }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

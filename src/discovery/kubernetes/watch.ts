@@ -157,6 +157,8 @@ export class KubernetesDiscovery implements Discovery {
   #resyncTimer: unknown;
   #selfListed: boolean | undefined;
   #portWarned = '';
+  /** Slices already logged as foreign (not the controller's). */
+  readonly #foreignWarned = new Set<string>();
 
   constructor(options: KubernetesDiscoveryOptions) {
     if (!(options.kubeConfig instanceof KubeConfig)) throw new TypeError('KubernetesDiscovery: option "kubeConfig" must be a KubeConfig');
@@ -359,6 +361,12 @@ export class KubernetesDiscovery implements Discovery {
       this.#logger?.warn({ slices: result.slicesWithoutPort, portName }, 'EndpointSlices have no port with this name; their endpoints are ignored');
     }
     this.#portWarned = missingPort;
+    // Once per slice, not per event: a forged slice stays until someone deletes it.
+    for (const name of result.foreignSlices) {
+      if (this.#foreignWarned.has(name)) continue;
+      this.#foreignWarned.add(name);
+      this.#logger?.warn({ slice: name }, 'EndpointSlice ignored: not managed by the EndpointSlice controller, or lists an endpoint that is not a Pod');
+    }
     if (this.#hasListed && samePeers(result.peers, this.#peers)) return;
     this.#peers = Object.freeze(result.peers);
     this.#hasListed = true;

@@ -3,6 +3,7 @@ import type { ByteView } from '../byteview.js';
 import type { GroupRegistry } from '../group-registry.js';
 import type { PeerRing } from '../peer-ring.js';
 import type { HandedValue } from '../peers.js';
+import { PeerAdminError } from '../../errors.js';
 
 export interface HandOffOptions {
   /** Stop starting new batches at this time (now()'s clock). */
@@ -12,6 +13,13 @@ export interface HandOffOptions {
   /** Values per request, by bytes. Default 1 MiB (the receiver takes up to 8). */
   batchBytes?: number;
   now: () => number;
+  /**
+   * Waits before a batch is sent again that a peer refused because this process is still a
+   * member in its view (409: it has not yet seen this pod leave). Absent: no second try.
+   */
+  wait?: (ms: number) => Promise<void>;
+  /** Between such tries. Default 200 ms, about two discovery debounces. */
+  retryMs?: number;
 }
 
 export interface HandOffReport {
@@ -43,11 +51,16 @@ export async function handOffOnLeave(groups: GroupRegistry, ring: PeerRing, opti
       pending.delete(peer);
       report.sent += batch.values.length;
       report.bytes += batch.bytes;
-      try {
-        report.stored += await clients.get(peer)!.handOff!(group.name, batch.values);
-      } catch {
-        report.failed += batch.values.length;
+      for (;;) {
+        try {
+          report.stored += await clients.get(peer)!.handOff!(group.name, batch.values);
+          return;
+        } catch (err) {
+          if (!(options.wait && stillAMember(err) && options.now() < options.deadline)) break;
+          await options.wait(options.retryMs ?? 200);
+        }
       }
+      report.failed += batch.values.length;
     };
     for (const [key, value] of group.handoff.entries()) {
       if (options.now() >= options.deadline) report.cut = 'time';
@@ -66,6 +79,11 @@ export async function handOffOnLeave(groups: GroupRegistry, ring: PeerRing, opti
     if (report.cut) break;
   }
   return report;
+}
+
+/** A receiver takes handoffs only from peers that left its ring: it answers 409 while this process is still in it. */
+function stillAMember(err: unknown): boolean {
+  return err instanceof PeerAdminError && err.status === 409;
 }
 
 function queuedBytes(pending: Map<string, { bytes: number }>): number {

@@ -116,14 +116,16 @@ export class HandoffWindow {
   }
 
   /**
-   * Whether `peer` may hand values to this process: a member, or a peer that left within the
-   * window (a terminating pod leaves the ring before it hands its values over).
+   * Why `peer` may not hand values to this process now, or undefined when it may: only a peer that
+   * left the ring within the window (in Kubernetes a terminating pod leaves at once) is leaving.
+   * 'member': it is still in this ring, so not leaving in this process's view (yet: it may ask
+   * again); 'unknown': no peer that left within the window (a stranger, itself, or no window).
    */
-  acceptsHandoffFrom(peer: string): boolean {
-    if (this.windowMs === 0 || peer === this.members.self) return false;
-    if (this.members.peerClients().has(peer)) return true;
+  handoffRefusal(peer: string): 'member' | 'unknown' | undefined {
+    if (this.windowMs === 0 || peer === this.members.self) return 'unknown';
     const departed = this.departed.get(peer);
-    return departed !== undefined && this.options.now() - departed.at < this.windowMs;
+    if (departed !== undefined && this.options.now() - departed.at < this.windowMs) return undefined;
+    return this.members.peerClients().has(peer) ? 'member' : 'unknown';
   }
 
   /** Whether this process owns `key` in the ring without `peer`: the keys `peer` may hand to it. */

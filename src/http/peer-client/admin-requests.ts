@@ -17,11 +17,14 @@ export interface AdminRequestsOptions {
   /** Bound of a peek, after which the key is loaded instead. */
   peekTimeoutMs: number;
   maxResponseBytes: number;
-  /** Bearer token of invalidations; without one, invalidate() fails. */
+  /**
+   * Bearer token of invalidations when the ring has no peer token (the client's admin token);
+   * without either, invalidate() fails.
+   */
   adminToken?: string;
   /** This process's own peer URL, which a handoff names its sender by. */
   self?: string;
-  /** Bearer token of handoffs, when the ring has one. */
+  /** Bearer token of peeks, handoffs and invalidations, when the ring has one: then the admin token is never sent. */
   peerToken?: string;
 }
 
@@ -40,10 +43,11 @@ export class AdminRequests {
    * Bounded by the peer timeout as a whole: the peer does no slow work for it.
    */
   async invalidate(group: string, key: string | undefined): Promise<void> {
-    const { url, basePath, adminToken, timeoutMs } = this.options;
-    if (!adminToken) throw new PeerAdminError(url, 'no admin token to send');
+    const { url, basePath, adminToken, peerToken, timeoutMs } = this.options;
+    const token = peerToken ?? adminToken;
+    if (!token) throw new PeerAdminError(url, 'no peer token or admin token to send');
     const path = key === undefined ? batchPath(basePath, group) : peerPath(basePath, group, key);
-    const { status, body } = await this.send({ method: 'DELETE', path, headers: ['authorization', `Bearer ${adminToken}`] }, timeoutMs);
+    const { status, body } = await this.send({ method: 'DELETE', path, headers: ['authorization', `Bearer ${token}`] }, timeoutMs);
     if (status === 204) return;
     if (status === 200) throw new PeerAdminError(url, 'not a geecache peer: it answered the DELETE as a get', { status });
     const text = body.toString('utf8').trim();
@@ -56,8 +60,9 @@ export class AdminRequests {
    */
   async peek(group: string, key: string): Promise<PeerValue | undefined> {
     if (this.noHandoff) return undefined;
-    const { url, basePath, peekTimeoutMs } = this.options;
-    const { status, body } = await this.send({ method: 'GET', path: peerPath(basePath + PEEK_SEGMENT, group, key) }, peekTimeoutMs);
+    const { url, basePath, peekTimeoutMs, peerToken } = this.options;
+    const headers = peerToken ? ['authorization', `Bearer ${peerToken}`] : undefined;
+    const { status, body } = await this.send({ method: 'GET', path: peerPath(basePath + PEEK_SEGMENT, group, key), headers }, peekTimeoutMs);
     if (status === 204) return undefined;
     if (status === 200) {
       const { value, expiresAt } = decodeGetResponse(body);

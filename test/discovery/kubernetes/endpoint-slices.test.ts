@@ -2,17 +2,29 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { peersFromSlices, isCountedEndpoint, type EndpointSliceLike } from '../../../src/discovery/kubernetes/endpoint-slices.js';
+import { CONTROLLER, MANAGED_BY_LABEL, peersFromSlices, isCountedEndpoint, type EndpointSliceLike } from '../../../src/discovery/kubernetes/endpoint-slices.js';
 import { canonicalPeers, peerUrl } from '../../../src/engine/peer-url.js';
 import { assertCanonical } from '../discovery.shared.js';
 
 const self = 'http://10.0.0.1:8001';
 
+const labels = { [MANAGED_BY_LABEL]: CONTROLLER };
+
+/** A slice as the EndpointSlice controller makes it: its label, and every endpoint a Pod. */
 function slice(name: string, endpoints: EndpointSliceLike['endpoints'], ports: EndpointSliceLike['ports'] = [{ name: 'peer', port: 8001 }]): EndpointSliceLike {
-  return { metadata: { name }, addressType: 'IPv4', ports, endpoints };
+  return { metadata: { name, labels }, addressType: 'IPv4', ports, endpoints: endpoints?.map((endpoint) => ({ targetRef: { kind: 'Pod' }, ...endpoint })) };
 }
 
 describe('peersFromSlices', () => {
+  it("takes only the EndpointSlice controller's slices, and in them only Pods; names the rest once", () => {
+    const forged = { metadata: { name: 'forged' }, ports: [{ name: 'peer', port: 8001 }], endpoints: [{ addresses: ['10.0.0.66'], targetRef: { kind: 'Pod' } }] };
+    const mislabelled = { ...forged, metadata: { name: 'mislabelled', labels: { [MANAGED_BY_LABEL]: 'someone-else' } } };
+    const notPods = slice('not-pods', [{ addresses: ['10.0.0.67'], targetRef: { kind: 'Node' } }, { addresses: ['10.0.0.68'], targetRef: undefined }, { addresses: ['10.0.0.2'] }]);
+    const result = peersFromSlices([forged, mislabelled, notPods, slice('real', [{ addresses: ['10.0.0.3'] }])], { self });
+    assert.deepEqual(result.peers, [self, 'http://10.0.0.2:8001', 'http://10.0.0.3:8001']);
+    assert.deepEqual(result.foreignSlices, ['forged', 'mislabelled', 'not-pods']);
+  });
+
   it('merges all slices of the Service and always includes self', () => {
     const result = peersFromSlices(
       [slice('a', [{ addresses: ['10.0.0.3'], conditions: { ready: true } }]), slice('b', [{ addresses: ['10.0.0.2'], conditions: { ready: true } }])],
@@ -75,7 +87,7 @@ describe('peersFromSlices', () => {
     assert.equal(peerUrl('10.1.2.3', 8001), 'http://10.1.2.3:8001');
     assert.equal(peerUrl('pod-0.geecache.default.svc', 8001), 'http://pod-0.geecache.default.svc:8001');
     const v6self = 'http://[fd00::1]:8001';
-    const result = peersFromSlices([{ addressType: 'IPv6', ports: [{ name: 'peer', port: 8001 }], endpoints: [{ addresses: ['fd00::2'] }, { addresses: ['fd00::1'] }] }], {
+    const result = peersFromSlices([{ ...slice('v6', [{ addresses: ['fd00::2'] }, { addresses: ['fd00::1'] }]), addressType: 'IPv6' }], {
       self: v6self,
     });
     assert.deepEqual(result.peers, ['http://[fd00::1]:8001', 'http://[fd00::2]:8001']);

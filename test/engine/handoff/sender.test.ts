@@ -41,3 +41,23 @@ test('the budget bounds a handoff: a deadline in the past or too few bytes send 
   assert.equal(small.cut, 'bytes');
   assert.ok(small.bytes <= 100 && small.sent > 0, `${small.sent} values, ${small.bytes} bytes`);
 });
+
+test('peers that still count the leaving peer as a member refuse its values (409) until they see it leave; the sender tries again within its budget', async () => {
+  const nodes = await ring(3);
+  const [leaving, ...staying] = nodes as [PeerNode, ...PeerNode[]];
+  const keys = Object.keys(data);
+  for (const key of keys) await leaving.group.get(key);
+  const owned = keys.filter((key) => leaving.ring.ownerOf(key) === leaving.url);
+  const now = () => performance.now();
+  const once = await handOffOnLeave(leaving.groups, leaving.ring, { deadline: now() + 10_000, maxBytes: 1 << 30, now });
+  assert.deepEqual([once.stored, once.failed], [0, once.sent], 'a stable ring takes nothing from a member');
+  let waits = 0;
+  const wait = async (ms: number) => {
+    // The SIGTERM and the terminating endpoint race: the others see the peer leave while it waits.
+    if (++waits === 2) for (const node of staying) node.ring.set(...staying.map((n) => n.url));
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  };
+  const retried = await handOffOnLeave(leaving.groups, leaving.ring, { deadline: now() + 10_000, maxBytes: 1 << 30, now, wait, retryMs: 10 });
+  assert.ok(waits >= 2, `${waits} waits`);
+  assert.deepEqual([retried.stored, retried.failed], [owned.length, 0]);
+});

@@ -33,7 +33,7 @@ test('within the window after a change, a key this peer now owns is looked for o
   assert.equal(ring.handoff.remainingMs, 0);
 });
 
-test('a peer that left may hand values over within the window; this peer keeps the keys it owns without it', () => {
+test('only a peer that left within the window may hand values over; this peer keeps the keys it owns without it', () => {
   let now = 0;
   const ring = new PeerRing({
     self: 'http://127.0.0.1:1',
@@ -43,19 +43,20 @@ test('a peer that left may hand values over within the window; this peer keeps t
   });
   const all = ['http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3'];
   ring.set(...all);
-  assert.equal(ring.handoffWindow.acceptsHandoffFrom('http://127.0.0.1:2'), true, 'a member');
-  assert.equal(ring.handoffWindow.acceptsHandoffFrom('http://127.0.0.1:9'), false, 'a stranger');
-  assert.equal(ring.handoffWindow.acceptsHandoffFrom('http://127.0.0.1:1'), false, 'itself');
+  assert.equal(ring.handoffWindow.handoffRefusal('http://127.0.0.1:2'), 'member', 'a member inside the window is not leaving');
+  assert.equal(ring.handoffWindow.handoffRefusal('http://127.0.0.1:9'), 'unknown', 'a stranger');
+  assert.equal(ring.handoffWindow.handoffRefusal('http://127.0.0.1:1'), 'unknown', 'itself');
   now = 100;
   ring.set('http://127.0.0.1:1', 'http://127.0.0.1:3');
-  assert.equal(ring.handoffWindow.acceptsHandoffFrom('http://127.0.0.1:2'), true, 'it just left: a terminating pod');
+  assert.equal(ring.handoffWindow.handoffRefusal('http://127.0.0.1:2'), undefined, 'it just left: a terminating pod');
+  assert.equal(ring.handoffWindow.handoffRefusal('http://127.0.0.1:3'), 'member', 'a member that stayed');
   const without = new HashRing(['http://127.0.0.1:1', 'http://127.0.0.1:3']);
   for (let i = 0; i < 100; i++) assert.equal(ring.handoffWindow.ownsWithout('http://127.0.0.1:2', `k${i}`), without.ownerOf(`k${i}`) === 'http://127.0.0.1:1');
   now = 1100;
-  assert.equal(ring.handoffWindow.acceptsHandoffFrom('http://127.0.0.1:2'), false, 'too long ago');
+  assert.equal(ring.handoffWindow.handoffRefusal('http://127.0.0.1:2'), 'unknown', 'too long ago');
   const off = new PeerRing({ self: 'http://127.0.0.1:1', createClient: (url) => ({ url, get: async () => ({ value: new Uint8Array(), expiresAt: 0 }), close: async () => {} }) });
   off.set(...all);
-  assert.equal(off.handoffWindow.acceptsHandoffFrom('http://127.0.0.1:2'), false, 'without a window there is no handoff');
+  assert.equal(off.handoffWindow.handoffRefusal('http://127.0.0.1:2'), 'unknown', 'without a window there is no handoff');
   assert.equal(off.handoffWindow.sourceOf('k1'), undefined);
 });
 
