@@ -7,6 +7,7 @@ import { answerHandoff, type HandoffReceiver } from './handoff-handler.js';
 import { createPeerBatchHandler } from './peer-batch-handler.js';
 import { createPeerGetHandler } from './peer-get-handler.js';
 import { createPeerInvalidateHandler } from './peer-invalidate-handler.js';
+import { createPeerSetHandler } from './peer-set-handler.js';
 import { pathOf } from './query.js';
 import { sendText } from './responses.js';
 import type { RequestListener } from './servers.js';
@@ -18,6 +19,8 @@ export interface PeerHandlerOptions {
   adminCheck?: AdminCheck;
   /** Told of each invalidation a peer asked for (`key` undefined: the whole group), after it was done. */
   onInvalidated?: (group: string, key: string | undefined) => void;
+  /** Told of each value a peer stored here (a set forwarded to this owner). */
+  onSet?: (group: string, key: string) => void;
   /** Who may hand values here when they leave; absent: handoffs are refused (peeks are answered). */
   handoff?: HandoffReceiver;
   /** Told of failures that are not the source's or the client's fault (bugs), for logging. */
@@ -26,7 +29,7 @@ export interface PeerHandlerOptions {
 
 /**
  * The peer port's request listener: GET and HEAD <basePath><group>/<key> (a value), POST
- * <basePath><group>/ (a batch), DELETE either (an invalidation), <basePath>~… (peeks and handoffs);
+ * <basePath><group>/ (a batch), PUT <basePath><group>/<key> (a set), DELETE either (an invalidation), <basePath>~… (peeks and handoffs);
  * 404 outside <basePath>. A request here is always answered from this process's cache or a local
  * load, never forwarded.
  */
@@ -36,6 +39,7 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
   const get = createPeerGetHandler(options);
   const batch = createPeerBatchHandler(options);
   const invalidate = createPeerInvalidateHandler(options);
+  const set = createPeerSetHandler(options);
   return (req, res) => {
     const url = req.url ?? '';
     // Not through a second Express app: it would re-parent requests to its own prototypes (message-classes.ts).
@@ -45,6 +49,7 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
     if (method === 'GET' || method === 'HEAD') get(req, res);
     else if (method === 'POST') batch(req, res);
     else if (method === 'DELETE') invalidate(req, res);
-    else sendText(res, 405, 'only GET, POST (a batch) and DELETE (an invalidation) are supported', { allow: 'GET, HEAD, POST, DELETE' });
+    else if (method === 'PUT') set(req, res);
+    else sendText(res, 405, 'only GET, POST (a batch), PUT (a set) and DELETE (an invalidation) are supported', { allow: 'GET, HEAD, POST, PUT, DELETE' });
   };
 }

@@ -5,6 +5,7 @@ import type { HandedValue, PeerValue } from '../../engine/peers.js';
 import { PeerAdminError } from '../../errors.js';
 import { batchPath } from '../../protocol/batch.js';
 import { decodeGetResponse, peerPath } from '../../protocol/get.js';
+import { SET_TTL_HEADER } from '../../protocol/set.js';
 import { encodeHandoff, HANDOFF_CONTENT_TYPE, HANDOFF_SEGMENT, HANDOFF_SENDER_HEADER, PEEK_SEGMENT } from '../../protocol/handoff.js';
 import { describeNetworkError, fetchBytes, type BytesRequest, type FetchedBytes } from '../fetch-bytes.js';
 
@@ -48,6 +49,22 @@ export class AdminRequests {
     if (status === 200) throw new PeerAdminError(url, 'not a geecache peer: it answered the DELETE as a get', { status });
     const text = body.toString('utf8').trim();
     throw new PeerAdminError(url, `answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, { status });
+  }
+
+  /**
+   * PUT <basePath><group>/<key> with the value: the peer, the key's owner, stores it and tells nobody
+   * else. Sent with the invalidation's bearer token, as an invalidation is; 204 only from a geecache peer.
+   */
+  async set(group: string, key: string, value: Uint8Array, ttlMs: number): Promise<void> {
+    const { url, basePath, adminToken, timeoutMs } = this.options;
+    if (!adminToken) throw new PeerAdminError(url, 'no admin token to send');
+    const headers = ['authorization', `Bearer ${adminToken}`, 'content-type', 'application/octet-stream'];
+    if (ttlMs > 0) headers.push(SET_TTL_HEADER, String(ttlMs));
+    const { status, body } = await this.send({ method: 'PUT', path: peerPath(basePath, group, key), headers, body: value }, timeoutMs);
+    if (status === 204) return;
+    if (status === 200) throw new PeerAdminError(url, 'not a geecache peer: it answered the PUT as a get', { status });
+    const text = body.toString('utf8').trim();
+    throw new PeerAdminError(url, `set answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, { status });
   }
 
   /**
