@@ -233,6 +233,7 @@ export function createMetrics(
   for (const group of groups.list()) {
     for (const from of ['client', 'peer']) sets.inc({ group: group.name, from }, 0);
     mgets.inc({ group: group.name }, 0);
+    mgetKeys.inc({ group: group.name, code: 200 }, 0);
     for (const scope of ['key', 'group']) for (const from of ['client', 'peer']) invalidations.inc({ group: group.name, scope, from }, 0);
   }
   for (const result of ['reached', 'unreached']) invalidationPeers.inc({ result }, 0);
