@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', 'test/**/*.ts', 'harness/**/*.ts', 'bench/**/*.ts'],
+    files: ['scripts/**/*.mjs', 'test/**/*.ts', 'harness/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
     rules: { 'no-console': 'off' },
   },

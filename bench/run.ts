@@ -10,6 +10,7 @@ import { hotKey } from './cases/hot-key.js';
 import { hotKeys } from './cases/hot-keys.js';
 import { memory } from './cases/memory.js';
 import { microLru, microRing } from './cases/micro.js';
+import { mget } from './cases/mget.js';
 import { missStorm } from './cases/miss-storm.js';
 import { peerHop } from './cases/peer-hop.js';
 import { peerHop1Key } from './cases/peer-hop-1key.js';
@@ -33,6 +34,7 @@ const CASES: readonly BenchCase[] = [
   memory, //            RSS against the byte budget
   handoff, //           origin reloads after ring changes, handoff off and on
   hotKeys, //           Zipf traffic: what the hot cache takes from the owner
+  mget, //              100 keys over 3 owners: one multi-get against single gets
 ];
 
 runBench(CASES, process.argv.slice(2)).then(

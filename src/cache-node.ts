@@ -19,7 +19,9 @@ import { createPeerHandler } from './http/peer-handler.js';
 import { adminCheck, peerCheck } from './http/admin-auth.js';
 import { handOffOnLeave } from './engine/handoff/sender.js';
 import { createInvalidateHandler } from './http/invalidate-handler.js';
-import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
+import { createMgetHandler } from './http/mget-handler.js';
+import { createSetHandler } from './http/set-handler.js';
+import { createCacheServer, listen, ServerDrain, sleep, type RequestListener } from './http/servers.js';
 import { IdleGc } from './memory/idle-gc.js';
 import { createMetrics, type CacheMetrics } from './ops/metrics.js';
 import { demoSource } from './sources/demo.js';
@@ -35,6 +37,13 @@ export interface CacheNodeOptions {
   discovery?: Discovery;
   /** Collect prom-client's default process metrics. Default true. */
   defaultMetrics?: boolean;
+  /** Getters written in code, by group name: they replace the source the config names for that group. */
+  getters?: ReadonlyMap<string, Getter>;
+  /**
+   * Whether start() listens on the config's two ports. Default true; false for a node whose handlers
+   * (peerHandler, httpHandler) are mounted in servers of the embedding program.
+   */
+  listen?: boolean;
 }
 
 export class CacheNode {
@@ -43,11 +52,19 @@ export class CacheNode {
   readonly ring: PeerRing;
   readonly metrics: CacheMetrics;
   readonly discovery: Discovery;
+  /** Requests to peers, every peer client's together. */
+  readonly peerTraffic: Readonly<PeerTraffic>;
   private readonly logger: Logger;
   /** Serves the peer protocol. */
   readonly peerServer: Server;
   /** Serves the API, metrics, health and debug routes. */
   readonly httpServer: Server;
+  /** What peerServer answers with: the peer protocol under config.basePath, 404 elsewhere. */
+  readonly peerHandler: RequestListener;
+  /** What httpServer answers with: /api, metrics, health and debug. */
+  readonly httpHandler: RequestListener;
+  private readonly getters: ReadonlyMap<string, Getter>;
+  private readonly listens: boolean;
   /** Frees emptied value slabs once eviction stops (config.idleGc). */
   readonly idleGc: IdleGc | undefined;
   private readonly drain: ServerDrain;
@@ -61,8 +78,10 @@ export class CacheNode {
     const { config, logger } = options;
     this.config = config;
     this.logger = logger;
+    this.getters = options.getters ?? new Map();
+    this.listens = options.listen ?? true;
     // One set of counters for every peer client, so peers that leave keep their share of the totals.
-    const peerTraffic: PeerTraffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 };
+    const peerTraffic: PeerTraffic = (this.peerTraffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 });
     this.ring = new PeerRing({
       self: config.self,
       replicas: config.replicas,
@@ -114,6 +133,18 @@ export class CacheNode {
         metrics.invalidationPeers.inc({ result: 'unreached' }, report.unreached.length);
       },
     });
+    const set = createSetHandler({
+      groups: this.groups,
+      ring: this.ring,
+      adminCheck: admin,
+      logger,
+      onSet: (group, report) => {
+        metrics.sets.inc({ group, from: 'client' });
+        metrics.invalidationPeers.inc({ result: 'reached' }, report.reached);
+        metrics.invalidationPeers.inc({ result: 'unreached' }, report.unreached.length);
+      },
+    });
+    const mget = createMgetHandler({ groups: this.groups, metrics, logger });
     const api = createApiHandler({ groups: this.groups, metrics, logger, ring: this.ring });
     const httpApp = createHttpApp({ metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason() });
     const peerHandler = createPeerHandler({
@@ -130,12 +161,15 @@ export class CacheNode {
           }
         : undefined,
       onInvalidated: (group, key) => metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'peer' }),
+      onSet: (group) => metrics.sets.inc({ group, from: 'peer' }),
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
       onLoadFailed: (err, req) => logger.warn({ url: req.url, err: err.message }, 'load for a peer failed'),
     });
     const classes = expressMessageClasses(httpApp);
-    this.peerServer = createCacheServer(classes, peerHandler);
-    this.httpServer = createCacheServer(classes, createHttpPortHandler({ get: api, invalidate, app: httpApp, metrics }));
+    this.peerHandler = peerHandler;
+    this.httpHandler = createHttpPortHandler({ get: api, invalidate, set, mget, app: httpApp, metrics });
+    this.peerServer = createCacheServer(classes, this.peerHandler);
+    this.httpServer = createCacheServer(classes, this.httpHandler);
     this.drain = new ServerDrain([this.peerServer, this.httpServer]);
   }
 
@@ -197,18 +231,20 @@ export class CacheNode {
 
   private async doStart(): Promise<void> {
     const { config } = this;
-    await listen(this.peerServer, config.port, config.bind, 'peer');
-    await listen(this.httpServer, config.httpPort, config.bind, 'http');
+    if (this.listens) {
+      await listen(this.peerServer, config.port, config.bind, 'peer');
+      await listen(this.httpServer, config.httpPort, config.bind, 'http');
+    }
     this.discovery.start((peers) => this.ring.set(...peers));
     await this.discovery.ready;
     this.idleGc?.start();
     this.logger.info(
       {
-        peerPort: this.peerAddress.port,
-        httpPort: this.httpAddress.port,
+        peerPort: this.listens ? this.peerAddress.port : 'mounted',
+        httpPort: this.listens ? this.httpAddress.port : 'mounted',
         bind: config.bind,
         discovery: config.discovery,
-        groups: config.groups.map(describeGroup),
+        groups: config.groups.map((group) => describeGroup(group, this.getters.has(group.name))),
         invalidation: config.adminToken ? 'on' : 'off (no GEECACHE_ADMIN_TOKEN)',
         peerToken: config.peerToken ? 'on' : 'off',
         idleGc: this.idleGc === undefined ? 'off' : this.idleGc.available ? 'on' : 'off (node was started without --expose-gc)',
@@ -248,6 +284,8 @@ export class CacheNode {
 
   private makeGetter(group: GroupConfig): Getter {
     const { config, logger } = this;
+    const inCode = this.getters.get(group.name);
+    if (inCode) return inCode;
     if (group.source.kind === 'demo') {
       const sourceLog = logger.child({ source: 'demo', group: group.name });
       return demoSource({ latencyMs: config.demoLatencyMs, onLookup: (key) => sourceLog.info({ key }, '[SlowDB] search key') });
@@ -283,11 +321,11 @@ export class CacheNode {
 }
 
 /** One line per group for the start-up log: name, bytes, freshness, source kind (never a URL's credentials). */
-function describeGroup(group: GroupConfig): string {
+function describeGroup(group: GroupConfig, inCode: boolean): string {
   const freshness = [
     group.ttlMs > 0 ? `ttl ${group.ttlMs} ms` : '',
     group.staleWhileRevalidateMs > 0 ? `stale-while-revalidate ${group.staleWhileRevalidateMs} ms` : '',
     group.staleIfErrorMs > 0 ? `stale-if-error ${group.staleIfErrorMs} ms` : '',
   ].filter(Boolean);
-  return [group.name, group.cacheBytes, ...freshness, group.source.kind].join(':');
+  return [group.name, group.cacheBytes, ...freshness, inCode ? 'code' : group.source.kind].join(':');
 }

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // main.ts runs one cache process: reads the environment and flags, starts the node, handles signals.
 import { fileURLToPath } from 'node:url';
-import { CacheNode } from './cache-node.js';
-import { loadConfig, usage } from './config.js';
-import { ConfigError } from './errors.js';
+// The server is one user of the library's API.
+import { ConfigError, Geecache, loadConfig, usage } from './index.js';
 import { createLogger } from './ops/log.js';
 
 const EXIT_CONFIG = 2;
@@ -33,9 +32,9 @@ export async function main(): Promise<void> {
   });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
 
-  let node: CacheNode;
+  let node: Geecache;
   try {
-    node = new CacheNode({ config, logger });
+    node = new Geecache({ config, logger });
   } catch (err) {
     // The constructor throws only for settings it cannot use.
     process.stderr.write(`geecache: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -79,7 +79,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   discovery: ['ops', 'engine', 'errors.ts'],
   'config.ts': ['protocol', 'engine', 'errors.ts'],
   'cache-node.ts': ['config.ts', 'discovery', 'sources', 'http', 'ops', 'protocol', 'engine', 'memory', 'errors.ts'],
-  'main.ts': ['cache-node.ts', 'config.ts', 'ops', 'errors.ts'],
+  'geecache.ts': ['cache-node.ts', 'config.ts', 'engine', 'errors.ts'],
+  'index.ts': ['geecache.ts', 'config.ts', 'protocol', 'engine', 'errors.ts'],
+  'main.ts': ['index.ts', 'ops'],
   'local-cluster.ts': ['memory'],
 };
 
@@ -176,6 +178,7 @@ const TOP_ALLOWED: Record<string, readonly string[]> = {
   harness: ['src'],
   test: ['harness', 'src'],
   bench: ['harness', 'src'],
+  examples: ['src'],
 };
 
 /**

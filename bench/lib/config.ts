@@ -21,6 +21,7 @@ export const CASES = [
   'memory',
   'handoff',
   'hot-keys',
+  'mget',
 ] as const;
 export type CaseName = (typeof CASES)[number];
 

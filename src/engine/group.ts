@@ -95,6 +95,14 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
+export interface SetOptions {
+  /**
+   * How long the value is served, in ms; the group's ttlMs caps it. Default (or 0): the group's
+   * ttlMs, which is until evicted when the group has none.
+   */
+  ttlMs?: number;
+}
+
 /** The options of every get that arrived over the peer protocol. */
 export const FROM_PEER: GetOptions = Object.freeze({ fromPeer: true });
 
@@ -263,6 +271,26 @@ export class Group {
     const main = this.mainCache.delete(key);
     const hot = this.hotCache.delete(key);
     return main || hot;
+  }
+
+  /**
+   * Stores `value` for `key` in this process's main cache, as its owner holds it, and drops any hot
+   * copy. A load or fetch of the key in flight is forgotten as remove() forgets it, so what it brings
+   * back cannot overwrite the value set. Returns the value as cached (not cached at all when the group
+   * caches nothing). Other peers are told by the caller. Throws InvalidKeyError, or TypeError for a
+   * bad ttlMs.
+   */
+  set(key: string, value: Uint8Array | string, options: SetOptions = {}): ByteView {
+    const problem = keyProblem(key);
+    if (problem !== undefined) throw new InvalidKeyError(problem);
+    const ttlMs = options.ttlMs ?? 0;
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 0) throw new TypeError(`ttlMs must be a non-negative integer, got ${options.ttlMs}`);
+    this.loadFlight.forget(key);
+    this.fetchFlight.forget(key);
+    this.hotCache.delete(key);
+    const view = ByteView.copyOf(value, this.freshness.expiryOf(ttlMs > 0 ? this.freshness.clock() + ttlMs : 0));
+    this.populateCache(this.mainCache, key, view);
+    return view;
   }
 
   /** remove() for every key: both caches emptied, every load in flight forgotten. */

@@ -19,22 +19,33 @@ export interface InvalidationReport {
  * until it expires, and the report names it.
  */
 export async function invalidateEverywhere(group: Group, ring: PeerRing, key: string | undefined): Promise<InvalidationReport> {
-  const clients = [...ring.peerClients()];
-  const report: InvalidationReport = { peers: clients.length, reached: 0, unreached: [] };
-  const tell = async ([peer, client]: (typeof clients)[number]): Promise<void> => {
-    try {
-      if (!client.invalidate) throw new Error('this peer client cannot invalidate');
-      await client.invalidate(group.name, key);
-      report.reached++;
-    } catch (err) {
-      report.unreached.push({ peer, error: err instanceof Error ? err.message : String(err) });
-    }
-  };
   const here = () => (key === undefined ? group.reset() : void group.remove(key));
   const owner = key === undefined ? undefined : ring.ownerOf(key);
-  const ownerClient = clients.find(([peer]) => peer === owner);
-  if (ownerClient) await tell(ownerClient);
+  const ownerClient = owner === undefined ? undefined : ring.peerClients().get(owner);
+  if (!ownerClient) {
+    here();
+    return invalidateOthers(group, ring, key, () => true);
+  }
+  const report = await invalidateOthers(group, ring, key, (peer) => peer === owner);
   here();
-  await Promise.all(clients.filter((entry) => entry !== ownerClient).map(tell));
+  const rest = await invalidateOthers(group, ring, key, (peer) => peer !== owner);
+  return { peers: report.peers + rest.peers, reached: report.reached + rest.reached, unreached: [...report.unreached, ...rest.unreached] };
+}
+
+/** Tells the other peers that `which` picks, all at once, to invalidate `key` (every key without one), here not included. */
+export async function invalidateOthers(group: Group, ring: PeerRing, key: string | undefined, which: (peer: string) => boolean): Promise<InvalidationReport> {
+  const clients = [...ring.peerClients()].filter(([peer]) => which(peer));
+  const report: InvalidationReport = { peers: clients.length, reached: 0, unreached: [] };
+  await Promise.all(
+    clients.map(async ([peer, client]) => {
+      try {
+        if (!client.invalidate) throw new Error('this peer client cannot invalidate');
+        await client.invalidate(group.name, key);
+        report.reached++;
+      } catch (err) {
+        report.unreached.push({ peer, error: err instanceof Error ? err.message : String(err) });
+      }
+    }),
+  );
   return report;
 }

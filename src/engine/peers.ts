@@ -50,6 +50,11 @@ export interface ClosablePeerGetter extends PeerGetter {
    * without telling anyone else; rejects when it did not confirm. Absent for clients that cannot.
    */
   invalidate?(group: string, key: string | undefined): Promise<void>;
+  /**
+   * Stores `value` as `key` of `group` on the peer (its owner), as Group.set() does there, without
+   * telling anyone else; rejects when it did not confirm. Absent for clients that cannot.
+   */
+  set?(group: string, key: string, value: Uint8Array, options: { ttlMs?: number }): Promise<void>;
   /** Hands values of `group` to the peer, which keeps those it owns; resolves to how many it stored. */
   handOff?(group: string, values: readonly HandedValue[]): Promise<number>;
 }

@@ -10,10 +10,10 @@ export interface FetchedBytes {
 
 /** What to send; a GET of `path` without headers when only a path is given. */
 export interface BytesRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   headers?: string[];
-  body?: Buffer;
+  body?: Uint8Array;
 }
 
 /**

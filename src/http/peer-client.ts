@@ -120,6 +120,11 @@ export class HttpPeerClient implements ClosablePeerGetter {
     return this.admin.invalidate(group, key);
   }
 
+  /** Stores a value on the peer alone, its owner; see AdminRequests.set. */
+  set(group: string, key: string, value: Uint8Array, options: { ttlMs?: number } = {}): Promise<void> {
+    return this.admin.set(group, key, value, options.ttlMs ?? 0);
+  }
+
   /** The peer's cached copy of `key`, or undefined; see AdminRequests.peek. */
   async peek(group: string, key: string): Promise<PeerValue | undefined> {
     if (this.closing) return undefined;

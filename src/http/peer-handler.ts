@@ -7,6 +7,7 @@ import { answerHandoff, type HandoffReceiver } from './handoff-handler.js';
 import { createPeerBatchHandler } from './peer-batch-handler.js';
 import { createPeerGetHandler } from './peer-get-handler.js';
 import { createPeerInvalidateHandler } from './peer-invalidate-handler.js';
+import { createPeerSetHandler } from './peer-set-handler.js';
 import { HANDOFF_SEGMENT, PEEK_SEGMENT } from '../protocol/handoff.js';
 import { pathOf } from './query.js';
 import { sendText } from './responses.js';
@@ -14,7 +15,7 @@ import type { RequestListener } from './servers.js';
 import type { PeerGetHandlerOptions } from './peer-get-handler.js';
 
 /** The peer port's requests that need the peer token, when one is set. */
-export type GuardedPeerRequest = 'peek' | 'handoff' | 'invalidation';
+export type GuardedPeerRequest = 'peek' | 'handoff' | 'invalidation' | 'set';
 
 export interface PeerHandlerOptions extends Pick<PeerGetHandlerOptions, 'onLoadFailed'> {
   groups: GroupRegistry;
@@ -30,6 +31,8 @@ export interface PeerHandlerOptions extends Pick<PeerGetHandlerOptions, 'onLoadF
   adminCheck?: AdminCheck;
   /** Told of each invalidation a peer asked for (`key` undefined: the whole group), after it was done. */
   onInvalidated?: (group: string, key: string | undefined) => void;
+  /** Told of each value a peer stored here (a set forwarded to this owner). */
+  onSet?: (group: string, key: string) => void;
   /** Who may hand values here when they leave; absent: handoffs are refused (peeks are answered). */
   handoff?: HandoffReceiver;
   /** Told of each request refused for want of the peer token, for the refusals metric. */
@@ -40,7 +43,7 @@ export interface PeerHandlerOptions extends Pick<PeerGetHandlerOptions, 'onLoadF
 
 /**
  * The peer port's request listener: GET and HEAD <basePath><group>/<key> (a value), POST
- * <basePath><group>/ (a batch), DELETE either (an invalidation), <basePath>~… (peeks and handoffs);
+ * <basePath><group>/ (a batch), PUT <basePath><group>/<key> (a set), DELETE either (an invalidation), <basePath>~… (peeks and handoffs);
  * 404 outside <basePath>. A request here is always answered from this process's cache or a local
  * load, never forwarded.
  */
@@ -49,8 +52,10 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
   const handoffPrefix = basePath + '~';
   const get = createPeerGetHandler(options);
   const batch = createPeerBatchHandler(options);
-  // With a peer token, it and not the admin token authorizes a peer's invalidation: the admin token never leaves the pod that took it.
-  const invalidate = createPeerInvalidateHandler({ ...options, adminCheck: peerCheck ? () => undefined : options.adminCheck });
+  // With a peer token, it and not the admin token authorizes a peer's invalidation or set: the admin token never leaves the pod that took it.
+  const peerAuthorized = { ...options, adminCheck: peerCheck ? () => undefined : options.adminCheck };
+  const invalidate = createPeerInvalidateHandler(peerAuthorized);
+  const set = createPeerSetHandler(peerAuthorized);
   /** False (and answered 401/403) when a peer token is set and the request does not carry it. */
   const authorized = (req: IncomingMessage, res: Parameters<RequestListener>[1], request: GuardedPeerRequest): boolean => {
     const refused = peerCheck?.(req.headers.authorization);
@@ -73,7 +78,9 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
     else if (method === 'POST') batch(req, res);
     else if (method === 'DELETE') {
       if (authorized(req, res, 'invalidation')) invalidate(req, res);
-    } else sendText(res, 405, 'only GET, POST (a batch) and DELETE (an invalidation) are supported', { allow: 'GET, HEAD, POST, DELETE' });
+    } else if (method === 'PUT') {
+      if (authorized(req, res, 'set')) set(req, res);
+    } else sendText(res, 405, 'only GET, POST (a batch), PUT (a set) and DELETE (an invalidation) are supported', { allow: 'GET, HEAD, POST, PUT, DELETE' });
   };
 }
 

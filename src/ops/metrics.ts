@@ -21,10 +21,15 @@ export interface CacheMetrics {
   readonly invalidations: Counter<'group' | 'scope' | 'from'>;
   /** Peers a client's invalidation was passed to: `result` reached or unreached. */
   readonly invalidationPeers: Counter<'result'>;
+  /** Values set: `from` a client (PUT /api, stored here or forwarded to the owner) or a peer (stored here as owner). */
+  readonly sets: Counter<'group' | 'from'>;
+  /** Multi-gets answered (POST /api/mget), and their keys by per-key status. */
+  readonly mgets: Counter<'group'>;
+  readonly mgetKeys: Counter<'group' | 'code'>;
   /** Values this process handed to their next owners as it left, and their bytes. */
   readonly handoffPushed: Counter;
   readonly handoffPushedBytes: Counter;
-  /** Peer-port requests refused: `request` peek, handoff or invalidation; `reason` why (no or wrong token, a sender not leaving, ...). */
+  /** Peer-port requests refused: `request` peek, handoff, invalidation or set; `reason` why (no or wrong token, a sender not leaving, ...). */
   readonly peerRefused: Counter<'request' | 'reason'>;
 }
 
@@ -208,8 +213,29 @@ export function createMetrics(
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const sets = new Counter({
+    name: 'geecache_sets_total',
+    help: 'Values set, by group and who asked: a client (PUT /api on this process) or a peer (a set forwarded to this owner).',
+    labelNames: ['group', 'from'] as const,
+    registers: [registry],
+  });
+  const mgets = new Counter({
+    name: 'geecache_mget_requests_total',
+    help: 'Multi-gets answered (POST /api/mget), by group.',
+    labelNames: ['group'] as const,
+    registers: [registry],
+  });
+  const mgetKeys = new Counter({
+    name: 'geecache_mget_keys_total',
+    help: 'Keys answered in multi-gets, by group and per-key status code.',
+    labelNames: ['group', 'code'] as const,
+    registers: [registry],
+  });
   // Series from the start, at 0, so that rate() and alerts see the first invalidation.
   for (const group of groups.list()) {
+    for (const from of ['client', 'peer']) sets.inc({ group: group.name, from }, 0);
+    mgets.inc({ group: group.name }, 0);
+    mgetKeys.inc({ group: group.name, code: 200 }, 0);
     for (const scope of ['key', 'group']) for (const from of ['client', 'peer']) invalidations.inc({ group: group.name, scope, from }, 0);
   }
   for (const result of ['reached', 'unreached']) invalidationPeers.inc({ result }, 0);
@@ -252,12 +278,15 @@ export function createMetrics(
     }),
     peerRefused: new Counter({
       name: 'geecache_peer_requests_refused_total',
-      help: 'Requests on the peer port refused, by request (peek, handoff, invalidation) and reason (token, not-leaving, not-a-peer, wrong-address, no-sender).',
+      help: 'Requests on the peer port refused, by request (peek, handoff, invalidation, set) and reason (token, not-leaving, not-a-peer, wrong-address, no-sender).',
       labelNames: ['request', 'reason'] as const,
       registers: [registry],
     }),
     invalidations,
     invalidationPeers,
+    sets,
+    mgets,
+    mgetKeys,
     apiDuration: new LatencyHistogram({
       name: 'geecache_api_request_duration_seconds',
       help: 'Time to answer GET /api, by group and status code.',

@@ -38,3 +38,15 @@ test('other methods on /api are 405 with Allow, and counted as the API counts it
   assert.match(await metrics.registry.metrics(), /geecache_api_request_duration_seconds_count\{group="",code="405"\} 1/);
   assert.match(await without.metrics.registry.metrics(), /geecache_api_request_duration_seconds_count\{group="",code="405"\} 2/);
 });
+
+test('PUT /api goes to the set handler and POST /api/mget to the multi-get, when there are such handlers', async () => {
+  const groups = new GroupRegistry();
+  const ring = new PeerRing({ self: 'http://127.0.0.1:1', createClient: () => assert.fail('no peers') });
+  const metrics = createMetrics(groups, ring, { defaultMetrics: false });
+  const server = await serve(createHttpPortHandler({ get: named('get'), invalidate: named('invalidate'), set: named('set'), mget: named('mget'), app: named('app'), metrics }));
+  const api = request(server.url);
+  await api.put('/api?key=a').expect(200, 'set PUT /api?key=a');
+  await api.post('/api/mget?group=g').expect(200, 'mget POST /api/mget?group=g');
+  await api.get('/api/mget').expect(405).expect('allow', 'POST');
+  await api.post('/api?key=a').expect(405, 'only GET, PUT and DELETE are supported\n').expect('allow', 'GET, HEAD, PUT, DELETE');
+});

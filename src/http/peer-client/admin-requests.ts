@@ -5,6 +5,7 @@ import type { HandedValue, PeerValue } from '../../engine/peers.js';
 import { PeerAdminError } from '../../errors.js';
 import { batchPath } from '../../protocol/batch.js';
 import { decodeGetResponse, peerPath } from '../../protocol/get.js';
+import { SET_TTL_HEADER } from '../../protocol/set.js';
 import { encodeHandoff, HANDOFF_CONTENT_TYPE, HANDOFF_SEGMENT, HANDOFF_SENDER_HEADER, PEEK_SEGMENT } from '../../protocol/handoff.js';
 import { describeNetworkError, fetchBytes, type BytesRequest, type FetchedBytes } from '../fetch-bytes.js';
 
@@ -43,15 +44,39 @@ export class AdminRequests {
    * Bounded by the peer timeout as a whole: the peer does no slow work for it.
    */
   async invalidate(group: string, key: string | undefined): Promise<void> {
-    const { url, basePath, adminToken, peerToken, timeoutMs } = this.options;
-    const token = peerToken ?? adminToken;
-    if (!token) throw new PeerAdminError(url, 'no peer token or admin token to send');
+    const { url, basePath, timeoutMs } = this.options;
     const path = key === undefined ? batchPath(basePath, group) : peerPath(basePath, group, key);
-    const { status, body } = await this.send({ method: 'DELETE', path, headers: ['authorization', `Bearer ${token}`] }, timeoutMs);
+    const { status, body } = await this.send({ method: 'DELETE', path, headers: ['authorization', this.changeToken()] }, timeoutMs);
     if (status === 204) return;
     if (status === 200) throw new PeerAdminError(url, 'not a geecache peer: it answered the DELETE as a get', { status });
     const text = body.toString('utf8').trim();
     throw new PeerAdminError(url, `answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, { status });
+  }
+
+  /**
+   * PUT <basePath><group>/<key> with the value: the peer, the key's owner, stores it and tells nobody
+   * else. Sent with the invalidation's bearer token, as an invalidation is; 204 only from a geecache peer.
+   */
+  async set(group: string, key: string, value: Uint8Array, ttlMs: number): Promise<void> {
+    const { url, basePath, timeoutMs } = this.options;
+    const headers = ['authorization', this.changeToken(), 'content-type', 'application/octet-stream'];
+    if (ttlMs > 0) headers.push(SET_TTL_HEADER, String(ttlMs));
+    const { status, body } = await this.send({ method: 'PUT', path: peerPath(basePath, group, key), headers, body: value }, timeoutMs);
+    if (status === 204) return;
+    if (status === 200) throw new PeerAdminError(url, 'not a geecache peer: it answered the PUT as a get', { status });
+    const text = body.toString('utf8').trim();
+    throw new PeerAdminError(url, `set answered ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, { status });
+  }
+
+  /**
+   * The Authorization header of a request that changes what the peer serves (invalidate, set): the
+   * peer token; without one, the admin token (a ring configured before peer tokens).
+   */
+  private changeToken(): string {
+    const { url, adminToken, peerToken } = this.options;
+    const token = peerToken ?? adminToken;
+    if (!token) throw new PeerAdminError(url, 'no peer token or admin token to send');
+    return `Bearer ${token}`;
   }
 
   /**
