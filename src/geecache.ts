@@ -59,9 +59,13 @@ export interface GeecacheOptions {
   listen?: boolean;
   /** Path prefix of the peer protocol. Default '/_geecache/' (Go groupcache's). */
   basePath?: string;
-  /** Bearer token of PUT and DELETE /api and of the sets and invalidations peers pass on. Default: none (both refused). */
+  /** Bearer token of PUT and DELETE /api. Default: none (both refused). It never leaves this node when peerToken is set. */
   adminToken?: string;
-  /** Bearer token of handoffs between peers. Default: none. */
+  /**
+   * Bearer token every peer of the ring shares, required on the peer port for peeks, handoffs, and the
+   * sets and invalidations peers pass on (plain gets stay open, as a Go groupcache peer sends none).
+   * Default: none (the admin token then goes with sets and invalidations).
+   */
   peerToken?: string;
   /** Deadline of a request to a peer without a sign of life, in ms. Default 2000. */
   peerTimeoutMs?: number;

@@ -56,12 +56,14 @@ test('keys one a line: each answered with its value or its own status', async ()
   assert.match(await metrics.registry.metrics(), /geecache_mget_keys_total\{group="g",code="200"\} 4/);
 });
 
-test('keys in the batch encoding may hold anything, newlines included', async () => {
+test('keys may come in the batch encoding, spaces and all; a key with a control character is refused alone, as a single get refuses it', async () => {
   const { api } = await mgetServer();
-  const res = await api.post('/api/mget?group=g').set('content-type', BATCH_CONTENT_TYPE).send(encodeKeys(['a\nb', 'é'])).buffer(true).parse(binary).expect(200);
+  const res = await api.post('/api/mget?group=g').set('content-type', BATCH_CONTENT_TYPE).send(encodeKeys(['a\nb', 'é', ' c '])).buffer(true).parse(binary).expect(200);
   const frames = framesOf(res.body as Buffer);
-  assert.equal(frames.get(0)?.text, 'value of a\nb');
+  assert.equal(frames.get(0)?.status, 400);
+  assert.equal(frames.get(0)?.text, 'key contains a control character');
   assert.equal(frames.get(1)?.text, 'value of é');
+  assert.equal(frames.get(2)?.text, 'value of  c ');
 });
 
 test('past the key limit 413 before anything loads; past the answer bytes the rest is 413 key by key', async () => {
