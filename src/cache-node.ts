@@ -115,7 +115,7 @@ export class CacheNode {
       },
     });
     const api = createApiHandler({ groups: this.groups, metrics, logger, ring: this.ring });
-    const httpApp = createHttpApp({ metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason() });
+    const httpApp = createHttpApp({ metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason(), debugRing: config.debugRing === 'http' });
     const peerHandler = createPeerHandler({
       groups: this.groups,
       basePath: config.basePath,
@@ -130,6 +130,7 @@ export class CacheNode {
           }
         : undefined,
       onInvalidated: (group, key) => metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'peer' }),
+      debugRing: config.debugRing === 'peer' ? this.ring : undefined,
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
       onLoadFailed: (err, req) => logger.warn({ url: req.url, err: err.message }, 'load for a peer failed'),
     });

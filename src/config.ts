@@ -280,6 +280,14 @@ export const SETTINGS = {
     meaning: `bearer token the peer port asks of peeks, handoffs and invalidations (401 without, 403 wrong), at least ${MIN_TOKEN_LENGTH} characters; gets and batches never need it (Go groupcache peers cannot send one); unset: those are open to whoever reaches the peer port, and peer invalidations carry the admin token`,
     value: parsedBy(tokenOf('GEECACHE_PEER_TOKEN')),
   }),
+  debugRing: setting({
+    env: 'GEECACHE_DEBUG_RING',
+    flag: 'debug-ring',
+    default: 'http',
+    meaning:
+      "where `GET /debug/ring` (this pod's ring: peers, a key's owner, the handoff window) is served: `http` (the HTTP port, beside `/api`), `peer` (the peer port only, for whoever may reach the pods), or `off`",
+    value: oneOf(['http', 'peer', 'off']),
+  }),
   drainTimeoutMs: setting({
     env: 'GEECACHE_DRAIN_TIMEOUT_MS',
     flag: 'drain-timeout-ms',

@@ -315,6 +315,17 @@ describe('helm chart', () => {
     assert.match(helmTemplateError({ adminToken: { value: 'short' } }), /adminToken\.value|pattern/);
   });
 
+  it('serves /debug/ring where debugRing says: the HTTP port by default, the peer port, or nowhere', () => {
+    assert.equal(envMap(container(defaults, names)).get('GEECACHE_DEBUG_RING'), 'http');
+    assert.equal(programConfig(defaults, names).debugRing, 'http');
+    const peerOnly = helmTemplate({ debugRing: 'peer' });
+    assert.equal(programConfig(peerOnly, names).debugRing, 'peer');
+    // An unquoted off in a values file is YAML's false: it means off, as it reads.
+    assert.equal(programConfig(helmTemplate({ debugRing: 'off' }), names).debugRing, 'off');
+    assert.equal(programConfig(helmTemplate({ debugRing: false }), names).debugRing, 'off');
+    assert.match(helmTemplateError({ debugRing: 'api' }), /debugRing/);
+  });
+
   it('derives the memory request and limit from the groups\' budgets, unless resources sets them', () => {
     const memory = (objects: K8sObject[]) => {
       const { requests, limits } = container(objects, names).resources ?? {};
