@@ -20,6 +20,7 @@ import { adminCheck, peerCheck } from './http/admin-auth.js';
 import { handOffOnLeave } from './engine/handoff/sender.js';
 import { createInvalidateHandler } from './http/invalidate-handler.js';
 import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
+import { PeerTls } from './http/peer-tls.js';
 import { IdleGc } from './memory/idle-gc.js';
 import { createMetrics, type CacheMetrics } from './ops/metrics.js';
 import { demoSource } from './sources/demo.js';
@@ -48,6 +49,8 @@ export class CacheNode {
   readonly peerServer: Server;
   /** Serves the API, metrics, health and debug routes. */
   readonly httpServer: Server;
+  /** The peer port's mutual TLS, from GEECACHE_PEER_TLS_DIR; undefined: plain HTTP. */
+  readonly peerTls: PeerTls | undefined;
   /** Frees emptied value slabs once eviction stops (config.idleGc). */
   readonly idleGc: IdleGc | undefined;
   private readonly drain: ServerDrain;
@@ -63,6 +66,16 @@ export class CacheNode {
     this.logger = logger;
     // One set of counters for every peer client, so peers that leave keep their share of the totals.
     const peerTraffic: PeerTraffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 };
+    const peerTls = config.peerTlsDir
+      ? new PeerTls({
+          dir: config.peerTlsDir,
+          setting: 'GEECACHE_PEER_TLS_DIR',
+          onReload: () => logger.info({ dir: config.peerTlsDir }, 'peer TLS files changed: new connections use them'),
+          onReloadFailed: (err) => logger.warn({ err: err.message }, 'peer TLS files changed but cannot be used yet'),
+        })
+      : undefined;
+    this.peerTls = peerTls;
+    const connect = peerTls?.connector(config.peerTimeoutMs);
     this.ring = new PeerRing({
       self: config.self,
       replicas: config.replicas,
@@ -80,6 +93,7 @@ export class CacheNode {
           self: config.self,
           peerToken: config.peerToken,
           localAddress: config.bind === '0.0.0.0' || config.bind === '::' ? undefined : config.bind,
+          connect,
         }),
       onChange: (peers) => logger.info({ peers, count: peers.length }, 'peer membership changed'),
     });
@@ -135,7 +149,8 @@ export class CacheNode {
       onLoadFailed: (err, req) => logger.warn({ url: req.url, err: err.message }, 'load for a peer failed'),
     });
     const classes = expressMessageClasses(httpApp);
-    this.peerServer = createCacheServer(classes, peerHandler);
+    this.peerServer = createCacheServer(classes, peerHandler, peerTls?.serverOptions());
+    peerTls?.serve(this.peerServer);
     this.httpServer = createCacheServer(classes, createHttpPortHandler({ get: api, invalidate, app: httpApp, metrics }));
     this.drain = new ServerDrain([this.peerServer, this.httpServer]);
   }
@@ -200,6 +215,7 @@ export class CacheNode {
     const { config } = this;
     await listen(this.peerServer, config.port, config.bind, 'peer');
     await listen(this.httpServer, config.httpPort, config.bind, 'http');
+    this.peerTls?.start();
     this.discovery.start((peers) => this.ring.set(...peers));
     await this.discovery.ready;
     this.idleGc?.start();
@@ -212,6 +228,7 @@ export class CacheNode {
         groups: config.groups.map(describeGroup),
         invalidation: config.adminToken ? 'on' : 'off (no GEECACHE_ADMIN_TOKEN)',
         peerToken: config.peerToken ? 'on' : 'off',
+        peerTls: config.peerTlsDir ? 'mutual' : 'off',
         idleGc: this.idleGc === undefined ? 'off' : this.idleGc.available ? 'on' : 'off (node was started without --expose-gc)',
       },
       'geecache started',
@@ -227,6 +244,7 @@ export class CacheNode {
     this.draining = true;
     this.drain.refuseKeepAlive();
     this.idleGc?.close();
+    this.peerTls?.close();
     const { shutdownDelayMs, drainTimeoutMs } = this.config;
     this.logger.info({ connections: this.drain.connections, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
     // The cache is handed over at once, beside the shutdown delay and the drain: the next owners take
