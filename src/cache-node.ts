@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Config, GroupConfig } from './config.js';
+import { SETTINGS, type Config, type GroupConfig } from './config.js';
 import type { Discovery } from './discovery/discovery.js';
 import { WorkerDiscovery } from './discovery/kubernetes/worker-discovery.js';
 import { StaticDiscovery } from './discovery/static.js';
@@ -69,7 +69,7 @@ export class CacheNode {
     const peerTls = config.peerTlsDir
       ? new PeerTls({
           dir: config.peerTlsDir,
-          setting: 'GEECACHE_PEER_TLS_DIR',
+          setting: SETTINGS.peerTlsDir.env,
           onReload: () => logger.info({ dir: config.peerTlsDir }, 'peer TLS files changed: new connections use them'),
           onReloadFailed: (err) => logger.warn({ err: err.message }, 'peer TLS files changed but cannot be used yet'),
         })
