@@ -15,6 +15,7 @@ import { missStorm } from './cases/miss-storm.js';
 import { peerHop } from './cases/peer-hop.js';
 import { peerHop1Key } from './cases/peer-hop-1key.js';
 import { peerHopUnbatched } from './cases/peer-hop-unbatched.js';
+import { peerHopTls } from './cases/peer-hop-tls.js';
 import type { BenchCase } from './lib/case.js';
 import { runBench } from './lib/runner.js';
 
@@ -27,6 +28,7 @@ const CASES: readonly BenchCase[] = [
   peerHop, //           /api on pod a for keys pod b owns
   peerHop1Key, //       the same with one key: singleflight merges
   peerHopUnbatched, //  the peer hop without batching, as groupcache (only when asked)
+  peerHopTls, //        the peer hop over mutual TLS (only when asked)
   hotKey, //            pod a's hot cache for a key pod b owns
   goApiHit, //          Go groupcache's API hit: the reference
   goPeerHop, //         Go groupcache's peer hop: the reference for goal 2

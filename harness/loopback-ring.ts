@@ -1,6 +1,7 @@
 // loopback-ring.ts lays out a static ring of geecache pods on 127.0.0.1 (ports, peer URLs, each pod's settings),
 // answers which pod owns a key, and starts such a ring for the end-to-end tests. The bench starts its pods on the
 // same layout with its own flags and cores (bench/lib/cluster.ts, bench/reliability/pods.ts).
+import { peerUrl, type PeerScheme } from '../src/engine/peer-url.js';
 import { HashRing } from '../src/engine/ring.js';
 import { CacheProcess } from './cache-process.js';
 import { freePorts } from './ports.js';
@@ -13,11 +14,12 @@ export interface LoopbackRing {
   selves: string[];
 }
 
-export async function loopbackRing(count: number): Promise<LoopbackRing> {
+/** `scheme` https: a ring whose pods speak mutual TLS (GEECACHE_PEER_TLS_DIR in their settings). */
+export async function loopbackRing(count: number, scheme: PeerScheme = 'http'): Promise<LoopbackRing> {
   const ports = await freePorts(count * 2);
   const peerPorts = ports.filter((_, i) => i % 2 === 0);
   const httpPorts = ports.filter((_, i) => i % 2 === 1);
-  return { peerPorts, httpPorts, selves: peerPorts.map((port) => `http://127.0.0.1:${port}`) };
+  return { peerPorts, httpPorts, selves: peerPorts.map((port) => peerUrl('127.0.0.1', port, scheme)) };
 }
 
 /** The settings that make pod `i` a member of the ring: its ports and address, and every peer (static discovery). */
@@ -59,8 +61,8 @@ export function keyOwnership(selves: readonly string[]): KeyOwnership {
  * `count` pods (`node dist/src/main.js`), each told of all the others, with `env` on top of the ring's
  * own settings. Resolves once every pod's /readyz answers 200; the caller stops them (stop()).
  */
-export async function startLoopbackRing(count: number, env: Record<string, string>): Promise<CacheProcess[]> {
-  const ring = await loopbackRing(count);
+export async function startLoopbackRing(count: number, env: Record<string, string>, scheme: PeerScheme = 'http'): Promise<CacheProcess[]> {
+  const ring = await loopbackRing(count, scheme);
   const pods = ring.selves.map(
     (_, i) =>
       new CacheProcess({

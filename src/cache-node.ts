@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Config, GroupConfig } from './config.js';
+import { SETTINGS, type Config, type GroupConfig } from './config.js';
 import type { Discovery } from './discovery/discovery.js';
 import { WorkerDiscovery } from './discovery/kubernetes/worker-discovery.js';
 import { StaticDiscovery } from './discovery/static.js';
@@ -22,6 +22,7 @@ import { createInvalidateHandler } from './http/invalidate-handler.js';
 import { createMgetHandler } from './http/mget-handler.js';
 import { createSetHandler } from './http/set-handler.js';
 import { createCacheServer, listen, ServerDrain, sleep, type RequestListener } from './http/servers.js';
+import { PeerTls } from './http/peer-tls.js';
 import { IdleGc } from './memory/idle-gc.js';
 import { createMetrics, type CacheMetrics } from './ops/metrics.js';
 import { demoSource } from './sources/demo.js';
@@ -65,6 +66,8 @@ export class CacheNode {
   readonly httpHandler: RequestListener;
   private readonly getters: ReadonlyMap<string, Getter>;
   private readonly listens: boolean;
+  /** The peer port's mutual TLS, from GEECACHE_PEER_TLS_DIR; undefined: plain HTTP. */
+  readonly peerTls: PeerTls | undefined;
   /** Frees emptied value slabs once eviction stops (config.idleGc). */
   readonly idleGc: IdleGc | undefined;
   private readonly drain: ServerDrain;
@@ -82,6 +85,16 @@ export class CacheNode {
     this.listens = options.listen ?? true;
     // One set of counters for every peer client, so peers that leave keep their share of the totals.
     const peerTraffic: PeerTraffic = (this.peerTraffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 });
+    const peerTls = config.peerTlsDir
+      ? new PeerTls({
+          dir: config.peerTlsDir,
+          setting: SETTINGS.peerTlsDir.env,
+          onReload: () => logger.info({ dir: config.peerTlsDir }, 'peer TLS files changed: new connections use them'),
+          onReloadFailed: (err) => logger.warn({ err: err.message }, 'peer TLS files changed but cannot be used yet'),
+        })
+      : undefined;
+    this.peerTls = peerTls;
+    const connect = peerTls?.connector(config.peerTimeoutMs);
     this.ring = new PeerRing({
       self: config.self,
       replicas: config.replicas,
@@ -99,6 +112,7 @@ export class CacheNode {
           self: config.self,
           peerToken: config.peerToken,
           localAddress: config.bind === '0.0.0.0' || config.bind === '::' ? undefined : config.bind,
+          connect,
         }),
       onChange: (peers) => logger.info({ peers, count: peers.length }, 'peer membership changed'),
     });
@@ -146,7 +160,7 @@ export class CacheNode {
     });
     const mget = createMgetHandler({ groups: this.groups, metrics, logger });
     const api = createApiHandler({ groups: this.groups, metrics, logger, ring: this.ring });
-    const httpApp = createHttpApp({ metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason() });
+    const httpApp = createHttpApp({ metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason(), debugRing: config.debugRing === 'http' });
     const peerHandler = createPeerHandler({
       groups: this.groups,
       basePath: config.basePath,
@@ -162,13 +176,15 @@ export class CacheNode {
         : undefined,
       onInvalidated: (group, key) => metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'peer' }),
       onSet: (group) => metrics.sets.inc({ group, from: 'peer' }),
+      debugRing: config.debugRing === 'peer' ? this.ring : undefined,
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
       onLoadFailed: (err, req) => logger.warn({ url: req.url, err: err.message }, 'load for a peer failed'),
     });
     const classes = expressMessageClasses(httpApp);
     this.peerHandler = peerHandler;
     this.httpHandler = createHttpPortHandler({ get: api, invalidate, set, mget, app: httpApp, metrics });
-    this.peerServer = createCacheServer(classes, this.peerHandler);
+    this.peerServer = createCacheServer(classes, this.peerHandler, peerTls?.serverOptions());
+    peerTls?.serve(this.peerServer);
     this.httpServer = createCacheServer(classes, this.httpHandler);
     this.drain = new ServerDrain([this.peerServer, this.httpServer]);
   }
@@ -235,6 +251,7 @@ export class CacheNode {
       await listen(this.peerServer, config.port, config.bind, 'peer');
       await listen(this.httpServer, config.httpPort, config.bind, 'http');
     }
+    this.peerTls?.start();
     this.discovery.start((peers) => this.ring.set(...peers));
     await this.discovery.ready;
     this.idleGc?.start();
@@ -247,6 +264,7 @@ export class CacheNode {
         groups: config.groups.map((group) => describeGroup(group, this.getters.has(group.name))),
         invalidation: config.adminToken ? 'on' : 'off (no GEECACHE_ADMIN_TOKEN)',
         peerToken: config.peerToken ? 'on' : 'off',
+        peerTls: config.peerTlsDir ? 'mutual' : 'off',
         idleGc: this.idleGc === undefined ? 'off' : this.idleGc.available ? 'on' : 'off (node was started without --expose-gc)',
       },
       'geecache started',
@@ -262,6 +280,7 @@ export class CacheNode {
     this.draining = true;
     this.drain.refuseKeepAlive();
     this.idleGc?.close();
+    this.peerTls?.close();
     const { shutdownDelayMs, drainTimeoutMs } = this.config;
     this.logger.info({ connections: this.drain.connections, shutdownDelayMs, drainTimeoutMs }, 'shutting down: readiness now 503');
     // The cache is handed over at once, beside the shutdown delay and the drain: the next owners take

@@ -1,7 +1,7 @@
 // config.ts turns environment variables and command-line flags into one validated Config.
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { peerUrl, peerUrlProblem, trimPeerUrl } from './engine/peer-url.js';
+import { peerUrl, peerUrlProblem, schemeOf, trimPeerUrl } from './engine/peer-url.js';
 import { basePathProblem, DEFAULT_BASE_PATH } from './protocol/get.js';
 
 export type SourceConfig = { kind: 'demo' } | { kind: 'http'; origin: string };
@@ -99,7 +99,7 @@ export const SETTINGS = {
     env: 'GEECACHE_SELF',
     flag: 'self',
     default: '',
-    shownDefault: '`http://$POD_IP:$GEECACHE_PORT` in kubernetes mode, else `http://127.0.0.1:$GEECACHE_PORT`',
+    shownDefault: '`http://$POD_IP:$GEECACHE_PORT` in kubernetes mode, else `http://127.0.0.1:$GEECACHE_PORT`; `https://` with `GEECACHE_PEER_TLS_DIR`',
     meaning: "this process's peer base URL, as the others see it",
     value: z.string().transform(trimPeerUrl),
   }),
@@ -115,7 +115,7 @@ export const SETTINGS = {
     flag: 'peers',
     default: '',
     shownDefault: '(self only)',
-    meaning: 'comma-separated peer base URLs, e.g. `http://10.0.0.5:8001` (self is always added)',
+    meaning: 'comma-separated peer base URLs, e.g. `http://10.0.0.5:8001` (self is always added); all `https://` with `GEECACHE_PEER_TLS_DIR`, else all `http://`',
     value: parsedBy(peerList('GEECACHE_PEERS')),
   }),
   service: setting({
@@ -279,6 +279,23 @@ export const SETTINGS = {
     shownDefault: '(none: a warning at start-up)',
     meaning: `bearer token the peer port asks of peeks, handoffs and invalidations (401 without, 403 wrong), at least ${MIN_TOKEN_LENGTH} characters; gets and batches never need it (Go groupcache peers cannot send one); unset: those are open to whoever reaches the peer port, and peer invalidations carry the admin token`,
     value: parsedBy(tokenOf('GEECACHE_PEER_TOKEN')),
+  }),
+  debugRing: setting({
+    env: 'GEECACHE_DEBUG_RING',
+    flag: 'debug-ring',
+    default: 'http',
+    meaning:
+      "where `GET /debug/ring` (this pod's ring: peers, a key's owner, the handoff window) is served: `http` (the HTTP port, beside `/api`), `peer` (the peer port only, for whoever may reach the pods), or `off`",
+    value: oneOf(['http', 'peer', 'off']),
+  }),
+  peerTlsDir: setting({
+    env: 'GEECACHE_PEER_TLS_DIR',
+    flag: 'peer-tls-dir',
+    default: '',
+    shownDefault: '(none: peers speak plain HTTP)',
+    meaning:
+      "mutual TLS between peers: a directory with `tls.crt`, `tls.key` and `ca.crt` (a Kubernetes TLS Secret, as cert-manager writes it). The peer port then serves HTTPS and takes only clients whose certificate the CA signed; peer URLs are `https://`, and a peer's certificate is checked against the CA alone, not its address (use a CA that issues only to the ring's pods). Changed files are read again within 2 s; new connections use them",
+    value: optionalText(),
   }),
   drainTimeoutMs: setting({
     env: 'GEECACHE_DRAIN_TIMEOUT_MS',
@@ -461,15 +478,22 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
   }
   const { podIp, ...values } = parsed.data;
 
+  const scheme = values.peerTlsDir ? 'https' : 'http';
   if (values.self === '' && values.discovery === 'kubernetes') {
     if (!podIp) throw new ConfigError(SETTINGS.self.env, `set it, or set ${SETTINGS.podIp.env} (Downward API status.podIP) in kubernetes mode`);
-    values.self = peerUrl(podIp, values.port);
+    values.self = peerUrl(podIp, values.port, scheme);
   }
   if (values.self === '') {
     const host = values.bind === '0.0.0.0' || values.bind === '::' ? '127.0.0.1' : values.bind;
-    values.self = peerUrl(host, values.port);
+    values.self = peerUrl(host, values.port, scheme);
   }
   checkPeerUrl(values.self, SETTINGS.self.env);
+  // The peer port speaks one scheme, and the ring hashes URL strings: every peer URL must say it.
+  for (const [url, setting] of [[values.self, SETTINGS.self.env], ...values.peers.map((peer) => [peer, SETTINGS.peers.env])] as const) {
+    if (schemeOf(url) !== scheme) {
+      throw new ConfigError(setting, `"${url}" must be ${scheme}:// ${values.peerTlsDir ? `with ${SETTINGS.peerTlsDir.env} set` : `unless ${SETTINGS.peerTlsDir.env} is set`}`);
+    }
+  }
 
   if (values.discovery === 'kubernetes' && !values.service) {
     throw new ConfigError(SETTINGS.service.env, `the headless Service to watch is required when ${SETTINGS.discovery.env}=kubernetes`);

@@ -51,6 +51,18 @@ test('kubernetes mode derives self from POD_IP and requires the Service name', (
   assert.throws(() => loadConfig({ GEECACHE_DISCOVERY: 'kubernetes', GEECACHE_SERVICE: 's' }), /GEECACHE_SELF.*POD_IP/);
 });
 
+test('with GEECACHE_PEER_TLS_DIR every peer URL is https://, without it http://: the ring hashes the strings every pod builds alike', () => {
+  const tls = { GEECACHE_PEER_TLS_DIR: '/etc/geecache/peer-tls' };
+  const k8s = { GEECACHE_DISCOVERY: 'kubernetes', GEECACHE_SERVICE: 's', POD_IP: '10.1.2.3' };
+  assert.equal(loadConfig({ ...k8s, ...tls }).self, 'https://10.1.2.3:8001');
+  assert.equal(loadConfig(tls).self, 'https://127.0.0.1:8001');
+  assert.equal(loadConfig({ ...tls, GEECACHE_PEERS: 'https://10.0.0.2:8001' }).peerTlsDir, '/etc/geecache/peer-tls');
+  assert.throws(() => loadConfig({ ...tls, GEECACHE_PEERS: 'http://10.0.0.2:8001' }), /GEECACHE_PEERS: "http:\/\/10.0.0.2:8001" must be https:\/\/ with GEECACHE_PEER_TLS_DIR set/);
+  assert.throws(() => loadConfig({ ...tls, GEECACHE_SELF: 'http://10.0.0.1:8001' }), /GEECACHE_SELF: .* must be https:\/\//);
+  assert.throws(() => loadConfig({ GEECACHE_SELF: 'https://10.0.0.1:8001' }), /GEECACHE_SELF: .* must be http:\/\/ unless GEECACHE_PEER_TLS_DIR is set/);
+  assert.equal(loadConfig({}).peerTlsDir, undefined);
+});
+
 test('a group may carry a TTL between its bytes and its source: name:bytes:ttl:source', () => {
   assert.deepEqual(parseGroups('scores:64MiB:30s:demo,pages:1MiB:1.5h:http://origin:8080/v'), [
     { name: 'scores', cacheBytes: 64 * 2 ** 20, ttlMs: 30_000, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, source: { kind: 'demo' } },

@@ -11,7 +11,7 @@ export type Log = (message: string) => void;
 export type ServerSpec =
   /** The case starts its own process (the baselines). */
   | { readonly kind: 'own' }
-  | { readonly kind: 'geecache'; readonly name: string; readonly pods: number; readonly hotCache: 'on' | 'off'; readonly peerBatch?: 'off' }
+  | { readonly kind: 'geecache'; readonly name: string; readonly pods: number; readonly hotCache: 'on' | 'off'; readonly peerBatch?: 'off'; readonly peerTls?: 'on' }
   /** Two Go groupcache pods (bench/reference/groupcache-server). */
   | { readonly kind: 'go' };
 

@@ -2,6 +2,7 @@
 // on the harness's loopback ring, and answers which pod owns a key.
 import { NODE_FLAGS, POD_ENV } from '../../src/memory/node-flags.js';
 import { spawnChild, type Child } from '../../harness/child.js';
+import { certificateScratch, issueCertificate, makeCa } from '../../harness/peer-certificates.js';
 import { keyOwnership, loopbackRing, ringSettings, type KeyOwnership, type LoopbackRing } from '../../harness/loopback-ring.js';
 import { MAIN_JS } from '../../harness/pod.js';
 import { serverNode } from '../../harness/server-node.js';
@@ -27,6 +28,8 @@ export interface ClusterOptions {
   groups: string;
   hotCache?: 'on' | 'off';
   peerBatch?: 'on' | 'off';
+  /** Mutual TLS between the pods, with a CA and one certificate made for this cluster. Default false. */
+  peerTls?: boolean;
   cpus: string | undefined;
   /** Extra node flags (e.g. --cpu-prof) per pod index. */
   nodeArgs?: (index: number) => string[];
@@ -49,9 +52,11 @@ export function staticPodEnv(ring: LoopbackRing, i: number, groups: string): Nod
 }
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const ring = await loopbackRing(options.pods);
+  const ring = await loopbackRing(options.pods, options.peerTls ? 'https' : 'http');
   const { selves } = ring;
   const pods: Pod[] = [];
+  const certificates = options.peerTls ? certificateScratch() : undefined;
+  const tlsEnv = certificates ? { GEECACHE_PEER_TLS_DIR: issueCertificate(makeCa(certificates.path, 'ring-ca'), `${certificates.path}/pods`, 'geecache-peer') } : {};
   for (let i = 0; i < options.pods; i++) {
     const name = `${options.name}-${String.fromCharCode(97 + i)}`;
     const http = `http://127.0.0.1:${ring.httpPorts[i]!}`;
@@ -61,6 +66,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       GEECACHE_PEER_BATCH: options.peerBatch ?? 'on',
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      ...tlsEnv,
       ...options.env,
     };
     // The pods' own flags first (as the Dockerfile's CMD gives them), then the bench's, which may override them.
@@ -74,7 +80,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       counters: async () => counters(await scrape(`${http}/metrics`)),
     });
   }
-  return readyCluster(pods, selves, options.readyTimeoutMs);
+  const cluster = await readyCluster(pods, selves, options.readyTimeoutMs).catch((err: unknown) => {
+    certificates?.remove();
+    throw err;
+  });
+  return certificates ? { ...cluster, close: () => cluster.close().finally(certificates.remove) } : cluster;
 }
 
 /** Waits until every pod answers /readyz (stopping them all if one does not), then gives the cluster. */

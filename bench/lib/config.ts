@@ -14,6 +14,7 @@ export const CASES = [
   'peer-hop',
   'peer-hop-1key',
   'peer-hop-unbatched',
+  'peer-hop-tls',
   'hot-key',
   'go-api-hit',
   'go-peer-hop',
@@ -32,6 +33,7 @@ const NEEDS: Partial<Record<CaseName, CaseName[]>> = {
   'peer-hop': ['api-hit', 'baseline'],
   'peer-hop-1key': ['api-hit', 'baseline'],
   'peer-hop-unbatched': ['peer-hop', 'api-hit', 'baseline'],
+  'peer-hop-tls': ['peer-hop', 'api-hit', 'baseline'],
   'hot-key': ['api-hit', 'baseline'],
   'go-api-hit': ['baseline'],
   'go-peer-hop': ['go-api-hit', 'baseline'],
@@ -39,9 +41,10 @@ const NEEDS: Partial<Record<CaseName, CaseName[]>> = {
 
 /**
  * Only when asked for: `baseline-self` (the baseline against a second copy of itself) and
- * `peer-hop-unbatched` (the peer hop with GEECACHE_PEER_BATCH=off, two more pods and rounds).
+ * `peer-hop-unbatched` (the peer hop with GEECACHE_PEER_BATCH=off, two more pods and rounds) and
+ * `peer-hop-tls` (the peer hop over mutual TLS, the same).
  */
-const DEFAULT_CASES = CASES.filter((c) => c !== 'baseline-self' && c !== 'peer-hop-unbatched');
+const DEFAULT_CASES = CASES.filter((c) => c !== 'baseline-self' && c !== 'peer-hop-unbatched' && c !== 'peer-hop-tls');
 
 export interface BenchConfig {
   quick: boolean;

@@ -5,6 +5,8 @@ import type { ServerSpec } from './case.js';
 export const HOT_OFF_PAIR: ServerSpec = { kind: 'geecache', name: 'hotoff', pods: 2, hotCache: 'off' };
 /** The same with GEECACHE_PEER_BATCH=off: one GET per key, as groupcache. */
 export const UNBATCHED_PAIR: ServerSpec = { kind: 'geecache', name: 'unbatched', pods: 2, hotCache: 'off', peerBatch: 'off' };
+/** HOT_OFF_PAIR's pods speaking mutual TLS with each other (GEECACHE_PEER_TLS_DIR). */
+export const TLS_PAIR: ServerSpec = { kind: 'geecache', name: 'tls', pods: 2, hotCache: 'off', peerTls: 'on' };
 /** Two pods, hot cache on. */
 export const HOT_ON_PAIR: ServerSpec = { kind: 'geecache', name: 'hoton', pods: 2, hotCache: 'on' };
 export const GO_PAIR: ServerSpec = { kind: 'go' };

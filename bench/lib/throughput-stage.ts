@@ -35,7 +35,7 @@ export async function throughputStage(config: BenchConfig, cases: readonly Throu
       if (clusters.has(spec) || spec.kind === 'own') continue;
       const cluster =
         spec.kind === 'geecache'
-          ? await startCluster({ name: spec.name, pods: spec.pods, groups, hotCache: spec.hotCache, peerBatch: spec.peerBatch, cpus })
+          ? await startCluster({ name: spec.name, pods: spec.pods, groups, hotCache: spec.hotCache, peerBatch: spec.peerBatch, peerTls: spec.peerTls === 'on', cpus })
           : await startGoCluster({ name: 'go', binary: (go as { binary: string }).binary, pods: 2, origin: origin.url, cacheBytes: (i) => (i === 0 ? GO_API_POD_CACHE_BYTES : 64 << 20), cpus });
       clusters.set(spec, cluster);
     }

@@ -208,6 +208,7 @@ const GOALS: Partial<Record<CaseName, Goal>> = {
   'peer-hop': { against: 'api-hit', minRps: 0.4 },
   'peer-hop-1key': { against: 'api-hit' },
   'peer-hop-unbatched': { against: 'api-hit' },
+  'peer-hop-tls': { against: 'peer-hop' },
   'hot-key': { against: 'api-hit', minRps: 0.8 },
   'go-api-hit': { against: 'baseline' },
   'go-peer-hop': { against: 'go-api-hit' },

@@ -1,9 +1,17 @@
 // peer-url.ts holds the rules for peer base URLs and peer lists, the one place each is written down.
 
-/** `http://10.0.0.5:8001`, `http://[fd00::1]:8001`; a DNS name is used as it is. */
-export function peerUrl(host: string, port: number): string {
+/** How peers speak: plain HTTP, or HTTPS with mutual TLS (GEECACHE_PEER_TLS_DIR). */
+export type PeerScheme = 'http' | 'https';
+
+/** `http://10.0.0.5:8001`, `https://[fd00::1]:8001`; a DNS name is used as it is. */
+export function peerUrl(host: string, port: number, scheme: PeerScheme = 'http'): string {
   const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return `http://${bracketed}:${port}`;
+  return `${scheme}://${bracketed}:${port}`;
+}
+
+/** The scheme of a peer base URL: every pod of a ring uses its own URL's, so all agree on each peer's URL. */
+export function schemeOf(url: string): PeerScheme {
+  return url.startsWith('https:') ? 'https' : 'http';
 }
 
 /**

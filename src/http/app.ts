@@ -1,10 +1,9 @@
-// app.ts builds the HTTP port's Express app: metrics, health, debug, and the error answers (/api is routed before it, http-port.ts).
+// app.ts builds the HTTP port's Express app: metrics, health, /debug/ring (when it is served here), and the error answers (/api is routed before it, http-port.ts).
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { PeerRing } from '../engine/peer-ring.js';
 import type { CacheMetrics } from '../ops/metrics.js';
-import { parseUrlQuery } from './query.js';
-import { sendText } from './responses.js';
+import { answerDebugRing, DEBUG_RING_PATH } from './debug-ring.js';
 
 export interface HttpAppOptions {
   metrics: CacheMetrics;
@@ -12,6 +11,8 @@ export interface HttpAppOptions {
   logger: Logger;
   /** Why the process is not ready, or undefined when it is. */
   notReadyReason: () => string | undefined;
+  /** Serve /debug/ring on this port (GEECACHE_DEBUG_RING=http). Default true. */
+  debugRing?: boolean;
 }
 
 function baseApp(): Express {
@@ -38,7 +39,7 @@ function finishApp(app: Express, logger: Logger): Express {
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
-  const { metrics, ring, logger, notReadyReason } = options;
+  const { metrics, ring, logger, notReadyReason, debugRing = true } = options;
   const app = baseApp();
 
   app.get('/metrics', async (_req, res, next) => {
@@ -61,23 +62,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
     else res.type('text/plain').send('ready\n');
   });
 
-  app.get('/debug/ring', (req, res) => {
-    // The query is read as /api reads it, so a key /api refuses is refused here too.
-    const query = parseUrlQuery(req.originalUrl);
-    if (!query.ok) {
-      sendText(res, 400, query.message);
-      return;
-    }
-    const { key } = query;
-    res.json({
-      self: ring.self,
-      peers: ring.peers,
-      replicas: ring.replicas,
-      // The window after the last membership change in which new owners peek and leavers hand over.
-      handoff: ring.handoff,
-      ...(key ? { key, owner: ring.ownerOf(key) ?? null } : {}),
-    });
-  });
+  // Served here only when GEECACHE_DEBUG_RING=http; otherwise the path is a 404 like any unknown one.
+  if (debugRing) app.get(DEBUG_RING_PATH, (req, res) => answerDebugRing(ring, req, res));
 
   return finishApp(app, logger);
 }

@@ -1,7 +1,7 @@
 // peer-client.ts asks one peer for values over HTTP, composing peer-client/: gets go single or batched
 // (batch-queue, single-get, batch-get) as exchanges with a deadline and a circuit breaker (exchange);
 // invalidations, peeks and handoffs go on their own (admin-requests).
-import { Pool } from 'undici';
+import { Pool, type buildConnector } from 'undici';
 import type { CircuitBreakerOptions, CircuitState } from '../engine/circuit-breaker.js';
 import type { ClosablePeerGetter, HandedValue, PeerTraffic, PeerValue } from '../engine/peers.js';
 import { DEFAULT_BASE_PATH, HEARTBEAT_HEADER } from '../protocol/get.js';
@@ -51,6 +51,11 @@ export interface HttpPeerClientOptions {
    * names, so a process bound to one address of several sends from it too. Default: the system's choice.
    */
   localAddress?: string;
+  /**
+   * Opens connections to the peer instead of undici's own connector: an https:// peer's mutual TLS
+   * (PeerTls.connector), which bounds the connect itself. Default: undici's, with timeoutMs.
+   */
+  connect?: buildConnector.connector;
 }
 
 /** Talks to one peer with undici's Pool, which served about 1.8x the requests/s of http.Agent (docs/performance.md). */
@@ -70,7 +75,7 @@ export class HttpPeerClient implements ClosablePeerGetter {
     const traffic = options.traffic ?? { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 };
     const connections = new Pool(options.url, {
       connections: slots,
-      connectTimeout: timeoutMs,
+      ...(options.connect ? { connect: options.connect } : { connectTimeout: timeoutMs }),
       // The exchange's own deadline bounds every phase (undici's run on a 500 ms tick and restart per phase).
       headersTimeout: 0,
       bodyTimeout: 0,

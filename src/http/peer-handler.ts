@@ -2,6 +2,8 @@
 // and methods to their handlers, all on node:http without Express.
 import type { IncomingMessage } from 'node:http';
 import type { GroupRegistry } from '../engine/group-registry.js';
+import type { PeerRing } from '../engine/peer-ring.js';
+import { answerDebugRing, isDebugRing } from './debug-ring.js';
 import { refusalStatus, type AdminCheck } from './admin-auth.js';
 import { answerHandoff, type HandoffReceiver } from './handoff-handler.js';
 import { createPeerBatchHandler } from './peer-batch-handler.js';
@@ -39,13 +41,15 @@ export interface PeerHandlerOptions extends Pick<PeerGetHandlerOptions, 'onLoadF
   onUnauthorized?: (request: GuardedPeerRequest) => void;
   /** Told of failures that are not the source's or the client's fault (bugs), for logging. */
   onUnexpectedError?: (err: unknown, req: IncomingMessage) => void;
+  /** Serve GET /debug/ring with this ring's view (GEECACHE_DEBUG_RING=peer). Default: not served. */
+  debugRing?: PeerRing;
 }
 
 /**
  * The peer port's request listener: GET and HEAD <basePath><group>/<key> (a value), POST
  * <basePath><group>/ (a batch), PUT <basePath><group>/<key> (a set), DELETE either (an invalidation), <basePath>~… (peeks and handoffs);
  * 404 outside <basePath>. A request here is always answered from this process's cache or a local
- * load, never forwarded.
+ * load, never forwarded. With `debugRing`, GET /debug/ring too.
  */
 export function createPeerHandler(options: PeerHandlerOptions): RequestListener {
   const { groups, basePath, peerCheck } = options;
@@ -66,6 +70,7 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
   };
   return (req, res) => {
     const url = req.url ?? '';
+    if (options.debugRing && isDebugRing(url)) return answerDebugRing(options.debugRing, req, res);
     // Not through a second Express app: it would re-parent requests to its own prototypes (message-classes.ts).
     if (!url.startsWith(basePath)) return sendText(res, 404, `no route for ${req.method ?? ''} ${pathOf(url)}`);
     if (url.startsWith(handoffPrefix)) {

@@ -1,13 +1,20 @@
 // servers.ts makes our node:http servers, starts them listening, and drains them on shutdown under a deadline.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { MessageClasses } from './message-classes.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** A server whose only 'request' handler is `listener`, with nothing wrapped around it (see refuseKeepAlive). */
-export function createCacheServer(classes: MessageClasses, listener: RequestListener): Server {
-  const server = createServer({ ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 }, listener);
+/**
+ * A server whose only 'request' handler is `listener`, with nothing wrapped around it (see refuseKeepAlive);
+ * with `tls`, an HTTPS server (peer-tls.ts).
+ */
+export function createCacheServer(classes: MessageClasses, listener: RequestListener, tls?: HttpsServerOptions): Server {
+  const options = { ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 };
+  // A connection that never finishes its handshake is dropped well before a drain's deadline.
+  const server: Server = tls ? createHttpsServer({ ...options, ...tls, handshakeTimeout: 10_000 }, listener) : createServer(options, listener);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return void socket.destroy();
     const [status, message] = clientErrorAnswer(err.code);
@@ -46,7 +53,8 @@ export class ServerDrain {
   constructor(servers: readonly Server[]) {
     this.servers = servers;
     for (const server of servers) {
-      server.on('connection', (socket: Socket) => {
+      // An HTTPS server's requests ride the TLS socket, which exists once the handshake is done.
+      server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
       });

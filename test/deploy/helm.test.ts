@@ -315,6 +315,32 @@ describe('helm chart', () => {
     assert.match(helmTemplateError({ adminToken: { value: 'short' } }), /adminToken\.value|pattern/);
   });
 
+  it('serves /debug/ring where debugRing says: the HTTP port by default, the peer port, or nowhere', () => {
+    assert.equal(envMap(container(defaults, names)).get('GEECACHE_DEBUG_RING'), 'http');
+    assert.equal(programConfig(defaults, names).debugRing, 'http');
+    const peerOnly = helmTemplate({ debugRing: 'peer' });
+    assert.equal(programConfig(peerOnly, names).debugRing, 'peer');
+    // An unquoted off in a values file is YAML's false: it means off, as it reads.
+    assert.equal(programConfig(helmTemplate({ debugRing: 'off' }), names).debugRing, 'off');
+    assert.equal(programConfig(helmTemplate({ debugRing: false }), names).debugRing, 'off');
+    assert.match(helmTemplateError({ debugRing: 'api' }), /debugRing/);
+  });
+
+  it('mounts peerTLS.existingSecret whole and points GEECACHE_PEER_TLS_DIR at it; off by default; enabled without a Secret fails', () => {
+    assert.equal(envMap(container(defaults, names)).has('GEECACHE_PEER_TLS_DIR'), false);
+    assert.equal(programConfig(defaults, names).peerTlsDir, undefined);
+    const tls = helmTemplate({ peerTLS: { enabled: true, existingSecret: 'geecache-peer-tls' } });
+    const dir = envMap(container(tls, names)).get('GEECACHE_PEER_TLS_DIR');
+    const mount = container(tls, names).volumeMounts?.find((m) => m.mountPath === dir);
+    assert.ok(mount, `a volume is mounted at ${dir}`);
+    assert.equal(mount.readOnly, true);
+    assert.equal(mount.subPath, undefined, 'a subPath mount never sees the Secret change');
+    const volume = podSpec(tls, names).volumes?.find((v) => v.name === mount.name);
+    assert.equal(volume?.secret?.secretName, 'geecache-peer-tls');
+    assert.equal(programConfig(tls, names).peerTlsDir, dir);
+    assert.match(helmTemplateError({ peerTLS: { enabled: true } }), /peerTLS\.existingSecret/);
+  });
+
   it('derives the memory request and limit from the groups\' budgets, unless resources sets them', () => {
     const memory = (objects: K8sObject[]) => {
       const { requests, limits } = container(objects, names).resources ?? {};

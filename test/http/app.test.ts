@@ -92,6 +92,24 @@ test('/debug/ring reads its query as /api does', async () => {
   assert.equal(ring.owner, 'http://127.0.0.1:1');
 });
 
+test('GEECACHE_DEBUG_RING puts /debug/ring on the HTTP port (default), on the peer port only, or nowhere', async () => {
+  const where = async (setting: string | undefined) => {
+    const node = await startNode(undefined, setting === undefined ? {} : { GEECACHE_DEBUG_RING: setting });
+    const http = (await request(node.httpServer).get('/debug/ring?key=a')).status;
+    const peer = await request(node.peerServer).get('/debug/ring?key=a');
+    if (peer.status === 200) assert.equal((peer.body as { owner: string }).owner, 'http://127.0.0.1:1');
+    return { http, peer: peer.status };
+  };
+  assert.deepEqual(await where(undefined), { http: 200, peer: 404 });
+  assert.deepEqual(await where('http'), { http: 200, peer: 404 });
+  assert.deepEqual(await where('peer'), { http: 404, peer: 200 });
+  assert.deepEqual(await where('off'), { http: 404, peer: 404 });
+  const node = await startNode(undefined, { GEECACHE_DEBUG_RING: 'peer' });
+  await request(node.peerServer).get('/debug/ring?key=%zz').expect(400, 'malformed percent-encoding in key\n');
+  await request(node.peerServer).post('/debug/ring').expect(405);
+  assert.throws(() => loadConfig({ GEECACHE_DEBUG_RING: 'api' }), /GEECACHE_DEBUG_RING.*must be one of http, peer, off/);
+});
+
 test('requests node:http cannot take get their proper status and a one-line message, never a bare 400', async () => {
   const node = await startNode();
   const { port } = node.httpServer.address() as AddressInfo;

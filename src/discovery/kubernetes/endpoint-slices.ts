@@ -1,6 +1,6 @@
 // endpoint-slices.ts turns a Service's EndpointSlices into the canonical peer list (pure: no I/O).
 
-import { canonicalPeers, peerUrl } from '../../engine/peer-url.js';
+import { canonicalPeers, peerUrl, schemeOf } from '../../engine/peer-url.js';
 
 /**
  * The parts of a `discovery.k8s.io/v1` EndpointSlice we read. `V1EndpointSlice`
@@ -64,6 +64,8 @@ export interface PeersFromSlices {
  */
 export function peersFromSlices(slices: Iterable<EndpointSliceLike>, options: PeersFromSlicesOptions): PeersFromSlices {
   const portName = options.portName ?? 'peer';
+  // The ring hashes URL strings: peers get this pod's own scheme, as every pod gives them the same.
+  const scheme = schemeOf(options.self);
   const found: string[] = [];
   const slicesWithoutPort: string[] = [];
   const foreignSlices: string[] = [];
@@ -87,7 +89,7 @@ export function peersFromSlices(slices: Iterable<EndpointSliceLike>, options: Pe
         if (!foreignSlices.includes(slice.metadata?.name ?? '')) foreignSlices.push(slice.metadata?.name ?? '');
         continue;
       }
-      found.push(peerUrl(address, port));
+      found.push(peerUrl(address, port, scheme));
     }
   }
   const selfListed = found.includes(options.self);

@@ -25,6 +25,12 @@ describe('peersFromSlices', () => {
     assert.deepEqual(result.foreignSlices, ['forged', 'mislabelled', 'not-pods']);
   });
 
+  it("gives every peer this pod's own scheme: https:// peers for an https:// self", () => {
+    const result = peersFromSlices([slice('real', [{ addresses: ['10.0.0.3'] }, { addresses: ['fd00::4'] }])], { self: 'https://10.0.0.1:8001' });
+    assert.deepEqual(result.peers, ['https://10.0.0.1:8001', 'https://10.0.0.3:8001', 'https://[fd00::4]:8001']);
+    assert.equal(peerUrl('10.1.2.3', 8001, 'https'), 'https://10.1.2.3:8001');
+  });
+
   it('merges all slices of the Service and always includes self', () => {
     const result = peersFromSlices(
       [slice('a', [{ addresses: ['10.0.0.3'], conditions: { ready: true } }]), slice('b', [{ addresses: ['10.0.0.2'], conditions: { ready: true } }])],
