@@ -21,7 +21,7 @@ import { handOffOnLeave } from './engine/handoff/sender.js';
 import { createInvalidateHandler } from './http/invalidate-handler.js';
 import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
 import { IdleGc } from './memory/idle-gc.js';
-import { createMetrics, type CacheMetrics } from './ops/metrics.js';
+import { createMetrics, type CacheMetrics, type OriginLoads } from './ops/metrics.js';
 import { demoSource } from './sources/demo.js';
 import { httpOriginSource } from './sources/http-origin.js';
 
@@ -53,6 +53,8 @@ export class CacheNode {
   private readonly drain: ServerDrain;
   /** The sources' connections: closed gracefully on shutdown, or destroyed past its deadline. */
   private readonly sources: Array<{ close(): Promise<void>; destroy(): Promise<void> }> = [];
+  /** Each HTTP origin's limiter, for metrics. */
+  private readonly originLoads: OriginLoads[] = [];
   private draining = false;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -96,7 +98,7 @@ export class CacheNode {
       const { name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs } = group;
       this.groups.create({ name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs, getter: this.makeGetter(group) });
     }
-    const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic });
+    const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic, originLoads: this.originLoads });
     this.metrics = metrics;
     this.idleGc = config.idleGc ? new IdleGc({ arena: this.groups.arena, logger }) : undefined;
     this.discovery = options.discovery ?? this.makeDiscovery();
@@ -234,8 +236,14 @@ export class CacheNode {
       const sourceLog = logger.child({ source: 'demo', group: group.name });
       return demoSource({ latencyMs: config.demoLatencyMs, onLookup: (key) => sourceLog.info({ key }, '[SlowDB] search key') });
     }
-    const origin = httpOriginSource({ origin: group.source.origin, timeoutMs: config.sourceTimeoutMs });
+    const origin = httpOriginSource({
+      origin: group.source.origin,
+      timeoutMs: config.sourceTimeoutMs,
+      concurrency: config.originConcurrency,
+      queue: config.originQueue,
+    });
     this.sources.push(origin);
+    this.originLoads.push({ group: group.name, limiter: origin.limiter });
     return origin.getter;
   }
 

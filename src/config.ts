@@ -214,6 +214,20 @@ export const SETTINGS = {
     meaning: 'deadline of one request to an HTTP origin',
     value: millis(1),
   }),
+  originConcurrency: setting({
+    env: 'GEECACHE_ORIGIN_CONCURRENCY',
+    flag: 'origin-concurrency',
+    default: '32',
+    meaning: 'requests to one HTTP origin running at once at most (one connection each)',
+    value: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000'),
+  }),
+  originQueue: setting({
+    env: 'GEECACHE_ORIGIN_QUEUE',
+    flag: 'origin-queue',
+    default: '256',
+    meaning: 'requests to one HTTP origin waiting for a turn at most; past it a miss is answered 503 with `Retry-After` at once',
+    value: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(1_000_000, 'must be at most 1000000'),
+  }),
   demoLatencyMs: setting({ env: 'GEECACHE_DEMO_LATENCY_MS', flag: 'demo-latency-ms', default: '50', meaning: 'how slow the demo "database" is', value: millis() }),
   hotCache: setting({
     env: 'GEECACHE_HOT_CACHE',

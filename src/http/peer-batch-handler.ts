@@ -2,7 +2,7 @@
 // cache or a local load, each answer sent as soon as it is ready; peer-handler.ts routes it here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
-import { FROM_PEER, type Group } from '../engine/group.js';
+import type { Group } from '../engine/group.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import { GeecacheError, httpStatusOf, UnknownGroupError } from '../errors.js';
 import {
@@ -72,7 +72,7 @@ function answerBatch(req: IncomingMessage, res: ServerResponse, group: Group, on
     keys.forEach((key, index) => {
       let answer: ByteView | Promise<ByteView>;
       try {
-        answer = cachedOrLoad(group, key, FROM_PEER);
+        answer = cachedOrLoad(group, key, res, true);
       } catch (err) {
         ready.push(failed(index, err));
         return;
