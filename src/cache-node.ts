@@ -15,6 +15,7 @@ import { createHttpApp } from './http/app.js';
 import { createHttpPortHandler } from './http/http-port.js';
 import { expressMessageClasses } from './http/message-classes.js';
 import { HttpPeerClient } from './http/peer-client.js';
+import type { BatchAnswerCounts } from './http/peer-batch-handler.js';
 import { createPeerHandler } from './http/peer-handler.js';
 import { adminCheck, bearerCheck } from './http/admin-auth.js';
 import { handOffOnLeave } from './engine/handoff/sender.js';
@@ -53,6 +54,8 @@ export class CacheNode {
   private readonly drain: ServerDrain;
   /** The sources' connections: closed gracefully on shutdown, or destroyed past its deadline. */
   private readonly sources: Array<{ close(): Promise<void>; destroy(): Promise<void> }> = [];
+  /** Batch answers cut at their byte budget or stalled, for metrics. */
+  private readonly batchCounts: BatchAnswerCounts = { cut: 0, cutKeys: 0, stalled: 0 };
   /** Each HTTP origin's limiter, for metrics. */
   private readonly originLoads: OriginLoads[] = [];
   private draining = false;
@@ -98,7 +101,7 @@ export class CacheNode {
       const { name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs } = group;
       this.groups.create({ name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs, getter: this.makeGetter(group) });
     }
-    const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic, originLoads: this.originLoads });
+    const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic, originLoads: this.originLoads, batchCounts: this.batchCounts });
     this.metrics = metrics;
     this.idleGc = config.idleGc ? new IdleGc({ arena: this.groups.arena, logger }) : undefined;
     this.discovery = options.discovery ?? this.makeDiscovery();
@@ -129,11 +132,14 @@ export class CacheNode {
           }
         : undefined,
       onInvalidated: (group, key) => metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'peer' }),
+      stallTimeoutMs: config.stallTimeoutMs,
+      batchCounts: this.batchCounts,
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
     });
     const classes = expressMessageClasses(httpApp);
-    this.peerServer = createCacheServer(classes, peerHandler);
-    this.httpServer = createCacheServer(classes, createHttpPortHandler({ get: api, invalidate, app: httpApp, metrics }));
+    const limits = { maxConnections: config.maxConnections, stallTimeoutMs: config.stallTimeoutMs };
+    this.peerServer = createCacheServer(classes, peerHandler, limits);
+    this.httpServer = createCacheServer(classes, createHttpPortHandler({ get: api, invalidate, app: httpApp, metrics }), limits);
     this.drain = new ServerDrain([this.peerServer, this.httpServer]);
   }
 

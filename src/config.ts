@@ -228,6 +228,20 @@ export const SETTINGS = {
     meaning: 'requests to one HTTP origin waiting for a turn at most; past it a miss is answered 503 with `Retry-After` at once',
     value: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(1_000_000, 'must be at most 1000000'),
   }),
+  maxConnections: setting({
+    env: 'GEECACHE_MAX_CONNECTIONS',
+    flag: 'max-connections',
+    default: '4096',
+    meaning: 'open client connections each port (HTTP, peer) holds at most; past it new ones are closed at once',
+    value: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1'),
+  }),
+  stallTimeoutMs: setting({
+    env: 'GEECACHE_STALL_TIMEOUT_MS',
+    flag: 'stall-timeout-ms',
+    default: '30000',
+    meaning: 'a connection with nothing read or written for this long is closed (a client that stopped reading its answer); longer than the source timeout',
+    value: millis(1),
+  }),
   demoLatencyMs: setting({ env: 'GEECACHE_DEMO_LATENCY_MS', flag: 'demo-latency-ms', default: '50', meaning: 'how slow the demo "database" is', value: millis() }),
   hotCache: setting({
     env: 'GEECACHE_HOT_CACHE',

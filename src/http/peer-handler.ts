@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import type { AdminCheck } from './admin-auth.js';
 import { answerHandoff, type HandoffReceiver } from './handoff-handler.js';
-import { createPeerBatchHandler } from './peer-batch-handler.js';
+import { createPeerBatchHandler, type BatchAnswerCounts } from './peer-batch-handler.js';
 import { createPeerGetHandler } from './peer-get-handler.js';
 import { createPeerInvalidateHandler } from './peer-invalidate-handler.js';
 import { pathOf } from './query.js';
@@ -22,6 +22,9 @@ export interface PeerHandlerOptions {
   handoff?: HandoffReceiver;
   /** Told of failures that are not the source's or the client's fault (bugs), for logging. */
   onUnexpectedError?: (err: unknown, req: IncomingMessage) => void;
+  /** A batch answer's limits and counts (peer-batch-handler.ts). */
+  stallTimeoutMs?: number;
+  batchCounts?: BatchAnswerCounts;
 }
 
 /**

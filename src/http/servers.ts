@@ -5,9 +5,23 @@ import type { MessageClasses } from './message-classes.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** How many connections a listener holds and how long one may sit without progress. */
+export interface ConnectionLimits {
+  /** Open connections at most; past it new ones are closed at once. Default: no cap. */
+  maxConnections?: number;
+  /**
+   * A connection with no bytes read or written for this long is closed: a client that stops reading
+   * an answer no longer holds it (and what it pins) open. Default 0: never.
+   */
+  stallTimeoutMs?: number;
+}
+
 /** A server whose only 'request' handler is `listener`, with nothing wrapped around it (see refuseKeepAlive). */
-export function createCacheServer(classes: MessageClasses, listener: RequestListener): Server {
+export function createCacheServer(classes: MessageClasses, listener: RequestListener, limits: ConnectionLimits = {}): Server {
   const server = createServer({ ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 }, listener);
+  if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
+  // With no 'timeout' listener, node:http destroys the socket when it fires.
+  if (limits.stallTimeoutMs) server.timeout = limits.stallTimeoutMs;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return void socket.destroy();
     const [status, message] = clientErrorAnswer(err.code);

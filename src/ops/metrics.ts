@@ -10,6 +10,13 @@ import { LatencyHistogram } from './latency-histogram.js';
 /** The reasons of discovery/kubernetes/watch.ts's RestartReason (ops may not import discovery). */
 export const DISCOVERY_RESTART_REASONS = ['error', 'resync'] as const;
 
+/** What happened to batch answers that did not go out whole (http/peer-batch-handler.ts's BatchAnswerCounts). */
+export interface BatchCounts {
+  cut: number;
+  cutKeys: number;
+  stalled: number;
+}
+
 /** An HTTP origin's limiter and the group it loads for. */
 export interface OriginLoads {
   group: string;
@@ -43,7 +50,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export function createMetrics(
   groups: GroupRegistry,
   ring: PeerRing,
-  options: { defaultMetrics?: boolean; peerTraffic?: PeerTraffic; originLoads?: readonly OriginLoads[] } = {},
+  options: { defaultMetrics?: boolean; peerTraffic?: PeerTraffic; originLoads?: readonly OriginLoads[]; batchCounts?: BatchCounts } = {},
 ): CacheMetrics {
   const registry = new Registry();
   const arena = groups.arena;
@@ -116,6 +123,21 @@ export function createMetrics(
     Counter,
     (l) => l.leftQueue,
   );
+
+  const batches = options.batchCounts;
+  if (batches) {
+    new Counter({
+      name: 'geecache_peer_batch_answers_cut_total',
+      help: 'Batch answers not sent whole: `reason` budget (past 64 MiB of values, the rest of their keys answered 507) or stalled (the client stopped reading).',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ reason: 'budget' }, batches.cut);
+        this.inc({ reason: 'stalled' }, batches.stalled);
+      },
+    });
+  }
 
   const traffic = options.peerTraffic;
   if (traffic) {

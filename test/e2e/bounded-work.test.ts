@@ -5,9 +5,11 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CacheProcess } from '../../harness/cache-process.js';
-import { startLoopbackRing } from '../../harness/loopback-ring.js';
-import { sleep } from '../../harness/wait.js';
+import { readFileSync } from 'node:fs';
+import { CacheProcess } from '../../harness/cache-process.js';
+import { loopbackRing, ringSettings, startLoopbackRing } from '../../harness/loopback-ring.js';
+import { sleep, waitFor } from '../../harness/wait.js';
+import { BATCH_CONTENT_TYPE, encodeKeys, FrameReader } from '../../src/protocol/batch.js';
 
 const cleanups: Array<() => unknown> = [];
 after(async () => {
@@ -57,7 +59,7 @@ async function onePod(env: Record<string, string>): Promise<CacheProcess> {
 }
 
 describe('loads nobody waits for', () => {
-  it('stop at the origin once their clients hang up, queued ones never reach it, and /healthz stays quick', async () => {
+  it('stop at the origin once their clients hang up, queued ones never reach it, and /healthz stays quick', async (t) => {
     const origin = await slowOrigin(1000);
     const pod = await onePod({ GEECACHE_GROUPS: `slow:8MiB:${origin.url}`, GEECACHE_ORIGIN_CONCURRENCY: '8', GEECACHE_ORIGIN_QUEUE: '64' });
     // 40 clients, each asking for new keys and hanging up after 200 ms, for 1.5 s: far more misses
@@ -82,6 +84,7 @@ describe('loads nobody waits for', () => {
     // Before loads stopped with their clients, the queue behind the origin kept it busy for seconds.
     await sleep(1500);
     const afterwards = origin.arrivals.filter((at) => at > left + 50).length;
+    t.diagnostic(`${next} keys asked; origin requests: ${during} while the clients were there, ${afterwards} after; slowest /healthz ${Math.round(Math.max(...healthMs))} ms`);
     assert.ok(next > 200, `the clients asked for ${next} keys`);
     assert.ok(during >= 8, `the origin got ${during} requests while the clients were there`);
     assert.ok(afterwards <= Math.max(1, during * 0.05), `${afterwards} origin requests after the clients left, ${during} while they were there`);
@@ -113,5 +116,66 @@ describe('loads nobody waits for', () => {
       (await Promise.all(blockers)).map((answer) => answer?.status),
       [200, 200, 200, 200],
     );
+  });
+});
+
+/** The resident memory of process `pid`, in MiB (Linux). */
+function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+describe('a batch naming one large key many times', () => {
+  it('is answered within a 64 MiB budget (the rest of its keys 507), and the owner\'s memory stays within it', async (t) => {
+    const big = Buffer.alloc(1024 * 1024, 7);
+    const origin = createServer((_req, res) => res.end(big));
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => origin.close(resolve)).then(() => undefined));
+    const ring = await loopbackRing(1);
+    const pod = new CacheProcess({
+      name: 'owner',
+      host: '127.0.0.1',
+      httpPort: ring.httpPorts[0]!,
+      env: { ...ringSettings(ring, 0), LOG_LEVEL: 'warn', GEECACHE_GROUPS: `big:256MiB:http://127.0.0.1:${(origin.address() as AddressInfo).port}` },
+    });
+    cleanups.push(() => pod.stop());
+    await waitFor(async () => (await pod.get('/readyz')).status === 200, 15_000, pod.describe());
+    assert.equal((await pod.get('/api?group=big&key=big')).status, 200);
+    await sleep(200);
+    const before = rssMiB(pod.child.pid!);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pod.child.pid!))), 10);
+    const statuses = new Map<number, number>();
+    let valueBytes = 0;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: ring.peerPorts[0], path: '/_geecache/big/', method: 'POST', agent: false, headers: { 'content-type': BATCH_CONTENT_TYPE } },
+          (res) => {
+            assert.equal(res.statusCode, 200);
+            const reader = new FrameReader();
+            res.on('data', (chunk: Buffer) => {
+              for (const frame of reader.push(chunk)) {
+                statuses.set(frame.status, (statuses.get(frame.status) ?? 0) + 1);
+                if (frame.status === 200) valueBytes += frame.bytes.byteLength;
+              }
+            });
+            res.on('end', resolve);
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(encodeKeys(Array(512).fill('big')));
+      });
+    } finally {
+      clearInterval(sampler);
+    }
+    t.diagnostic(`owner RSS ${Math.round(before)} -> peak ${Math.round(peak)} MiB; frames by status ${JSON.stringify([...statuses])}`);
+    assert.deepEqual([...statuses.entries()].sort(), [
+      [200, 64],
+      [507, 448],
+    ]);
+    assert.equal(valueBytes, 64 * 1024 * 1024);
+    assert.ok(peak - before <= 64, `the owner's RSS grew by ${Math.round(peak - before)} MiB (${Math.round(before)} -> ${Math.round(peak)})`);
   });
 });
