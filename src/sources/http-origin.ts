@@ -56,7 +56,9 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
     } catch (err) {
       // Nobody waits any more (the flight's signal): its reason says so, and nobody reads it.
       if (signal?.aborted) throw err;
-      if (deadline.aborted) throw new SourceError(`origin ${url.origin} timed out after ${timeoutMs} ms for ${JSON.stringify(key)} (the whole request)`, { cause: err, status: 504 });
+      if (deadline.aborted) {
+        throw new SourceError(`origin ${url.origin} timed out after ${timeoutMs} ms for ${JSON.stringify(key)} (the whole request)`, { cause: err });
+      }
       const reason = describeNetworkError(err, timeoutMs);
       throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err });
     }
