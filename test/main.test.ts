@@ -94,7 +94,8 @@ test("past the drain deadline nothing waits for a slow source: the exit does not
   // shutdown seldom finds it still in flight; when it does, it says so and aborts it.
   const optional = new Set(['load failed', 'requests to peers or sources still in flight: aborting them']);
   const messages = proc.output().trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => !optional.has(m));
-  assert.deepEqual(messages.slice(-3), ['shutting down: readiness now 503', 'drain timeout: closed the remaining connections', 'shut down']);
+  // Warnings and info lines leave on different streams, so only their set is certain, not their order.
+  assert.deepEqual(messages.slice(-3).sort(), ['drain timeout: closed the remaining connections', 'shut down', 'shutting down: readiness now 503']);
 });
 
 test('SIGTERM under keep-alive load: every request sent is answered or refused cleanly, never reset', async () => {
