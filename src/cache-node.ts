@@ -15,6 +15,7 @@ import { createHttpApp } from './http/app.js';
 import { createHttpPortHandler } from './http/http-port.js';
 import { expressMessageClasses } from './http/message-classes.js';
 import { HttpPeerClient } from './http/peer-client.js';
+import type { BatchAnswerCounts } from './http/peer-batch-handler.js';
 import { createPeerHandler } from './http/peer-handler.js';
 import { adminCheck, peerCheck } from './http/admin-auth.js';
 import { handOffOnLeave } from './engine/handoff/sender.js';
@@ -24,7 +25,7 @@ import { createSetHandler } from './http/set-handler.js';
 import { createCacheServer, listen, ServerDrain, sleep, type RequestListener } from './http/servers.js';
 import { PeerTls } from './http/peer-tls.js';
 import { IdleGc } from './memory/idle-gc.js';
-import { createMetrics, type CacheMetrics } from './ops/metrics.js';
+import { createMetrics, type CacheMetrics, type OriginLoads } from './ops/metrics.js';
 import { demoSource } from './sources/demo.js';
 import { httpOriginSource } from './sources/http-origin.js';
 
@@ -73,6 +74,10 @@ export class CacheNode {
   private readonly drain: ServerDrain;
   /** The sources' connections: closed gracefully on shutdown, or destroyed past its deadline. */
   private readonly sources: Array<{ close(): Promise<void>; destroy(): Promise<void> }> = [];
+  /** Batch answers cut at their byte budget or stalled, for metrics. */
+  private readonly batchCounts: BatchAnswerCounts = { cut: 0, cutKeys: 0, stalled: 0 };
+  /** Each HTTP origin's limiter, for metrics. */
+  private readonly originLoads: OriginLoads[] = [];
   private draining = false;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -130,7 +135,7 @@ export class CacheNode {
       const { name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs } = group;
       this.groups.create({ name, cacheBytes, ttlMs, staleWhileRevalidateMs, staleIfErrorMs, getter: this.makeGetter(group) });
     }
-    const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic });
+    const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic, originLoads: this.originLoads, batchCounts: this.batchCounts });
     this.metrics = metrics;
     this.idleGc = config.idleGc ? new IdleGc({ arena: this.groups.arena, logger }) : undefined;
     this.discovery = options.discovery ?? this.makeDiscovery();
@@ -177,15 +182,18 @@ export class CacheNode {
       onInvalidated: (group, key) => metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'peer' }),
       onSet: (group) => metrics.sets.inc({ group, from: 'peer' }),
       debugRing: config.debugRing === 'peer' ? this.ring : undefined,
+      stallTimeoutMs: config.stallTimeoutMs,
+      batchCounts: this.batchCounts,
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
       onLoadFailed: (err, req) => logger.warn({ url: req.url, err: err.message }, 'load for a peer failed'),
     });
     const classes = expressMessageClasses(httpApp);
     this.peerHandler = peerHandler;
     this.httpHandler = createHttpPortHandler({ get: api, invalidate, set, mget, app: httpApp, metrics });
-    this.peerServer = createCacheServer(classes, this.peerHandler, peerTls?.serverOptions());
+    const limits = { maxConnections: config.maxConnections, stallTimeoutMs: config.stallTimeoutMs };
+    this.peerServer = createCacheServer(classes, this.peerHandler, limits, peerTls?.serverOptions());
     peerTls?.serve(this.peerServer);
-    this.httpServer = createCacheServer(classes, this.httpHandler);
+    this.httpServer = createCacheServer(classes, this.httpHandler, limits);
     this.drain = new ServerDrain([this.peerServer, this.httpServer]);
   }
 
@@ -309,8 +317,14 @@ export class CacheNode {
       const sourceLog = logger.child({ source: 'demo', group: group.name });
       return demoSource({ latencyMs: config.demoLatencyMs, onLookup: (key) => sourceLog.info({ key }, '[SlowDB] search key') });
     }
-    const origin = httpOriginSource({ origin: group.source.origin, timeoutMs: config.sourceTimeoutMs });
+    const origin = httpOriginSource({
+      origin: group.source.origin,
+      timeoutMs: config.sourceTimeoutMs,
+      concurrency: config.originConcurrency,
+      queue: config.originQueue,
+    });
     this.sources.push(origin);
+    this.originLoads.push({ group: group.name, limiter: origin.limiter });
     return origin.getter;
   }
 

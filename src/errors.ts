@@ -50,6 +50,16 @@ export class SourceError extends GeecacheError {
   }
 }
 
+/** Too many loads of the source already run and wait: refused at once (503) instead of queued without end. */
+export class LoadShedError extends SourceError {
+  /** What the 503 tells the client in Retry-After. */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message, { status: 503 });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** A peer could not be reached or did not answer usefully (refused, reset, timeout, unexpected status). */
 export class PeerUnavailableError extends GeecacheError {
   readonly peer: string;

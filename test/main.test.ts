@@ -90,13 +90,12 @@ test("past the drain deadline nothing waits for a slow source: the exit does not
   await waitFor(() => lookups[0]!.aborted, 2000, 'the origin to see its lookup aborted');
   assert.deepEqual(lookups.map((l) => l.key), ['slow'], 'no load after the drain deadline');
   // The aborted lookup's own 'load failed' may be logged before the exit or not: its promise races process.exit.
-  const messages = proc.output().trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => m !== 'load failed');
-  assert.deepEqual(messages.slice(-4), [
-    'shutting down: readiness now 503',
-    'drain timeout: closed the remaining connections',
-    'requests to peers or sources still in flight: aborting them',
-    'shut down',
-  ]);
+  // Cutting the client's connection usually aborts the lookup already (nobody waits for it), so the
+  // shutdown seldom finds it still in flight; when it does, it says so and aborts it.
+  const optional = new Set(['load failed', 'requests to peers or sources still in flight: aborting them']);
+  const messages = proc.output().trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => !optional.has(m));
+  // Warnings and info lines leave on different streams, so only their set is certain, not their order.
+  assert.deepEqual(messages.slice(-3).sort(), ['drain timeout: closed the remaining connections', 'shut down', 'shutting down: readiness now 503']);
 });
 
 test('SIGTERM under keep-alive load: every request sent is answered or refused cleanly, never reset', async () => {

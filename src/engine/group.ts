@@ -50,7 +50,7 @@ const GROUP_COUNTERS = [
 ] as const;
 
 /** A group's counters and its handoff's (handoff/group-handoff.ts), as stats() reports them. */
-export type GroupStats = Counters<(typeof GROUP_COUNTERS)[number] | HandoffCounter>;
+export type GroupStats = Counters<(typeof GROUP_COUNTERS)[number] | HandoffCounter | 'loadsAbandoned'>;
 
 /** What the group reports as it works, for logs and metrics; all optional. */
 export interface GroupObserver {
@@ -204,7 +204,9 @@ export class Group {
   }
 
   stats(): Readonly<GroupStats> {
-    return { ...this.counters, ...this.handoff.stats() };
+    // Loads whose every caller left before they finished: their signal aborted the work (singleflight.ts).
+    const loadsAbandoned = this.loadFlight.abandoned + this.fetchFlight.abandoned;
+    return { ...this.counters, loadsAbandoned, ...this.handoff.stats() };
   }
 
   /** A cached value that may be served; with `options` (a get, not a flight's second look), also a stale one being revalidated. */
@@ -320,6 +322,8 @@ export class Group {
     // Loads here and fetches from an owner have separate flights, so a peer request
     // never joins a flight that forwards; all loads of a key here still share one.
     const flight = owner ? this.fetchFlight : this.loadFlight;
+    // Each caller waits with its own signal; the flight's signal aborts the fetch or the source's
+    // load only once all of them have left, so the callers that stay still share one load.
     const { promise } = flight.do(key, async (call) => {
       // Check the cache again: a flight for this key may have filled it between our
       // miss and now (two calls that missed back to back, the first already finished).
@@ -328,12 +332,13 @@ export class Group {
       this.counters.loadsDeduped++;
       if (owner) {
         try {
-          const value = await this.getFromPeer(owner, key, options.signal, call);
+          const value = await this.getFromPeer(owner, key, call.signal, call);
           this.counters.peerLoads++;
           return value;
         } catch (err) {
-          // The owner answered for its source: its not-found or failure is the answer.
-          if (!(err instanceof PeerUnavailableError)) throw err;
+          // The owner answered for its source: its not-found or failure is the answer. Nobody waits
+          // any more (call.signal): no fallback load either.
+          if (!(err instanceof PeerUnavailableError) || call.signal.aborted) throw err;
           this.counters.peerErrors++;
           this.observer.peerFallback?.(this.name, key, owner.url, err);
         }
@@ -341,10 +346,10 @@ export class Group {
       // Just after a membership change, the key's previous holder may still have it cached.
       const peek = owner ? undefined : this.handoff.askPreviousHolder(key);
       const handed = peek && (await peek);
-      if (!handed) return this.loadLocally(key, options.signal, call);
+      if (!handed) return this.loadLocally(key, call.signal, call);
       if (!call.forgotten) this.populateCache(this.mainCache, key, handed);
       return handed;
-    });
+    }, options.signal);
     return promise;
   }
 
@@ -401,6 +406,8 @@ export class Group {
       const expiresAt = this.freshness.expiryOf(value.expiresAt);
       if (expiresAt !== value.expiresAt) value = ByteView.expiringAt(value, expiresAt);
     } catch (err) {
+      // Every caller left and the load was aborted for it: not the source's failure.
+      if (signal?.aborted) throw err;
       this.counters.localLoadErrors++;
       this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000, err);
       // Within stale-if-error the expired copy answers instead; not-found is an answer, not an error.

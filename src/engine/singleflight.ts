@@ -1,37 +1,99 @@
 // singleflight.ts gives concurrent calls for one key a single in-flight execution and its result.
 
-/** One execution in flight; `forgotten` tells it that its result is no longer what later callers should see. */
+/** One execution in flight, as its function sees it. */
 export interface Flight {
+  /** Its result is no longer what later callers should see (forget()): it must not be cached. */
   readonly forgotten: boolean;
+  /** Aborted once every caller that joined with a signal has left and none joined without one. */
+  readonly signal: AbortSignal;
 }
 
 interface Entry<T> {
   promise: Promise<T>;
-  flight: { forgotten: boolean };
+  flight: { forgotten: boolean; signal: AbortSignal };
+  controller: AbortController;
+  /** Callers still waiting that can leave (they passed a signal). */
+  waiters: number;
+  /** A caller without a signal joined: it never leaves, so the flight is never abandoned. */
+  pinned: boolean;
+  settled: boolean;
+}
+
+/** The reason a flight's signal gives when its last caller left. */
+export class FlightAbandonedError extends Error {
+  readonly code = 'ERR_FLIGHT_ABANDONED';
+  constructor(key: string) {
+    super(`every caller waiting for ${JSON.stringify(key)} left`);
+    this.name = 'FlightAbandonedError';
+  }
 }
 
 /**
  * While a call for a key is in flight, later callers for that key share its
  * promise (result or error). Once it settles the key is forgotten, so the next
  * call runs the function again: nothing is cached here.
+ *
+ * A caller may pass its own AbortSignal: when it aborts, that caller alone is rejected with the
+ * signal's reason; when the last caller leaves this way, the flight's signal aborts (so the
+ * work stops) and the key is free for a new call.
  */
 export class SingleFlight<T> {
   private readonly inFlight = new Map<string, Entry<T>>();
+  private abandonedCount = 0;
 
   /** Runs `fn` unless a call for `key` is in flight; `shared` tells whether this call joined one. */
-  do(key: string, fn: (flight: Flight) => Promise<T>): { promise: Promise<T>; shared: boolean } {
+  do(key: string, fn: (flight: Flight) => Promise<T>, signal?: AbortSignal): { promise: Promise<T>; shared: boolean } {
+    if (signal?.aborted) return { promise: Promise.reject(signal.reason as Error), shared: false };
     const existing = this.inFlight.get(key);
-    if (existing) return { promise: existing.promise, shared: true };
-    const flight = { forgotten: false };
+    if (existing) return { promise: this.join(key, existing, signal), shared: true };
+    const controller = new AbortController();
+    const flight = { forgotten: false, signal: controller.signal };
+    const entry = { flight, controller, waiters: 0, pinned: false, settled: false } as Entry<T>;
     // Starting fn in a later microtask means even a synchronous throw settles the promise
     // after it is registered, so the cleanup below always finds and removes it.
-    const promise: Promise<T> = Promise.resolve()
+    entry.promise = Promise.resolve()
       .then(() => fn(flight))
       .finally(() => {
-        if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);
+        entry.settled = true;
+        if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
       });
-    this.inFlight.set(key, { promise, flight });
-    return { promise, shared: false };
+    // Every caller may have left: its rejection then has nobody to handle it.
+    entry.promise.catch(() => undefined);
+    this.inFlight.set(key, entry);
+    return { promise: this.join(key, entry, signal), shared: false };
+  }
+
+  private join(key: string, entry: Entry<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (!signal) {
+      entry.pinned = true;
+      return entry.promise;
+    }
+    entry.waiters++;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        this.leave(key, entry);
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      entry.promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err as Error);
+        },
+      );
+    });
+  }
+
+  private leave(key: string, entry: Entry<T>): void {
+    if (--entry.waiters > 0 || entry.pinned || entry.settled) return;
+    // A later call starts afresh rather than joining work being torn down.
+    if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
+    this.abandonedCount++;
+    entry.controller.abort(new FlightAbandonedError(key));
   }
 
   /**
@@ -53,5 +115,10 @@ export class SingleFlight<T> {
 
   get size(): number {
     return this.inFlight.size;
+  }
+
+  /** Flights whose every caller left before they settled (their signal aborted). */
+  get abandoned(): number {
+    return this.abandonedCount;
   }
 }

@@ -8,9 +8,9 @@ import type { PeerRing } from '../engine/peer-ring.js';
 import { GeecacheError, httpStatusOf, UnknownGroupError } from '../errors.js';
 import type { Recorder } from '../ops/latency-histogram.js';
 import type { CacheMetrics } from '../ops/metrics.js';
-import { cachedOrLoad } from './cached-or-load.js';
+import { cachedOrLoad, ClientGoneError } from './cached-or-load.js';
 import { parseUrlQuery } from './query.js';
-import { sendText, writeValue } from './responses.js';
+import { retryAfter, sendText, writeValue } from './responses.js';
 import type { RequestListener } from './servers.js';
 // The module's binding, not the global: globalThis.performance is a getter, run twice per request.
 import { performance } from 'node:perf_hooks';
@@ -45,15 +45,17 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
     writeValue(res, view, 'application/octet-stream', headOnly);
     record(group === defaultGroup ? (defaultOk ??= recorderFor(group.name, 200)) : recorderFor(group.name, 200), started);
   };
-  const reject = (res: ServerResponse, group: string, started: number, status: number, message: string) => {
-    sendText(res, status, message);
+  const reject = (res: ServerResponse, group: string, started: number, status: number, message: string, headers?: Record<string, string>) => {
+    sendText(res, status, message, headers);
     record(recorderFor(group, status), started);
   };
   const failed = (res: ServerResponse, group: Group, key: string, started: number, err: unknown) => {
+    // The client hung up: nobody to answer; recorded as nginx's 499 (client closed request).
+    if (err instanceof ClientGoneError) return void record(recorderFor(group.name, 499), started);
     const { status, message } = httpStatusOf(err);
     if (!(err instanceof GeecacheError)) logger.error({ err, group: group.name, key }, 'unexpected error answering /api');
     else if (status >= 500) logger.warn({ group: group.name, key, err: err.message }, 'load failed');
-    reject(res, group.name, started, status, message);
+    reject(res, group.name, started, status, message, retryAfter(err));
   };
 
   return (req, res) => {
@@ -79,7 +81,7 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
     const headOnly = req.method === 'HEAD';
     let answer: ByteView | Promise<ByteView>;
     try {
-      answer = cachedOrLoad(group, key);
+      answer = cachedOrLoad(group, key, res);
     } catch (err) {
       failed(res, group, key, started, err);
       return;

@@ -1,12 +1,38 @@
 // cached-or-load.ts is the one way every protocol (GET /api, a peer's GET, a batch) asks a group for a key.
+import type { ServerResponse } from 'node:http';
 import type { ByteView } from '../engine/byteview.js';
-import type { GetOptions, Group } from '../engine/group.js';
+import { FROM_PEER, type Group } from '../engine/group.js';
+
+/** The reason a load's wait ends when the response it was for closed unanswered. */
+export class ClientGoneError extends Error {
+  readonly code = 'ERR_CLIENT_GONE';
+  constructor() {
+    super('the client closed the connection before the answer');
+    this.name = 'ClientGoneError';
+  }
+}
 
 /**
  * The cached value of `key`, returned as it is so a hit is answered synchronously (no promise, no
- * extra turn of the event loop), or the promise of its load. The key is validated and looked up once:
- * throws InvalidKeyError for a key no get can ask for.
+ * extra turn of the event loop), or the promise of its load for `res`: the load waits for this
+ * response only while it is open, and stops at the source once no response waits for it
+ * (singleflight.ts). The key is validated and looked up once: throws InvalidKeyError for a key no
+ * get can ask for.
  */
-export function cachedOrLoad(group: Group, key: string, options?: GetOptions): ByteView | Promise<ByteView> {
-  return group.getCached(key, options) ?? group.load(key, options);
+export function cachedOrLoad(group: Group, key: string, res: ServerResponse, fromPeer = false): ByteView | Promise<ByteView> {
+  return group.getCached(key, fromPeer ? FROM_PEER : undefined) ?? group.load(key, { fromPeer, signal: clientGone(res) });
+}
+
+const signals = new WeakMap<ServerResponse, AbortSignal>();
+
+/** Aborted when `res` closes before it was finished; one per response (a batch's keys share it). Made on a miss only. */
+export function clientGone(res: ServerResponse): AbortSignal {
+  let signal = signals.get(res);
+  if (signal) return signal;
+  const controller = new AbortController();
+  signal = controller.signal;
+  signals.set(res, signal);
+  if (res.destroyed) controller.abort(new ClientGoneError());
+  else res.once('close', () => void (res.writableFinished || controller.abort(new ClientGoneError())));
+  return signal;
 }

@@ -87,7 +87,7 @@ export function createMgetHandler(options: MgetHandlerOptions): RequestListener 
       keys.forEach((key, index) => {
         let answer: ByteView | Promise<ByteView>;
         try {
-          answer = cachedOrLoad(group, key);
+          answer = cachedOrLoad(group, key, res);
         } catch (err) {
           ready.push(failed(index, err));
           return;

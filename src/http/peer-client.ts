@@ -115,9 +115,11 @@ export class HttpPeerClient implements ClosablePeerGetter {
   }
 
   get(group: string, key: string, signal?: AbortSignal): Promise<PeerValue> {
-    // A caller's abort signal needs a request of its own to abort.
-    if (!this.queue.batching || signal) return getOne(this.link, group, key, signal);
-    return this.queue.enqueue(group, key);
+    if (!this.queue.batching) return getOne(this.link, group, key, signal);
+    // A batch is shared by other keys and cannot be aborted for one: a caller whose signal aborts
+    // stops waiting, and the owner stops loading once the whole batch's connection closes.
+    const answer = this.queue.enqueue(group, key);
+    return signal ? untilAborted(answer, signal) : answer;
   }
 
   /** DELETE of a key (or, without one, a group) on the peer alone; see AdminRequests.invalidate. */
@@ -152,4 +154,26 @@ export class HttpPeerClient implements ClosablePeerGetter {
   destroy(): Promise<void> {
     return this.link.connections.destroy();
   }
+}
+
+/** `answer`, or the signal's reason if it aborts first. */
+function untilAborted<T>(answer: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    answer.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    answer.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }

@@ -2,11 +2,11 @@
 // process's cache or a local load, never forwarded; peer-handler.ts routes it here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
-import { FROM_PEER, type Group } from '../engine/group.js';
+import type { Group } from '../engine/group.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import { GeecacheError, SourceError, UnknownGroupError } from '../errors.js';
 import { encodeGetResponse, HEARTBEAT_HEADER, heartbeatInterval, parsePeerPath, PROTOBUF_CONTENT_TYPE } from '../protocol/get.js';
-import { cachedOrLoad } from './cached-or-load.js';
+import { cachedOrLoad, ClientGoneError } from './cached-or-load.js';
 import { sendError, sendText, writeBytes } from './responses.js';
 import type { RequestListener } from './servers.js';
 
@@ -35,13 +35,14 @@ export function createPeerGetHandler(options: PeerGetHandlerOptions): RequestLis
     }
     const headOnly = req.method === 'HEAD';
     const fail = (err: unknown) => {
+      if (err instanceof ClientGoneError) return;
       if (!(err instanceof GeecacheError)) onUnexpectedError?.(err, req);
       else if (err instanceof SourceError) onLoadFailed?.(err, req);
       sendError(res, err);
     };
     let answer: ByteView | Promise<ByteView>;
     try {
-      answer = cachedOrLoad(group, parsed.key, FROM_PEER);
+      answer = cachedOrLoad(group, parsed.key, res, true);
     } catch (err) {
       fail(err);
       return;

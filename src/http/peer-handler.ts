@@ -6,7 +6,7 @@ import type { PeerRing } from '../engine/peer-ring.js';
 import { answerDebugRing, isDebugRing } from './debug-ring.js';
 import { refusalStatus, type AdminCheck } from './admin-auth.js';
 import { answerHandoff, type HandoffReceiver } from './handoff-handler.js';
-import { createPeerBatchHandler } from './peer-batch-handler.js';
+import { createPeerBatchHandler, type BatchAnswerCounts } from './peer-batch-handler.js';
 import { createPeerGetHandler } from './peer-get-handler.js';
 import { createPeerInvalidateHandler } from './peer-invalidate-handler.js';
 import { createPeerSetHandler } from './peer-set-handler.js';
@@ -43,6 +43,9 @@ export interface PeerHandlerOptions extends Pick<PeerGetHandlerOptions, 'onLoadF
   onUnexpectedError?: (err: unknown, req: IncomingMessage) => void;
   /** Serve GET /debug/ring with this ring's view (GEECACHE_DEBUG_RING=peer). Default: not served. */
   debugRing?: PeerRing;
+  /** A batch answer's limits and counts (peer-batch-handler.ts). */
+  stallTimeoutMs?: number;
+  batchCounts?: BatchAnswerCounts;
 }
 
 /**

@@ -1,7 +1,7 @@
 // responses.ts writes the answers every server of ours sends: a value with its length, or one line of text.
 import type { ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
-import { httpStatusOf } from '../errors.js';
+import { httpStatusOf, LoadShedError } from '../errors.js';
 
 /**
  * Writes a cached value with its length; the bytes go to the socket, never to user code. A small
@@ -39,5 +39,10 @@ export function sendText(res: ServerResponse, status: number, message: string, h
 /** Answers an error with the status and one-line message httpStatusOf gives it. */
 export function sendError(res: ServerResponse, err: unknown): void {
   const { status, message } = httpStatusOf(err);
-  sendText(res, status, message);
+  sendText(res, status, message, retryAfter(err));
+}
+
+/** Retry-After for a load that was shed (LoadShedError); no headers for any other error. */
+export function retryAfter(err: unknown): Record<string, string> {
+  return err instanceof LoadShedError ? { 'retry-after': String(err.retryAfterSeconds) } : {};
 }

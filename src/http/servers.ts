@@ -7,14 +7,28 @@ import type { MessageClasses } from './message-classes.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** How many connections a listener holds and how long one may sit without progress. */
+export interface ConnectionLimits {
+  /** Open connections at most; past it new ones are closed at once. Default: no cap. */
+  maxConnections?: number;
+  /**
+   * A connection with no bytes read or written for this long is closed: a client that stops reading
+   * an answer no longer holds it (and what it pins) open. Default 0: never.
+   */
+  stallTimeoutMs?: number;
+}
+
 /**
  * A server whose only 'request' handler is `listener`, with nothing wrapped around it (see refuseKeepAlive);
  * with `tls`, an HTTPS server (peer-tls.ts).
  */
-export function createCacheServer(classes: MessageClasses, listener: RequestListener, tls?: HttpsServerOptions): Server {
+export function createCacheServer(classes: MessageClasses, listener: RequestListener, limits: ConnectionLimits = {}, tls?: HttpsServerOptions): Server {
   const options = { ...classes, keepAliveTimeout: 65_000, requestTimeout: 30_000 };
   // A connection that never finishes its handshake is dropped well before a drain's deadline.
   const server: Server = tls ? createHttpsServer({ ...options, ...tls, handshakeTimeout: 10_000 }, listener) : createServer(options, listener);
+  if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
+  // With no 'timeout' listener, node:http destroys the socket when it fires.
+  if (limits.stallTimeoutMs) server.timeout = limits.stallTimeoutMs;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return void socket.destroy();
     const [status, message] = clientErrorAnswer(err.code);

@@ -1,6 +1,7 @@
 // metrics.ts is the Prometheus view of a cache process: counters mirrored from group stats, plus timings.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GroupStats } from '../engine/group.js';
+import type { LoadLimiter } from '../engine/load-limiter.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import type { PeerRing } from '../engine/peer-ring.js';
 import type { PeerTraffic } from '../engine/peers.js';
@@ -8,6 +9,19 @@ import { LatencyHistogram } from './latency-histogram.js';
 
 /** The reasons of discovery/kubernetes/watch.ts's RestartReason (ops may not import discovery). */
 export const DISCOVERY_RESTART_REASONS = ['error', 'resync'] as const;
+
+/** What happened to batch answers that did not go out whole (http/peer-batch-handler.ts's BatchAnswerCounts). */
+export interface BatchCounts {
+  cut: number;
+  cutKeys: number;
+  stalled: number;
+}
+
+/** An HTTP origin's limiter and the group it loads for. */
+export interface OriginLoads {
+  group: string;
+  limiter: LoadLimiter;
+}
 
 export interface CacheMetrics {
   readonly registry: Registry;
@@ -43,7 +57,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export function createMetrics(
   groups: GroupRegistry,
   ring: PeerRing,
-  options: { defaultMetrics?: boolean; peerTraffic?: PeerTraffic } = {},
+  options: { defaultMetrics?: boolean; peerTraffic?: PeerTraffic; originLoads?: readonly OriginLoads[]; batchCounts?: BatchCounts } = {},
 ): CacheMetrics {
   const registry = new Registry();
   const arena = groups.arena;
@@ -92,6 +106,45 @@ export function createMetrics(
     revalidate: (s) => s.staleWhileRevalidate,
     error: (s) => s.staleIfError,
   });
+
+  mirror('geecache_loads_abandoned_total', 'Loads stopped because every caller waiting for them left (clients hung up, peers gave up).', (s) => s.loadsAbandoned);
+
+  const origins = options.originLoads ?? [];
+  const perOrigin = (name: string, help: string, kind: typeof Gauge | typeof Counter, pick: (limiter: LoadLimiter) => number) =>
+    new kind({
+      name,
+      help,
+      labelNames: ['group'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { group, limiter } of origins) this.inc({ group }, pick(limiter));
+      },
+    });
+  perOrigin('geecache_origin_requests_in_flight', 'Requests to the group\'s HTTP origin running now.', Gauge, (l) => l.running);
+  perOrigin('geecache_origin_requests_queued', 'Requests to the group\'s HTTP origin waiting for a turn now.', Gauge, (l) => l.queued);
+  perOrigin('geecache_loads_shed_total', 'Misses refused at once (503 + Retry-After) because the origin\'s queue was full.', Counter, (l) => l.shed);
+  perOrigin(
+    'geecache_origin_requests_dequeued_total',
+    'Queued requests to the origin dropped before their turn because every caller left.',
+    Counter,
+    (l) => l.leftQueue,
+  );
+
+  const batches = options.batchCounts;
+  if (batches) {
+    new Counter({
+      name: 'geecache_peer_batch_answers_cut_total',
+      help: 'Batch answers not sent whole: `reason` budget (past 64 MiB of values, the rest of their keys answered 507) or stalled (the client stopped reading).',
+      labelNames: ['reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ reason: 'budget' }, batches.cut);
+        this.inc({ reason: 'stalled' }, batches.stalled);
+      },
+    });
+  }
 
   const traffic = options.peerTraffic;
   if (traffic) {

@@ -85,6 +85,24 @@ export function encodeFrame(index: number, status: number, bytes: Uint8Array): B
   return out;
 }
 
+/** The 12 bytes before a frame's bytes, for a writer that sends the bytes after it without copying them. */
+export function encodeFrameHeader(index: number, status: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(12);
+  out.writeUInt32LE(index, 0);
+  out.writeUInt32LE(status, 4);
+  out.writeUInt32LE(length, 8);
+  return out;
+}
+
+/**
+ * Most value bytes one batch answer carries (64 MiB): past it, the rest of its keys are answered
+ * BATCH_ANSWER_FULL_STATUS, which the client takes as "ask elsewhere" (a local load), so one small
+ * request cannot make an owner send (and hold) hundreds of MiB.
+ */
+export const MAX_BATCH_ANSWER_BYTES = 64 * 1024 * 1024;
+/** The status of a key left out of a full answer: 507 Insufficient Storage. */
+export const BATCH_ANSWER_FULL_STATUS = 507;
+
 /** Request header: "put the value's metadata in value frames"; answer header: "it is there". Its value is META_FORMAT. */
 export const META_HEADER = 'geecache-frame-meta';
 export const META_FORMAT = 'expires-ms,qps';
@@ -100,13 +118,21 @@ export interface ValueMeta {
 
 /** A 200 frame for a client that reads metadata: [f64 LE expiresAt][f64 LE minuteQps][value]. */
 export function encodeValueFrame(index: number, value: Uint8Array, meta: ValueMeta): Buffer {
-  const out = Buffer.allocUnsafe(12 + META_BYTES + value.byteLength);
+  const header = encodeValueFrameHeader(index, value.byteLength, meta);
+  const out = Buffer.allocUnsafe(header.byteLength + value.byteLength);
+  out.set(header, 0);
+  out.set(value, header.byteLength);
+  return out;
+}
+
+/** encodeValueFrame's bytes before the value (frame header and metadata), for a writer that sends the value after it uncopied. */
+export function encodeValueFrameHeader(index: number, valueLength: number, meta: ValueMeta): Buffer {
+  const out = Buffer.allocUnsafe(12 + META_BYTES);
   out.writeUInt32LE(index, 0);
   out.writeUInt32LE(200, 4);
-  out.writeUInt32LE(META_BYTES + value.byteLength, 8);
+  out.writeUInt32LE(META_BYTES + valueLength, 8);
   out.writeDoubleLE(meta.expiresAt, 12);
   out.writeDoubleLE(meta.minuteQps, 20);
-  out.set(value, 12 + META_BYTES);
   return out;
 }
 
@@ -131,16 +157,33 @@ export interface Frame {
   bytes: Buffer;
 }
 
-/** What a reader holds between frames; shared, never written. */
-const EMPTY = Buffer.alloc(0);
-
-/** Cuts a response body into frames as its chunks arrive, whatever the chunk boundaries. */
+/**
+ * Cuts a response body into frames as its chunks arrive, whatever the chunk boundaries. The chunks of
+ * an incomplete frame are kept as they are and joined once, when the frame is complete: the work is
+ * linear in the frame's size however many chunks it comes in.
+ */
 export class FrameReader {
-  private buffered: Buffer = EMPTY;
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** 12 + the length of the frame being collected, once its header has arrived. */
+  private needed = 0;
 
   /** The frames completed by `chunk`; their bytes may be views of it. */
   push(chunk: Buffer): Frame[] {
-    let data = this.buffered.byteLength === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    if (this.partsBytes === 0) return this.cut(chunk);
+    this.parts.push(chunk);
+    this.partsBytes += chunk.byteLength;
+    if (this.needed === 0 && this.partsBytes >= 12) this.needed = 12 + Buffer.concat(this.parts, 12).readUInt32LE(8);
+    if (this.needed === 0 || this.partsBytes < this.needed) return [];
+    const data = Buffer.concat(this.parts, this.partsBytes);
+    this.parts = [];
+    this.partsBytes = 0;
+    this.needed = 0;
+    return this.cut(data);
+  }
+
+  /** The whole frames at the start of `data`; the incomplete tail is kept. */
+  private cut(data: Buffer): Frame[] {
     const frames: Frame[] = [];
     let at = 0;
     while (data.byteLength - at >= 12) {
@@ -149,14 +192,18 @@ export class FrameReader {
       frames.push({ index: data.readUInt32LE(at), status: data.readUInt32LE(at + 4), bytes: data.subarray(at + 12, at + 12 + length) });
       at += 12 + length;
     }
-    data = data.subarray(at);
-    // Keep only the incomplete tail, copied, so it does not pin the whole chunk.
-    this.buffered = data.byteLength === 0 ? EMPTY : Buffer.from(data);
+    if (at < data.byteLength) {
+      // Copied, so a small tail does not pin the whole chunk.
+      const tail = Buffer.from(data.subarray(at));
+      this.parts = [tail];
+      this.partsBytes = tail.byteLength;
+      this.needed = tail.byteLength >= 12 ? 12 + tail.readUInt32LE(8) : 0;
+    }
     return frames;
   }
 
   /** Bytes of an incomplete frame left over (non-zero at the end of a body means it was cut short). */
   get pendingBytes(): number {
-    return this.buffered.byteLength;
+    return this.partsBytes;
   }
 }

@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { ByteView } from '../engine/byteview.js';
 import { NotFoundError, SourceError } from '../errors.js';
 import type { Getter } from '../engine/group.js';
+import { LoadLimiter } from '../engine/load-limiter.js';
 import { describeNetworkError, fetchBytes, type FetchedBytes } from '../http/fetch-bytes.js';
 import { pathSegment } from '../protocol/path-segment.js';
 import { originExpiry } from './origin-freshness.js';
@@ -10,12 +11,14 @@ import { originExpiry } from './origin-freshness.js';
 export interface HttpOriginOptions {
   /** Origin URL, optionally with a path prefix: http://origin.internal:8080/values */
   origin: string;
-  /** Deadline for each phase of a lookup: connecting, the response headers, each gap in the body. Default 5000 ms. */
+  /** Deadline of a whole lookup, and so of each phase (connecting, the headers, each gap in the body). Default 5000 ms. */
   timeoutMs?: number;
   /** Largest value accepted. Default 64 MiB. */
   maxValueBytes?: number;
-  /** Keep-alive connections to the origin at most. Default 16. */
-  connections?: number;
+  /** Lookups running at once at most, one connection each. Default 32. */
+  concurrency?: number;
+  /** Lookups waiting for a turn at most; past it a lookup is refused at once (503). Default 256. */
+  queue?: number;
 }
 
 /** A source for a group, plus close() for its connections. */
@@ -25,6 +28,8 @@ export interface ClosableGetter {
   close(): Promise<void>;
   /** Aborts lookups in flight and closes at once. */
   destroy(): Promise<void>;
+  /** Lookups running and queued, and those refused, for metrics. */
+  limiter: LoadLimiter;
 }
 
 /**
@@ -39,21 +44,33 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
   const prefix = url.pathname.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 5000;
   const maxValueBytes = options.maxValueBytes ?? 64 * 1024 * 1024;
+  const limiter = new LoadLimiter({ concurrency: options.concurrency ?? 32, queue: options.queue ?? 256, name: `origin ${url.origin}` });
   const connections = new Pool(url.origin, {
-    connections: options.connections ?? 16,
+    connections: options.concurrency ?? 32,
     connectTimeout: timeoutMs,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
-  const getter: Getter = async (key, signal) => {
-    let answer: FetchedBytes;
+  const lookup = async (key: string, signal: AbortSignal | undefined): Promise<FetchedBytes> => {
+    // undici's timeouts bound each phase; this bounds the whole lookup (a body trickling in forever).
+    const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      // Bounded by undici's connect, headers and body timeouts (see peer-client.ts).
-      answer = await fetchBytes(connections, `${prefix}/${pathSegment(key)}`, maxValueBytes, signal);
+      return await fetchBytes(connections, `${prefix}/${pathSegment(key)}`, maxValueBytes, signal ? AbortSignal.any([signal, deadline]) : deadline);
     } catch (err) {
+      // Nobody waits any more (the flight's signal): its reason says so, and nobody reads it.
+      if (signal?.aborted) throw err;
+      if (deadline.aborted) {
+        throw new SourceError(`origin ${url.origin} timed out after ${timeoutMs} ms for ${JSON.stringify(key)} (the whole request)`, {
+          cause: err,
+          publicMessage: 'the origin did not answer in time',
+        });
+      }
       const reason = describeNetworkError(err, timeoutMs);
       throw new SourceError(`origin ${url.origin} failed for ${JSON.stringify(key)}: ${reason}`, { cause: err, publicMessage: 'the origin did not answer' });
     }
+  };
+  const getter: Getter = async (key, signal) => {
+    const answer = await limiter.run(() => lookup(key, signal), signal);
     const { status, body } = answer;
     // The body was just read and nobody else holds it: no copy needed.
     if (status === 200) return ByteView.adopt(body, originExpiry(answer.headers));
@@ -63,5 +80,5 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
       publicMessage: `the origin answered ${status}`,
     });
   };
-  return { getter, close: () => connections.close(), destroy: () => connections.destroy() };
+  return { getter, close: () => connections.close(), destroy: () => connections.destroy(), limiter };
 }

@@ -78,3 +78,62 @@ test('a forgotten call keeps its callers but no new ones: the next call runs afr
   releases[3]!('b');
   assert.deepEqual(await Promise.all([a.promise, b.promise]), ['a', 'b']);
 });
+
+test('a caller whose signal aborts leaves alone; the flight is aborted only when the last one leaves', async () => {
+  const flight = new SingleFlight<string>();
+  let seen!: AbortSignal;
+  let release!: (value: string) => void;
+  const fn = ({ signal }: { signal: AbortSignal }) => {
+    seen = signal;
+    return new Promise<string>((resolve) => (release = resolve));
+  };
+  const callers = [new AbortController(), new AbortController(), new AbortController()];
+  const promises = callers.map((caller) => flight.do('k', fn, caller.signal).promise);
+  await Promise.resolve();
+  callers[0]!.abort(new Error('first gone'));
+  await assert.rejects(promises[0]!, /first gone/);
+  callers[1]!.abort(new Error('second gone'));
+  await assert.rejects(promises[1]!, /second gone/);
+  assert.equal(seen.aborted, false, 'one caller still waits');
+  release('v');
+  assert.equal(await promises[2], 'v');
+  assert.equal(flight.abandoned, 0);
+});
+
+test('when every caller left, the flight is aborted and the next call starts afresh; a caller without a signal pins it', async () => {
+  const flight = new SingleFlight<string>();
+  const signals: AbortSignal[] = [];
+  const fn = ({ signal }: { signal: AbortSignal }) => {
+    signals.push(signal);
+    return new Promise<string>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+  };
+  const caller = new AbortController();
+  const gone = flight.do('k', fn, caller.signal).promise;
+  await Promise.resolve();
+  caller.abort(new Error('gone'));
+  await assert.rejects(gone, /gone/);
+  assert.equal(signals[0]!.aborted, true);
+  assert.equal(flight.abandoned, 1);
+  assert.equal(flight.size, 0);
+  // A caller without a signal never leaves: the flight it joined is not aborted when the others go.
+  const leaving = new AbortController();
+  const pinned = flight.do('k', fn);
+  const joined = flight.do('k', fn, leaving.signal);
+  assert.equal(joined.shared, true);
+  await Promise.resolve();
+  leaving.abort(new Error('left'));
+  await assert.rejects(joined.promise, /left/);
+  assert.equal(signals[1]!.aborted, false);
+  assert.equal(signals.length, 2);
+  flight.forgetAll();
+  void pinned.promise.catch(() => undefined);
+});
+
+test('a caller whose signal is already aborted is refused without starting anything', async () => {
+  const flight = new SingleFlight<string>();
+  let calls = 0;
+  const { promise } = flight.do('k', async () => String(++calls), AbortSignal.abort(new Error('too late')));
+  await assert.rejects(promise, /too late/);
+  assert.equal(calls, 0);
+  assert.equal(flight.size, 0);
+});

@@ -21,7 +21,7 @@ const strangerDir = issueCertificate(otherCa, join(scratch.path, 'stranger'), 'g
 
 /** An HTTPS peer port with `tls`, answering each request with the fingerprint of the client's certificate. */
 async function peerPort(tls: PeerTls): Promise<number> {
-  const server = createCacheServer({ IncomingMessage, ServerResponse }, (req, res) => res.end((req.socket as TLSSocket).getPeerCertificate().fingerprint256), tls.serverOptions());
+  const server = createCacheServer({ IncomingMessage, ServerResponse }, (req, res) => res.end((req.socket as TLSSocket).getPeerCertificate().fingerprint256), {}, tls.serverOptions());
   tls.serve(server);
   await listen(server, 0, '127.0.0.1', 'peer');
   after(() => {

@@ -63,3 +63,21 @@ test('a value frame with its metadata reads back as the value, the expiry and th
   assert.deepEqual([empty.expiresAt, empty.minuteQps, empty.value.byteLength], [0, 0, 0]);
   assert.equal(splitValueFrame(Buffer.from('too short')), undefined);
 });
+
+test('FrameReader: a large frame in many small chunks, between small frames, comes out whole and in order', () => {
+  const big = Buffer.alloc(3 * 1024 * 1024 + 5, 9);
+  const body = Buffer.concat([encodeFrame(0, 200, Buffer.from('a')), encodeFrame(1, 200, big), encodeFrame(2, 404, Buffer.from('no'))]);
+  const reader = new FrameReader();
+  const frames = [];
+  for (let at = 0; at < body.byteLength; at += 4093) frames.push(...reader.push(body.subarray(at, at + 4093)));
+  assert.deepEqual(
+    frames.map((frame) => [frame.index, frame.status, frame.bytes.byteLength]),
+    [
+      [0, 200, 1],
+      [1, 200, big.byteLength],
+      [2, 404, 2],
+    ],
+  );
+  assert.ok(frames[1]!.bytes.equals(big));
+  assert.equal(reader.pendingBytes, 0);
+});

@@ -13,16 +13,16 @@ const FAULT_MS = 6000;
 const AFTER_MS = 3000;
 /**
  * The clients ask for KEYS_PER_WINDOW keys of a new window every WINDOW_MS: 16 new loads a second,
- * a third of what the ring's origin connections carry at this latency (16 per pod, src/sources/http-origin.ts),
+ * a sixth of what the ring's origin connections carry at this latency (32 per pod, GEECACHE_ORIGIN_CONCURRENCY),
  * so the run shows what disconnects do, not what an overload does.
  */
 const WINDOW_MS = 500;
 const KEYS_PER_WINDOW = 8;
 /**
- * Connections a pod may rightly hold open at the end: its origin pool (16), its peer pools both ways
+ * Connections a pod may rightly hold open at the end: its origin pool (32), its peer pools both ways
  * (2 peers x 32, twice) and the clients' keep-alive connections (16). A leak of the aborted ones would be hundreds.
  */
-const FD_ROOM = 16 + 2 * 2 * 32 + 16;
+const FD_ROOM = 32 + 2 * 2 * 32 + 16;
 
 export const callerDisconnect: Scenario = {
   id: 'caller-disconnect',
