@@ -53,7 +53,7 @@ export class CacheNode {
   readonly peerServer: Server;
   /** Serves the API, metrics, health and debug routes. */
   readonly httpServer: Server;
-  /** Frees emptied value slabs once eviction stops (config.idleGc). */
+  /** Frees dropped store segments once eviction stops (config.idleGc). */
   readonly idleGc: IdleGc | undefined;
   private readonly drain: ServerDrain;
   /** The sources' connections: closed gracefully on shutdown, or destroyed past its deadline. */
@@ -103,7 +103,7 @@ export class CacheNode {
     }
     const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic });
     this.metrics = metrics;
-    this.idleGc = config.idleGc ? new IdleGc({ arena: this.groups.arena, logger }) : undefined;
+    this.idleGc = config.idleGc ? new IdleGc({ ledger: this.groups.segmentLedger, logger }) : undefined;
     this.discovery = options.discovery ?? this.makeDiscovery();
 
     const admin = adminCheck(config.adminToken);

@@ -241,7 +241,7 @@ export const SETTINGS = {
     flag: 'idle-gc',
     default: 'on',
     meaning:
-      'once eviction stops (no new value slab for a second) and 16 MiB or more of emptied slabs wait, ask V8 for the full GC that frees them; needs `node --expose-gc`, which the image, `npm start` and the bench pass',
+      'once eviction stops (no new store segment for a second) and 16 MiB or more of dropped segments wait, ask V8 for the full GC that frees them; needs `node --expose-gc`, which the image, `npm start` and the bench pass',
     value: onOff(),
   }),
   handoff: setting({

@@ -7,7 +7,7 @@ import type { ServerNodeWanted } from '../../harness/server-node.js';
 
 export const CASES = [
   'micro-ring',
-  'micro-lru',
+  'micro-store',
   'baseline',
   'baseline-self',
   'api-hit',
@@ -19,6 +19,7 @@ export const CASES = [
   'go-peer-hop',
   'miss-storm',
   'memory',
+  'memory-shapes',
   'handoff',
   'hot-keys',
 ] as const;

@@ -33,7 +33,7 @@ export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Gr
     const withMeta = req.headers[META_HEADER] === META_FORMAT;
     const valueFrame = (index: number, view: ByteView): Buffer =>
       withMeta
-        ? encodeValueFrame(index, ByteView.bytesForWrite(view), { expiresAt: view.expiresAt, minuteQps: group.peerRequestRate(view) })
+        ? encodeValueFrame(index, ByteView.bytesForWrite(view), { expiresAt: view.expiresAt, minuteQps: group.peerRequestRate(keys[index]!) })
         : encodeFrame(index, 200, ByteView.bytesForWrite(view));
     const headers = withMeta ? ['content-type', BATCH_CONTENT_TYPE, META_HEADER, META_FORMAT] : ['content-type', BATCH_CONTENT_TYPE];
     const ready: Buffer[] = [];

@@ -78,14 +78,14 @@ export function createPeerHandler(options: PeerHandlerOptions): RequestListener 
       return;
     }
     if (cached) {
-      writeGetResponse(res, group, cached, headOnly);
+      writeGetResponse(res, group, parsed.key, cached, headOnly);
       return;
     }
     const heartbeat = processingHeartbeat(req, res);
     group.get(parsed.key, FROM_PEER).then(
       (view) => {
         clearInterval(heartbeat);
-        writeGetResponse(res, group, view, headOnly);
+        writeGetResponse(res, group, parsed.key, view, headOnly);
       },
       (err: unknown) => {
         clearInterval(heartbeat);
@@ -147,7 +147,7 @@ function processingHeartbeat(req: IncomingMessage, res: ServerResponse): NodeJS.
 }
 
 /** The value with its expiry and the key's rate of peer requests, which Go groupcache peers get too. */
-function writeGetResponse(res: ServerResponse, group: Group, view: ByteView, headOnly: boolean): void {
-  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view), view.expiresAt, group.peerRequestRate(view)), PROTOBUF_CONTENT_TYPE, headOnly);
+function writeGetResponse(res: ServerResponse, group: Group, key: string, view: ByteView, headOnly: boolean): void {
+  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view), view.expiresAt, group.peerRequestRate(key)), PROTOBUF_CONTENT_TYPE, headOnly);
 }
 

@@ -61,8 +61,8 @@ export const memoryBound: Scenario = {
       const heapTotal = sum(metrics, 'nodejs_heap_size_total_bytes');
       const external = sum(metrics, 'nodejs_external_memory_bytes');
       const heapUsed = sum(metrics, 'nodejs_heap_size_used_bytes');
-      const slabs = sum(metrics, 'geecache_slab_bytes', { state: 'held' });
-      const emptySlabs = sum(metrics, 'geecache_slab_bytes', { state: 'empty' });
+      const slabs = sum(metrics, 'geecache_segment_bytes', { state: 'held' });
+      const emptySlabs = sum(metrics, 'geecache_segment_bytes', { state: 'dropped' });
       // Diagnostic only: the checks are on the readings above.
       let afterGc = NaN;
       let heapUsedAfterGc = NaN;
@@ -82,7 +82,7 @@ export const memoryBound: Scenario = {
         notes: [
           `idle RSS ${mib(idle)}, limit 1.5 × ${BUDGET_MIB} MiB + idle = ${mib(limit)}`,
           `peak RSS during the fill ${mib(peak)} (sampled every 100 ms; VmHWM ${mib(hwm)}), ${SETTLE_MS / 1000} s after it ${mib(settled)} = ${((settled - idle) / (BUDGET_MIB * MiB)).toFixed(2)}× budget + idle (each second after the fill: ${settling.map((n) => fmt(n / MiB)).join(', ')} MiB)`,
-          `then V8 heap ${mib(heapUsed)} used of ${mib(heapTotal)}, external ${mib(external)} (value slabs ${mib(slabs)}, ${mib(emptySlabs)} of them empty); after a forced full GC (diagnostic) RSS ${mib(afterGc)}, heap used ${mib(heapUsedAfterGc)}`,
+          `then V8 heap ${mib(heapUsed)} used of ${mib(heapTotal)}, external ${mib(external)} (store segments ${mib(slabs)}, ${mib(emptySlabs)} of them dropped); after a forced full GC (diagnostic) RSS ${mib(afterGc)}, heap used ${mib(heapUsedAfterGc)}`,
           `cache ${mib(cacheBytes)}, ${fmt(evictions)} evictions; fill ${fillS.toFixed(1)} s (${fmt(samples.length / fillS)} req/s)`,
         ],
         checks: [
