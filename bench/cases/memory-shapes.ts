@@ -1,0 +1,150 @@
+// memory-shapes.ts floods one pod with misses of one value size after another and compares its RSS growth with the byte budget, beside Go groupcache's for the same flood.
+import { Pool } from 'undici';
+import { startCluster, type Cluster } from '../lib/cluster.js';
+import { goReference, startGoCluster } from '../lib/groupcache.js';
+import { scrape, sum } from '../lib/metrics.js';
+import { startOrigin } from '../lib/origin.js';
+import { memoryOf } from '../lib/proc-stat.js';
+import { sleep } from '../../harness/wait.js';
+import { ENTRY_OVERHEAD_BYTES } from '../../src/engine/store/compact-store.js';
+import type { Row } from '../lib/report.js';
+import type { SoloCase } from '../lib/case.js';
+
+const MiB = 1024 * 1024;
+const KEY_BYTES = 12;
+/** The issue's shapes: a few bytes (IDs, flags, counters) to whole blobs. */
+const VALUE_SIZES = [8, 100, 1024, 64 * 1024, MiB, 16 * MiB];
+/** RSS growth over idle may be at most this times the budget (issue 26). */
+const GOAL_FACTOR = 1.5;
+
+export interface ShapeOptions {
+  /** Budget for values up to 64 KiB; larger values get room for at least a few entries. */
+  budgetBytes: number;
+  /** Stop once the cache has taken this many budgets of misses. */
+  turnovers: number;
+  /** And after this long per size, whatever the turnover. */
+  deadlineS: number;
+  connections: number;
+  serverCpus: string | undefined;
+  withGo: boolean;
+}
+
+/** The budget for one value size: the default, or room for 4 entries of it, in whole MiB. */
+function budgetFor(valueBytes: number, budgetBytes: number): number {
+  return Math.max(budgetBytes, Math.ceil((4 * (valueBytes + KEY_BYTES + ENTRY_OVERHEAD_BYTES)) / MiB) * MiB);
+}
+
+interface Flood {
+  requests: number;
+  failures: number;
+  seconds: number;
+  idleRss: number;
+  rss: number;
+}
+
+/**
+ * Warms the pod with hits on one key (so V8's heap has its working size before "idle" is read), then
+ * asks for new keys until `turnovers` budgets' worth of entries or the deadline, then reads RSS after
+ * a settle of 3 s: what the pod holds once the flood is over.
+ */
+async function flood(pod: Cluster['pods'][number], valueBytes: number, budget: number, options: ShapeOptions): Promise<Flood> {
+  const pool = new Pool(pod.http, { connections: options.connections, pipelining: 1 });
+  const get = async (key: string): Promise<boolean> => {
+    const res = await pool.request({ path: pod.apiPath(key), method: 'GET' });
+    const body = await res.body.arrayBuffer();
+    return res.statusCode === 200 && body.byteLength === valueBytes;
+  };
+  try {
+    for (let i = 0; i < 200; i++) await get('warm-000000');
+    await sleep(2000);
+    const idleRss = memoryOf(pod.child.pid)!.rss;
+    const target = Math.ceil((options.turnovers * budget) / (valueBytes + KEY_BYTES + ENTRY_OVERHEAD_BYTES));
+    const deadline = Date.now() + options.deadlineS * 1000;
+    let next = 0;
+    let failures = 0;
+    const start = performance.now();
+    const worker = async (): Promise<void> => {
+      while (next < target && Date.now() < deadline) {
+        const key = `s-${String(next++).padStart(KEY_BYTES - 2, '0')}`;
+        if (!(await get(key).catch(() => false))) failures++;
+      }
+    };
+    await Promise.all(Array.from({ length: options.connections }, worker));
+    const seconds = (performance.now() - start) / 1000;
+    await sleep(3000);
+    return { requests: next, failures, seconds, idleRss, rss: memoryOf(pod.child.pid)!.rss };
+  } finally {
+    await pool.close();
+  }
+}
+
+const size = (bytes: number): string => (bytes >= MiB ? `${bytes / MiB} MiB` : bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`);
+
+export async function memoryShapeRows(options: ShapeOptions, log: (message: string) => void): Promise<Row[]> {
+  const rows: Row[] = [];
+  const go = options.withGo ? goReference() : { reason: 'not asked' };
+  if ('reason' in go) log(`memory-shapes: no Go reference (${go.reason})`);
+  for (const valueBytes of VALUE_SIZES) {
+    const budget = budgetFor(valueBytes, options.budgetBytes);
+    const origin = await startOrigin({ valueBytes });
+    try {
+      const ours = await startCluster({ name: 'shapes', pods: 1, groups: `shape:${budget / MiB}MiB:${origin.url}`, cpus: options.serverCpus });
+      let f: Flood;
+      let items: number;
+      try {
+        f = await flood(ours.pods[0]!, valueBytes, budget, options);
+        const samples = await scrape(ours.pods[0]!.http);
+        items = sum(samples, 'geecache_cache_items', { group: 'shape' });
+      } finally {
+        await ours.close();
+      }
+      const growth = f.rss - f.idleRss;
+      const turnover = (f.requests * (valueBytes + KEY_BYTES + ENTRY_OVERHEAD_BYTES)) / budget;
+      let goFigure = '';
+      let goDetail: Record<string, number> | undefined;
+      if ('binary' in go) {
+        const theirs = await startGoCluster({ name: 'shapes-go', binary: go.binary, pods: 1, origin: origin.url, cacheBytes: () => budget, cpus: options.serverCpus });
+        try {
+          const g = await flood(theirs.pods[0]!, valueBytes, budget, options);
+          goFigure = `; Go groupcache +${(( g.rss - g.idleRss) / MiB).toFixed(0)} MiB (${((g.rss - g.idleRss) / budget).toFixed(2)}x) after ${g.requests} misses`;
+          goDetail = { requests: g.requests, idleRss: g.idleRss, rss: g.rss, growthOverBudget: (g.rss - g.idleRss) / budget };
+        } finally {
+          await theirs.close();
+        }
+      }
+      const ratio = growth / budget;
+      log(
+        `memory-shapes ${size(valueBytes)}: budget ${budget / MiB} MiB, ${f.requests} misses in ${f.seconds.toFixed(1)} s (${turnover.toFixed(1)} budgets, ${f.failures} failures), ` +
+          `${items} entries held (${(budget / Math.max(items, 1)).toFixed(0)} budget bytes each), RSS ${(f.idleRss / MiB).toFixed(0)} -> ${(f.rss / MiB).toFixed(0)} MiB: +${(growth / MiB).toFixed(1)} MiB = ${ratio.toFixed(2)}x the budget${goFigure}`,
+      );
+      rows.push({
+        case: `memory-shapes ${size(valueBytes)}`,
+        ratio: `${ratio.toFixed(2)}x budget, ${items} entries${goDetail ? `, Go ${goDetail.growthOverBudget!.toFixed(2)}x` : ''}`,
+        goal: `RSS growth <= ${GOAL_FACTOR}x budget`,
+        verdict: f.failures === 0 && turnover >= 1 && ratio <= GOAL_FACTOR ? 'PASS' : 'FAIL',
+        detail: { valueBytes, budget, items, requests: f.requests, turnover, idleRss: f.idleRss, rss: f.rss, growthOverBudget: ratio, growthPerEntry: growth / Math.max(items, 1), go: goDetail },
+      });
+    } finally {
+      await origin.close();
+    }
+  }
+  return rows;
+}
+
+export const memoryShapes: SoloCase = {
+  kind: 'solo',
+  name: 'memory-shapes',
+  needsServer: true,
+  rows: (config, log) =>
+    memoryShapeRows(
+      {
+        budgetBytes: config.quick ? 8 * MiB : 16 * MiB,
+        turnovers: 2,
+        deadlineS: config.quick ? 15 : 40,
+        connections: config.connections,
+        serverCpus: config.serverCpus,
+        withGo: true,
+      },
+      log,
+    ),
+};
