@@ -38,6 +38,9 @@ interface Flood {
   requests: number;
   failures: number;
   seconds: number;
+  /** RSS once ready, before any load. */
+  coldRss: number;
+  /** RSS after the warm-up: the base the growth is counted from. */
   idleRss: number;
   rss: number;
 }
@@ -47,15 +50,23 @@ interface Flood {
  * asks for new keys until `turnovers` budgets' worth of entries or the deadline, then reads RSS after
  * a settle of 3 s: what the pod holds once the flood is over.
  */
-async function flood(pod: Cluster['pods'][number], valueBytes: number, budget: number, options: ShapeOptions): Promise<Flood> {
+async function flood(pod: Cluster['pods'][number], valueBytes: number, budget: number, options: ShapeOptions, warmGroup: string | undefined): Promise<Flood> {
   const pool = new Pool(pod.http, { connections: options.connections, pipelining: 1 });
-  const get = async (key: string): Promise<boolean> => {
-    const res = await pool.request({ path: pod.apiPath(key), method: 'GET' });
+  const get = async (name: string, group?: string): Promise<boolean> => {
+    const res = await pool.request({ path: group ? pod.apiPath(name, group) : pod.apiPath(name), method: 'GET' });
     const body = await res.body.arrayBuffer();
     return res.statusCode === 200 && body.byteLength === valueBytes;
   };
   try {
-    for (let i = 0; i < 200; i++) await get('warm-000000');
+    const coldRss = memoryOf(pod.child.pid)!.rss;
+    // Warm: 3 s of misses into a 1 MiB group (Go: 200 hits), so the heap the miss path needs exists before "idle" is read.
+    const warmEnd = Date.now() + 3000;
+    let w = 0;
+    const warmer = async (): Promise<void> => {
+      while (Date.now() < warmEnd) await get(`w-${w++}`, warmGroup).catch(() => false);
+    };
+    if (warmGroup !== undefined) await Promise.all(Array.from({ length: options.connections }, warmer));
+    else for (let i = 0; i < 200; i++) await get('warm-0');
     await sleep(2000);
     const idleRss = memoryOf(pod.child.pid)!.rss;
     const target = Math.ceil((options.turnovers * budget) / (valueBytes + KEY_BYTES + ENTRY_OVERHEAD_BYTES));
@@ -72,7 +83,7 @@ async function flood(pod: Cluster['pods'][number], valueBytes: number, budget: n
     await Promise.all(Array.from({ length: options.connections }, worker));
     const seconds = (performance.now() - start) / 1000;
     await sleep(3000);
-    return { requests: next, failures, seconds, idleRss, rss: memoryOf(pod.child.pid)!.rss };
+    return { requests: next, failures, seconds, coldRss, idleRss, rss: memoryOf(pod.child.pid)!.rss };
   } finally {
     await pool.close();
   }
@@ -88,12 +99,12 @@ export async function memoryShapeRows(options: ShapeOptions, log: (message: stri
     const budget = budgetFor(valueBytes, options.budgetBytes);
     const origin = await startOrigin({ valueBytes });
     try {
-      const ours = await startCluster({ name: 'shapes', pods: 1, groups: `shape:${budget / MiB}MiB:${origin.url}`, cpus: options.serverCpus });
+      const ours = await startCluster({ name: 'shapes', pods: 1, groups: `shape:${budget / MiB}MiB:${origin.url},warm:1MiB:${origin.url}`, cpus: options.serverCpus });
       let f: Flood;
       let items: number;
       try {
-        f = await flood(ours.pods[0]!, valueBytes, budget, options);
-        const samples = await scrape(ours.pods[0]!.http);
+        f = await flood(ours.pods[0]!, valueBytes, budget, options, 'warm');
+        const samples = await scrape(`${ours.pods[0]!.http}/metrics`);
         items = sum(samples, 'geecache_cache_items', { group: 'shape' });
       } finally {
         await ours.close();
@@ -105,7 +116,7 @@ export async function memoryShapeRows(options: ShapeOptions, log: (message: stri
       if ('binary' in go) {
         const theirs = await startGoCluster({ name: 'shapes-go', binary: go.binary, pods: 1, origin: origin.url, cacheBytes: () => budget, cpus: options.serverCpus });
         try {
-          const g = await flood(theirs.pods[0]!, valueBytes, budget, options);
+          const g = await flood(theirs.pods[0]!, valueBytes, budget, options, undefined);
           goFigure = `; Go groupcache +${(( g.rss - g.idleRss) / MiB).toFixed(0)} MiB (${((g.rss - g.idleRss) / budget).toFixed(2)}x) after ${g.requests} misses`;
           goDetail = { requests: g.requests, idleRss: g.idleRss, rss: g.rss, growthOverBudget: (g.rss - g.idleRss) / budget };
         } finally {
@@ -115,14 +126,14 @@ export async function memoryShapeRows(options: ShapeOptions, log: (message: stri
       const ratio = growth / budget;
       log(
         `memory-shapes ${size(valueBytes)}: budget ${budget / MiB} MiB, ${f.requests} misses in ${f.seconds.toFixed(1)} s (${turnover.toFixed(1)} budgets, ${f.failures} failures), ` +
-          `${items} entries held (${(budget / Math.max(items, 1)).toFixed(0)} budget bytes each), RSS ${(f.idleRss / MiB).toFixed(0)} -> ${(f.rss / MiB).toFixed(0)} MiB: +${(growth / MiB).toFixed(1)} MiB = ${ratio.toFixed(2)}x the budget${goFigure}`,
+          `${items} entries held (${(budget / Math.max(items, 1)).toFixed(0)} budget bytes each), RSS ${(f.coldRss / MiB).toFixed(0)} cold, ${(f.idleRss / MiB).toFixed(0)} warm -> ${(f.rss / MiB).toFixed(0)} MiB: +${(growth / MiB).toFixed(1)} MiB = ${ratio.toFixed(2)}x the budget${goFigure}`,
       );
       rows.push({
         case: `memory-shapes ${size(valueBytes)}`,
         ratio: `${ratio.toFixed(2)}x budget, ${items} entries${goDetail ? `, Go ${goDetail.growthOverBudget!.toFixed(2)}x` : ''}`,
         goal: `RSS growth <= ${GOAL_FACTOR}x budget`,
         verdict: f.failures === 0 && turnover >= 1 && ratio <= GOAL_FACTOR ? 'PASS' : 'FAIL',
-        detail: { valueBytes, budget, items, requests: f.requests, turnover, idleRss: f.idleRss, rss: f.rss, growthOverBudget: ratio, growthPerEntry: growth / Math.max(items, 1), go: goDetail },
+        detail: { valueBytes, budget, items, requests: f.requests, turnover, coldRss: f.coldRss, idleRss: f.idleRss, rss: f.rss, growthOverBudget: ratio, growthPerEntry: growth / Math.max(items, 1), go: goDetail },
       });
     } finally {
       await origin.close();
