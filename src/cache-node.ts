@@ -12,13 +12,13 @@ import { PeerRing } from './engine/peer-ring.js';
 import type { PeerTraffic } from './engine/peers.js';
 import { createApiHandler } from './http/api-handler.js';
 import { createHttpApp } from './http/app.js';
+import { createHttpPortHandler } from './http/http-port.js';
 import { expressMessageClasses } from './http/message-classes.js';
 import { HttpPeerClient } from './http/peer-client.js';
 import { createPeerHandler } from './http/peer-handler.js';
 import { adminCheck, bearerCheck } from './http/admin-auth.js';
 import { handOffOnLeave } from './engine/handoff/sender.js';
 import { createInvalidateHandler } from './http/invalidate-handler.js';
-import { sendText } from './http/responses.js';
 import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
 import { IdleGc } from './memory/idle-gc.js';
 import { createMetrics, type CacheMetrics } from './ops/metrics.js';
@@ -35,11 +35,6 @@ export interface CacheNodeOptions {
   discovery?: Discovery;
   /** Collect prom-client's default process metrics. Default true. */
   defaultMetrics?: boolean;
-  /**
-   * `fast` (the default): `/api` and the peer protocol are answered on node:http before Express;
-   * `express`: everything goes through Express's router. Only the bench's comparison sets it.
-   */
-  hotPath?: 'fast' | 'express';
 }
 
 export class CacheNode {
@@ -118,8 +113,8 @@ export class CacheNode {
         metrics.invalidationPeers.inc({ result: 'unreached' }, report.unreached.length);
       },
     });
-    const api = createApiHandler({ groups: this.groups, metrics, logger, ring: this.ring, invalidate });
-    const httpApp = createHttpApp({ api, metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason() });
+    const api = createApiHandler({ groups: this.groups, metrics, logger, ring: this.ring });
+    const httpApp = createHttpApp({ metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason() });
     const peerHandler = createPeerHandler({
       groups: this.groups,
       basePath: config.basePath,
@@ -135,22 +130,8 @@ export class CacheNode {
       onUnexpectedError: (err, req) => logger.error({ err, url: req.url }, 'unexpected error answering a peer'),
     });
     const classes = expressMessageClasses(httpApp);
-    this.peerServer = createCacheServer(classes, (req, res) => {
-      if (req.url?.startsWith(config.basePath)) peerHandler(req, res);
-      // Not through a second Express app: it would re-parent requests to its own prototypes (message-classes.ts).
-      else sendText(res, 404, `no route for ${req.method ?? ''} ${(req.url ?? '').split('?')[0]}`);
-    });
-    // The hot route skips Express's routing unless told otherwise (docs/performance.md); the rest goes through Express.
-    this.httpServer = createCacheServer(
-      classes,
-      (options.hotPath ?? 'fast') === 'fast'
-        ? (req, res) => {
-            const url = req.url ?? '';
-            if (url === '/api' || url.startsWith('/api?')) api(req, res);
-            else httpApp(req, res);
-          }
-        : httpApp,
-    );
+    this.peerServer = createCacheServer(classes, peerHandler);
+    this.httpServer = createCacheServer(classes, createHttpPortHandler({ get: api, invalidate, app: httpApp, metrics }));
     this.drain = new ServerDrain([this.peerServer, this.httpServer]);
   }
 

@@ -5,6 +5,11 @@ export type GeecacheErrorCode =
   | 'ERR_SOURCE'
   | 'ERR_PEER_UNAVAILABLE'
   | 'ERR_PEER_REFUSED'
+  | 'ERR_PEER_SILENT'
+  | 'ERR_CIRCUIT_OPEN'
+  | 'ERR_CLIENT_CLOSED'
+  | 'ERR_PEER_ADMIN'
+  | 'ERR_BODY_TOO_LARGE'
   | 'ERR_INVALID_KEY'
   | 'ERR_UNKNOWN_GROUP'
   | 'ERR_DUPLICATE_GROUP'
@@ -59,6 +64,50 @@ export class PeerRefusedError extends GeecacheError {
     super('ERR_PEER_REFUSED', message);
     this.peer = peer;
     this.status = status;
+  }
+}
+
+/** No sign of life from a peer (no answer, heartbeat or body bytes) within the peer timeout. */
+export class SilentPeerError extends GeecacheError {
+  constructor(message: string) {
+    super('ERR_PEER_SILENT', message);
+  }
+}
+
+/** The peer's circuit is open: it is not asked until the breaker lets a probe through. */
+export class CircuitOpenError extends GeecacheError {
+  constructor() {
+    super('ERR_CIRCUIT_OPEN', 'circuit open: it did not answer the last requests, and is probed again shortly');
+  }
+}
+
+/** A request asked of a peer client after close(). */
+export class ClientClosedError extends GeecacheError {
+  constructor() {
+    super('ERR_CLIENT_CLOSED', 'client closed');
+  }
+}
+
+/**
+ * An invalidation, peek or handoff a peer did not confirm: it could not be sent, was not answered, or
+ * was answered with `status`. Such a request is best effort, so callers report it rather than retry.
+ */
+export class PeerAdminError extends GeecacheError {
+  readonly peer: string;
+  readonly status: number | undefined;
+  constructor(peer: string, message: string, options?: { cause?: unknown; status?: number }) {
+    super('ERR_PEER_ADMIN', message, options);
+    this.peer = peer;
+    this.status = options?.status;
+  }
+}
+
+/** A body (`what`: a response, a batch body, …) longer than the reader's limit; the only wording of that condition. */
+export class BodyTooLargeError extends GeecacheError {
+  readonly maxBytes: number;
+  constructor(what: string, maxBytes: number) {
+    super('ERR_BODY_TOO_LARGE', `${what} larger than ${maxBytes} bytes`);
+    this.maxBytes = maxBytes;
   }
 }
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // main.ts runs one cache process: reads the environment and flags, starts the node, handles signals.
 import { fileURLToPath } from 'node:url';
-import { CacheNode, type CacheNodeOptions } from './cache-node.js';
+import { CacheNode } from './cache-node.js';
 import { loadConfig, usage } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './ops/log.js';
 
 const EXIT_CONFIG = 2;
 
-/** Runs the process; `nodeOptions` lets another entry point (the bench's) set what no user setting does. */
-export async function main(nodeOptions: Pick<CacheNodeOptions, 'hotPath'> = {}): Promise<void> {
+/** Runs the process. */
+export async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage() + '\n');
@@ -35,7 +35,7 @@ export async function main(nodeOptions: Pick<CacheNodeOptions, 'hotPath'> = {}):
 
   let node: CacheNode;
   try {
-    node = new CacheNode({ ...nodeOptions, config, logger });
+    node = new CacheNode({ config, logger });
   } catch (err) {
     // The constructor throws only for settings it cannot use.
     process.stderr.write(`geecache: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -278,7 +278,11 @@ export class Group {
     this.stopped = true;
   }
 
-  private load(key: string, options: GetOptions): Promise<ByteView> {
+  /**
+   * The second half of get(), for a caller whose getCached() just missed: loads `key` from its owner
+   * or here, counted as a get. It does not validate the key; getCached() did.
+   */
+  load(key: string, options: GetOptions = {}): Promise<ByteView> {
     this.countGet(options);
     this.counters.loads++;
     if (this.stopped) return Promise.reject(shuttingDown());

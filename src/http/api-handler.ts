@@ -1,14 +1,15 @@
-// api-handler.ts answers GET /api?key=K[&group=G] on node:http; Express mounts the same function.
+// api-handler.ts answers GET and HEAD /api?key=K[&group=G] on node:http (http-port.ts routes them here).
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { ByteView } from '../engine/byteview.js';
+import { ByteView } from '../engine/byteview.js';
 import type { Group } from '../engine/group.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import type { PeerRing } from '../engine/peer-ring.js';
 import { GeecacheError, httpStatusOf, UnknownGroupError } from '../errors.js';
 import type { Recorder } from '../ops/latency-histogram.js';
 import type { CacheMetrics } from '../ops/metrics.js';
-import { parseApiQuery } from './query.js';
+import { cachedOrLoad } from './cached-or-load.js';
+import { parseUrlQuery } from './query.js';
 import { sendText, writeValue } from './responses.js';
 import type { RequestListener } from './servers.js';
 // The module's binding, not the global: globalThis.performance is a getter, run twice per request.
@@ -20,12 +21,10 @@ export interface ApiHandlerOptions {
   logger: Logger;
   /** For debug logs of the owner a key goes to. */
   ring?: PeerRing;
-  /** Answers DELETE /api (invalidate-handler.ts); without it DELETE is not allowed. */
-  invalidate?: RequestListener;
 }
 
 export function createApiHandler(options: ApiHandlerOptions): RequestListener {
-  const { groups, metrics, logger, ring, invalidate } = options;
+  const { groups, metrics, logger, ring } = options;
   const defaultGroup = groups.list()[0];
   // Read once: the level is fixed for the life of the process, and the check is on every request.
   const debugEnabled = logger.isLevelEnabled('debug');
@@ -40,14 +39,15 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
     return recorder;
   };
   const record = (recorder: Recorder, started: number) => recorder.observe((performance.now() - started) / 1000);
-  const observe = (group: string, status: number, started: number) => record(recorderFor(group, status), started);
   // Most answers are a 200 from the default group: that recorder is kept at hand, not looked up.
   let defaultOk: Recorder | undefined;
-  const observeOk = (group: Group, started: number) =>
+  const answered = (res: ServerResponse, group: Group, view: ByteView, headOnly: boolean, started: number) => {
+    writeValue(res, view, 'application/octet-stream', headOnly);
     record(group === defaultGroup ? (defaultOk ??= recorderFor(group.name, 200)) : recorderFor(group.name, 200), started);
+  };
   const reject = (res: ServerResponse, group: string, started: number, status: number, message: string) => {
     sendText(res, status, message);
-    observe(group, status, started);
+    record(recorderFor(group, status), started);
   };
   const failed = (res: ServerResponse, group: Group, key: string, started: number, err: unknown) => {
     const { status, message } = httpStatusOf(err);
@@ -58,18 +58,7 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
 
   return (req, res) => {
     const started = performance.now();
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      if (req.method === 'DELETE' && invalidate) {
-        invalidate(req, res);
-        return;
-      }
-      res.setHeader('allow', invalidate ? 'GET, HEAD, DELETE' : 'GET, HEAD');
-      reject(res, '', started, 405, invalidate ? 'only GET and DELETE are supported' : 'only GET is supported');
-      return;
-    }
-    const url = req.url ?? '';
-    const queryAt = url.indexOf('?');
-    const query = parseApiQuery(url, queryAt === -1 ? url.length : queryAt + 1);
+    const query = parseUrlQuery(req.url ?? '');
     if (!query.ok) {
       reject(res, '', started, 400, query.message);
       return;
@@ -88,25 +77,20 @@ export function createApiHandler(options: ApiHandlerOptions): RequestListener {
       logger.debug({ group: group.name, key, owner: ring.ownerOf(key) ?? ring.self }, 'picked owner');
     }
     const headOnly = req.method === 'HEAD';
-    // A hit is answered synchronously: no promise, no closures, no extra turn of the event loop.
-    let cached: ByteView | undefined;
+    let answer: ByteView | Promise<ByteView>;
     try {
-      cached = group.getCached(key);
+      answer = cachedOrLoad(group, key);
     } catch (err) {
       failed(res, group, key, started, err);
       return;
     }
-    if (cached) {
-      writeValue(res, cached, 'application/octet-stream', headOnly);
-      observeOk(group, started);
-      return;
+    // A hit is answered synchronously: no promise, no closures, no extra turn of the event loop.
+    if (answer instanceof ByteView) answered(res, group, answer, headOnly, started);
+    else {
+      answer.then(
+        (view) => answered(res, group, view, headOnly, started),
+        (err: unknown) => failed(res, group, key, started, err),
+      );
     }
-    group.get(key).then(
-      (view) => {
-        writeValue(res, view, 'application/octet-stream', headOnly);
-        observeOk(group, started);
-      },
-      (err: unknown) => failed(res, group, key, started, err),
-    );
   };
 }

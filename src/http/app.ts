@@ -1,14 +1,12 @@
-// app.ts builds the HTTP port's Express app: API, metrics, health, debug, and the error answers.
+// app.ts builds the HTTP port's Express app: metrics, health, debug, and the error answers (/api is routed before it, http-port.ts).
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { PeerRing } from '../engine/peer-ring.js';
 import type { CacheMetrics } from '../ops/metrics.js';
-import { parseApiQuery } from './query.js';
+import { parseUrlQuery } from './query.js';
 import { sendText } from './responses.js';
-import type { RequestListener } from './servers.js';
 
 export interface HttpAppOptions {
-  api: RequestListener;
   metrics: CacheMetrics;
   ring: PeerRing;
   logger: Logger;
@@ -40,10 +38,8 @@ function finishApp(app: Express, logger: Logger): Express {
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
-  const { api, metrics, ring, logger, notReadyReason } = options;
+  const { metrics, ring, logger, notReadyReason } = options;
   const app = baseApp();
-  // Every method: the handler answers DELETE (an invalidation) and refuses the rest with 405.
-  app.all('/api', (req, res) => api(req, res));
 
   app.get('/metrics', async (_req, res, next) => {
     try {
@@ -67,9 +63,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   app.get('/debug/ring', (req, res) => {
     // The query is read as /api reads it, so a key /api refuses is refused here too.
-    const url = req.originalUrl;
-    const queryAt = url.indexOf('?');
-    const query = parseApiQuery(url, queryAt === -1 ? url.length : queryAt + 1);
+    const query = parseUrlQuery(req.originalUrl);
     if (!query.ok) {
       sendText(res, 400, query.message);
       return;

@@ -1,5 +1,6 @@
-// fetch-bytes.ts makes one GET through an undici dispatcher, collects the status and whole body, and names its failures in one line.
+// fetch-bytes.ts makes one request through an undici dispatcher, collects the status and whole body, and names its failures in one line.
 import { errors as undiciErrors, type Dispatcher } from 'undici';
+import { BodyCollector } from './read-body.js';
 
 export interface FetchedBytes {
   status: number;
@@ -7,49 +8,68 @@ export interface FetchedBytes {
   body: Buffer;
 }
 
+/** What to send; a GET of `path` without headers when only a path is given. */
+export interface BytesRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  headers?: string[];
+  body?: Buffer;
+}
+
 /**
- * GETs `path` with undici's low-level dispatch API: no body stream, async iterator
+ * Sends `request` with undici's low-level dispatch API: no body stream, async iterator
  * or response object per request, which the peer hop pays for on every miss
- * (bench/: peer-hop case). Rejects with undici's error (refused, reset, timeouts)
- * or when the body exceeds `maxBytes`. The dispatcher's connect, headers and
- * body timeouts bound the request.
+ * (bench/: peer-hop case). Rejects with undici's error (refused, reset, timeouts),
+ * BodyTooLargeError past `maxBytes`, or the signal's reason as soon as it aborts,
+ * whether or not the request reached a connection yet.
  */
-export function fetchBytes(dispatcher: Dispatcher, path: string, maxBytes: number, signal?: AbortSignal): Promise<FetchedBytes> {
+export function fetchBytes(dispatcher: Dispatcher, request: string | BytesRequest, maxBytes: number, signal?: AbortSignal): Promise<FetchedBytes> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     let status = 0;
     let headers: FetchedBytes['headers'] = {};
-    let total = 0;
-    const chunks: Buffer[] = [];
-    let onAbort: (() => void) | undefined;
-    const settle = () => {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    const body = new BodyCollector(maxBytes, 'response');
+    let controller: Dispatcher.DispatchController | undefined;
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      return true;
     };
+    // The signal is watched from the start: a request still waiting for a connection fails at once.
+    const onAbort = () => {
+      if (settle()) reject(signal!.reason);
+      controller?.abort(signal!.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(controller) {
-        if (!signal) return;
-        if (signal.aborted) return controller.abort(signal.reason as Error);
-        onAbort = () => controller.abort(signal.reason as Error);
-        signal.addEventListener('abort', onAbort, { once: true });
+      onRequestStart(started) {
+        controller = started;
+        // Settled before it started: only the signal does that.
+        if (settled) started.abort(signal!.reason as Error);
       },
       onResponseStart(_controller, statusCode, responseHeaders) {
         status = statusCode;
         headers = responseHeaders;
       },
-      onResponseData(controller, chunk) {
-        total += chunk.length;
-        if (total > maxBytes) controller.abort(new Error(`response larger than ${maxBytes} bytes`));
-        else chunks.push(chunk);
+      onResponseData(started, chunk) {
+        if (!body.push(chunk)) started.abort(body.tooLarge());
       },
       onResponseEnd() {
-        settle();
-        resolve({ status, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total) });
+        if (settle()) resolve({ status, headers, body: body.bytes() });
       },
       onResponseError(_controller, error) {
-        settle();
-        reject(error);
+        if (settle()) reject(error);
       },
     };
-    dispatcher.dispatch({ method: 'GET', path }, handler);
+    const { method, path, headers: requestHeaders, body: requestBody } = typeof request === 'string' ? { method: 'GET' as const, path: request } : request;
+    try {
+      dispatcher.dispatch({ method, path, ...(requestHeaders ? { headers: requestHeaders } : {}), ...(requestBody ? { body: requestBody } : {}) }, handler);
+    } catch (err) {
+      // dispatch throws once the dispatcher is closed.
+      if (settle()) reject(err);
+    }
   });
 }
 

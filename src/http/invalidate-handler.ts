@@ -1,4 +1,4 @@
-// invalidate-handler.ts answers DELETE /api: a key (or a whole group's contents) removed on every peer.
+// invalidate-handler.ts answers DELETE /api (http-port.ts routes it here): a key (or a whole group's contents) removed on every peer.
 import type { Logger } from 'pino';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import { invalidateEverywhere, type InvalidationReport } from '../engine/invalidation.js';
@@ -6,7 +6,7 @@ import type { PeerRing } from '../engine/peer-ring.js';
 import { UnknownGroupError } from '../errors.js';
 import { keyProblem } from '../engine/group.js';
 import type { AdminCheck } from './admin-auth.js';
-import { parseApiQuery } from './query.js';
+import { parseUrlQuery, queryStart } from './query.js';
 import { sendError, sendText } from './responses.js';
 import type { RequestListener } from './servers.js';
 
@@ -34,13 +34,12 @@ export function createInvalidateHandler(options: InvalidateHandlerOptions): Requ
       return;
     }
     const url = req.url ?? '';
-    const queryAt = url.indexOf('?');
-    const query = parseApiQuery(url, queryAt === -1 ? url.length : queryAt + 1);
+    const query = parseUrlQuery(url);
     if (!query.ok) {
       sendText(res, 400, query.message);
       return;
     }
-    const all = new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)).get('all');
+    const all = new URLSearchParams(url.slice(queryStart(url))).get('all');
     const wholeGroup = all === 'true';
     if (all !== null && !wholeGroup) return sendText(res, 400, `all must be true, got ${JSON.stringify(all)}`);
     if (wholeGroup && query.key !== undefined) return sendText(res, 400, `give key or all=true, not both: ${USAGE}`);

@@ -1,8 +1,10 @@
-// peer-batch-handler.ts answers a batched peer request (batch-protocol.ts): each key from cache or a local load, each answer sent as soon as it is ready.
+// peer-batch-handler.ts answers a peer's batch, POST <basePath><group>/ (protocol/batch.ts): each key from
+// cache or a local load, each answer sent as soon as it is ready; peer-handler.ts routes it here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ByteView } from '../engine/byteview.js';
 import { FROM_PEER, type Group } from '../engine/group.js';
-import { GeecacheError, httpStatusOf } from '../errors.js';
+import type { GroupRegistry } from '../engine/group-registry.js';
+import { GeecacheError, httpStatusOf, UnknownGroupError } from '../errors.js';
 import {
   BATCH_CONTENT_TYPE,
   decodeKeys,
@@ -12,16 +14,40 @@ import {
   MAX_BATCH_BODY_BYTES,
   META_FORMAT,
   META_HEADER,
+  parseBatchPath,
 } from '../protocol/batch.js';
 import { HEARTBEAT_HEADER, heartbeatInterval } from '../protocol/get.js';
+import { cachedOrLoad } from './cached-or-load.js';
 import { readBody } from './read-body.js';
-import { sendText } from './responses.js';
+import { sendError, sendText } from './responses.js';
+import type { RequestListener } from './servers.js';
+
+export interface PeerBatchHandlerOptions {
+  groups: GroupRegistry;
+  basePath: string;
+  /** Told of failures that are not the source's or the client's fault (bugs), for logging. */
+  onUnexpectedError?: (err: unknown, req: IncomingMessage) => void;
+}
+
+export function createPeerBatchHandler(options: PeerBatchHandlerOptions): RequestListener {
+  const { groups, basePath, onUnexpectedError } = options;
+  return (req, res) => {
+    const groupName = parseBatchPath(basePath, req.url ?? '/');
+    if (groupName === undefined) {
+      sendText(res, 400, `expected POST ${basePath}<group>/ with a batch of keys`);
+      return;
+    }
+    const group = groups.get(groupName);
+    if (!group) sendError(res, new UnknownGroupError(groupName));
+    else answerBatch(req, res, group, (err) => onUnexpectedError?.(err, req));
+  };
+}
 
 /**
  * Reads the keys, then writes the frames of every cached key in one chunk and each
  * load's frame when it finishes, so a slow key does not hold back the others.
  */
-export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Group, onUnexpectedError?: (err: unknown) => void): void {
+function answerBatch(req: IncomingMessage, res: ServerResponse, group: Group, onUnexpectedError?: (err: unknown) => void): void {
   readBody(req, res, MAX_BATCH_BODY_BYTES, 'batch body', (body) => {
     const decoded = decodeKeys(body);
     if (!decoded.ok) {
@@ -44,17 +70,17 @@ export function answerBatch(req: IncomingMessage, res: ServerResponse, group: Gr
     };
     const loads: Array<Promise<Buffer>> = [];
     keys.forEach((key, index) => {
-      let cached: ByteView | undefined;
+      let answer: ByteView | Promise<ByteView>;
       try {
-        cached = group.getCached(key, FROM_PEER);
+        answer = cachedOrLoad(group, key, FROM_PEER);
       } catch (err) {
         ready.push(failed(index, err));
         return;
       }
-      if (cached) ready.push(valueFrame(index, cached));
+      if (answer instanceof ByteView) ready.push(valueFrame(index, answer));
       else {
         loads.push(
-          group.get(key, FROM_PEER).then(
+          answer.then(
             (view) => valueFrame(index, view),
             (err: unknown) => failed(index, err),
           ),

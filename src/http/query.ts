@@ -1,4 +1,22 @@
-// query.ts reads the two parameters of GET /api from a raw query string, without building a whole object.
+// query.ts reads request URLs: the path apart from the query, and the two parameters of /api read from the
+// raw query string without building a whole object.
+
+/** Where the query string of a request URL starts (just past its '?'), or the URL's length when it has none. */
+export function queryStart(url: string): number {
+  const at = url.indexOf('?');
+  return at === -1 ? url.length : at + 1;
+}
+
+/** A request URL's path, its query cut off. */
+export function pathOf(url: string): string {
+  const at = url.indexOf('?');
+  return at === -1 ? url : url.slice(0, at);
+}
+
+/** `key` and `group` from a whole request URL (parseApiQuery of its query string, read in place). */
+export function parseUrlQuery(url: string): ApiQuery {
+  return parseApiQuery(url, queryStart(url));
+}
 
 export type ApiQuery =
   | { ok: true; key: string | undefined; group: string | undefined }

@@ -41,7 +41,7 @@ after(() => {
   origin.close();
 });
 
-async function startNode(discovery?: Discovery, env: Record<string, string> = {}, hotPath?: 'fast' | 'express') {
+async function startNode(discovery?: Discovery, env: Record<string, string> = {}) {
   const config = loadConfig({
     GEECACHE_PORT: '0',
     GEECACHE_HTTP_PORT: '0',
@@ -52,7 +52,7 @@ async function startNode(discovery?: Discovery, env: Record<string, string> = {}
     GEECACHE_GROUPS: `scores:1MiB:demo,pages:1MiB:http://127.0.0.1:${(origin.address() as AddressInfo).port}`,
     ...env,
   });
-  const node = new CacheNode({ config, logger: pino({ level: 'silent' }), discovery, defaultMetrics: false, hotPath });
+  const node = new CacheNode({ config, logger: pino({ level: 'silent' }), discovery, defaultMetrics: false });
   await node.start();
   after(() => node.close());
   return node;
@@ -124,12 +124,15 @@ test('GET /api sends every byte value exactly, on the miss and on the hits, smal
   }
 });
 
-test('the Express route answers /api the same way when the fast path is off', async () => {
-  const node = await startNode(undefined, {}, 'express');
+test('/api in any case and with a trailing slash is the API, as Express would route it', async () => {
+  const node = await startNode();
   const api = request(node.httpServer);
-  assert.equal((await api.get('/api?key=Tom').expect(200)).body.toString(), '630');
-  await api.get('/api?key=kkk').expect(404, 'kkk not exist\n');
-  await api.get('/api').expect(400);
+  for (const path of ['/api/', '/API', '/Api/']) {
+    assert.equal((await api.get(`${path}?key=Tom`).expect(200)).body.toString(), '630', path);
+    await api.get(`${path}?key=kkk`).expect(404, 'kkk not exist\n');
+    await api.get(path).expect(400);
+  }
+  await api.get('/apis?key=Tom').expect(404, /no route/);
 });
 
 test('/metrics counts a known sequence of requests exactly', async () => {

@@ -1,147 +1,22 @@
-import { test, after } from 'node:test';
+// peer-client.test.ts: the composed HttpPeerClient; its parts are tested in peer-client/.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ClientClosedError, PeerUnavailableError } from '../../src/errors.js';
 import { HttpPeerClient } from '../../src/http/peer-client.js';
 import { encodeGetResponse } from '../../src/protocol/get.js';
-import { NotFoundError, PeerRefusedError, PeerUnavailableError, SourceError } from '../../src/errors.js';
 import { serve } from '../support/serve.js';
 
-test('decodes a GetResponse and reuses one keep-alive connection', async () => {
-  const paths: string[] = [];
-  const peer = await serve((req, res) => {
-    paths.push(req.url!);
-    const body = encodeGetResponse(Buffer.from('630'));
-    res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(body);
-  });
-  const client = new HttpPeerClient({ url: peer.url, connections: 1 });
-  after(() => client.close());
-  for (let i = 0; i < 5; i++) assert.equal(Buffer.from((await client.get('scores', 'a b/c')).value).toString(), '630');
-  assert.equal(paths[0], '/_geecache/scores/a%20b%2Fc');
-  assert.equal(peer.connections(), 1);
-});
-
-test('maps 404 to NotFoundError, 502 to SourceError, other 4xx to PeerRefusedError, 5xx to PeerUnavailableError', async () => {
-  const peer = await serve((req, res) => {
-    const status = Number(req.url!.split('/').pop());
-    res.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}\n`);
-  });
+test('after close() a get fails at once as unavailable and a peek finds nothing, without asking the peer', async () => {
+  const peer = await serve((_req, res) => res.writeHead(200).end(encodeGetResponse(Buffer.from('v'))));
   const client = new HttpPeerClient({ url: peer.url });
-  after(() => client.close());
-  await assert.rejects(client.get('g', '404'), (e: unknown) => e instanceof NotFoundError && e.message === 'answer 404');
-  await assert.rejects(client.get('g', '502'), (e: unknown) => e instanceof SourceError && e.status === 502);
-  await assert.rejects(client.get('g', '504'), (e: unknown) => e instanceof SourceError && e.status === 504);
-  for (const status of [500, 503]) {
-    await assert.rejects(
-      client.get('g', String(status)),
-      (e: unknown) => e instanceof PeerUnavailableError && e.status === status && e.message.includes(`answer ${status}`),
-    );
+  assert.equal(Buffer.from((await client.get('g', 'before')).value).toString(), 'v');
+  const closed = client.close();
+  assert.equal(client.close(), closed, 'close is idempotent');
+  for (const batch of [false, true]) {
+    const get = batch ? client.get('g', 'after') : client.get('g', 'after', AbortSignal.timeout(1000));
+    await assert.rejects(get, (e: unknown) => e instanceof PeerUnavailableError && e.cause instanceof ClientClosedError);
   }
-  // The owner's verdict on the request: never a reason to load the key elsewhere.
-  for (const status of [400, 414, 431, 403]) {
-    await assert.rejects(
-      client.get('g', String(status)),
-      (e: unknown) => e instanceof PeerRefusedError && e.status === status && e.message.includes(`answer ${status}`),
-    );
-  }
-});
-
-test('a refused connection is PeerUnavailableError', async () => {
-  const peer = await serve((_req, res) => res.end());
-  const port = Number(new URL(peer.url).port);
-  const client = new HttpPeerClient({ url: `http://127.0.0.1:${port === 1 ? 2 : 1}`, timeoutMs: 500 });
-  after(() => client.close());
-  await assert.rejects(client.get('g', 'k'), (e: unknown) => e instanceof PeerUnavailableError && /ECONNREFUSED/.test(e.message));
-});
-
-test('a peer that stalls after the headers times out', async () => {
-  const peer = await serve((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-    res.write(Buffer.from([0x0a])); // then never finishes the body
-  });
-  const client = new HttpPeerClient({ url: peer.url, timeoutMs: 150 });
-  after(() => client.destroy());
-  await assert.rejects(client.get('g', 'k'), (e: unknown) => e instanceof PeerUnavailableError && /timed out/.test(e.message));
-});
-
-test('a malformed body is PeerUnavailableError, not a crash', async () => {
-  const peer = await serve((_req, res) => res.writeHead(200).end(Buffer.from([0x0a, 99, 1])));
-  const client = new HttpPeerClient({ url: peer.url });
-  after(() => client.close());
-  await assert.rejects(client.get('g', 'k'), PeerUnavailableError);
-});
-
-test('a 200 without a value (an empty body, or protobuf without field 1) is PeerUnavailableError, never an empty value', async () => {
-  for (const body of [Buffer.alloc(0), Buffer.from([0x11, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f])]) {
-    const peer = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(body));
-    const client = new HttpPeerClient({ url: peer.url });
-    after(() => client.close());
-    await assert.rejects(client.get('g', 'k'), (e: unknown) => e instanceof PeerUnavailableError && /malformed/.test(e.message), `body ${body.toString('hex')}`);
-  }
-});
-
-/** A server that accepts connections and reads requests, and never answers one. */
-async function hungPeer(): Promise<{ url: string; requests: () => number }> {
-  let requests = 0;
-  const peer = await serve(() => void requests++);
-  return { url: peer.url, requests: () => requests };
-}
-
-test('a silent peer: every request, queued ones included, fails as timed out; then the circuit opens and no request goes', async () => {
-  const peer = await hungPeer();
-  let clock = 0;
-  const traffic = { gets: 0, batches: 0, batchedKeys: 0, circuitTrips: 0 };
-  const client = new HttpPeerClient({ url: peer.url, timeoutMs: 150, connections: 2, batch: false, traffic, now: () => clock, circuit: { failures: 3, openMs: 1000 } });
-  after(() => client.destroy());
-  // Ten at once over two connections: eight wait for a slot, and their deadline runs while they wait.
-  const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => client.get('g', `k${i}`)));
-  for (const result of results) {
-    assert.ok(result.status === 'rejected' && result.reason instanceof PeerUnavailableError && /timed out after 150 ms/.test(result.reason.message), String(result.status === 'rejected' && result.reason));
-  }
-  assert.equal(peer.requests(), 2, 'the queued requests never reached the peer');
-  assert.equal(client.circuit, 'open');
-  assert.equal(traffic.circuitTrips, 1);
-  // Open: the caller falls back at once, and the peer is not asked.
-  await assert.rejects(client.get('g', 'again'), (e: unknown) => e instanceof PeerUnavailableError && /circuit open/.test(e.message));
-  assert.equal(peer.requests(), 2);
-  // After the open time one probe goes; silence again keeps the circuit open for twice as long.
-  clock += 1000;
-  const probe = client.get('g', 'probe');
-  await assert.rejects(client.get('g', 'while probing'), /circuit open/);
-  await assert.rejects(probe, /timed out/);
-  assert.equal(client.circuit, 'open');
-  assert.equal(traffic.circuitTrips, 2);
-  clock += 1000;
-  await assert.rejects(client.get('g', 'still open'), /circuit open/, 'the second open period is 2000 ms');
-});
-
-test('a probe that is answered closes the circuit', async () => {
-  let answering = false;
-  let requests = 0;
-  const peer = await serve((_req, res) => {
-    requests++;
-    if (answering) res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(encodeGetResponse(Buffer.from('back')));
-  });
-  let clock = 0;
-  const client = new HttpPeerClient({ url: peer.url, timeoutMs: 100, batch: false, now: () => clock, circuit: { failures: 2, openMs: 500 } });
-  after(() => client.destroy());
-  await Promise.allSettled([client.get('g', 'a'), client.get('g', 'b')]);
-  assert.equal(client.circuit, 'open');
-  answering = true;
-  await assert.rejects(client.get('g', 'c'), /circuit open/);
-  clock += 500;
-  assert.equal(Buffer.from((await client.get('g', 'd')).value).toString(), 'back');
-  assert.equal(client.circuit, 'closed');
-  assert.equal(Buffer.from((await client.get('g', 'e')).value).toString(), 'back');
-  assert.equal(requests, 4, 'a, b, the probe d, then e');
-});
-
-test("an owner without heartbeats (a Go peer) that takes longer than the timeout is unavailable; the client asked for heartbeats", async () => {
-  const headers: Array<string | undefined> = [];
-  const peer = await serve((req, res) => {
-    headers.push(req.headers['geecache-heartbeat-ms'] as string | undefined);
-    setTimeout(() => res.writeHead(200).end(encodeGetResponse(Buffer.from('late'))), 400);
-  });
-  const client = new HttpPeerClient({ url: peer.url, timeoutMs: 150, batch: false });
-  after(() => client.destroy());
-  await assert.rejects(client.get('g', 'k'), /timed out after 150 ms/);
-  assert.deepEqual(headers, ['50']);
+  assert.equal(await client.peek('g', 'after'), undefined);
+  await closed;
+  assert.deepEqual(peer.requests, ['GET /_geecache/g/before']);
 });
