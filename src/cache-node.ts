@@ -21,6 +21,7 @@ import { handOffOnLeave } from './engine/handoff/sender.js';
 import { createInvalidateHandler } from './http/invalidate-handler.js';
 import { createCacheServer, listen, ServerDrain, sleep } from './http/servers.js';
 import { IdleGc } from './memory/idle-gc.js';
+import { IdleGcPolicy, thresholdsForBudget } from './memory/idle-gc-policy.js';
 import { createMetrics, type CacheMetrics } from './ops/metrics.js';
 import { demoSource } from './sources/demo.js';
 import { httpOriginSource } from './sources/http-origin.js';
@@ -98,7 +99,8 @@ export class CacheNode {
     }
     const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic });
     this.metrics = metrics;
-    this.idleGc = config.idleGc ? new IdleGc({ ledger: this.groups.segmentLedger, logger }) : undefined;
+    const budget = config.groups.reduce((total, group) => total + group.cacheBytes, 0);
+    this.idleGc = config.idleGc ? new IdleGc({ ledger: this.groups.segmentLedger, logger, policy: new IdleGcPolicy(thresholdsForBudget(budget)) }) : undefined;
     this.discovery = options.discovery ?? this.makeDiscovery();
 
     const admin = adminCheck(config.adminToken);

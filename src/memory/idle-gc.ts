@@ -70,7 +70,7 @@ export class IdleGc {
       () => {
         this.running = false;
         const ms = Math.round(performance.now() - started);
-        this.options.logger.info({ droppedBytes: stats.droppedBytes, ms }, 'eviction stopped: full GC to free dropped store segments');
+        this.options.logger.info({ droppedBytes: stats.droppedBytes, writtenBytes: stats.writtenBytes, ms }, 'full GC to free dropped store segments and the buffers values arrived in');
       },
       (err: unknown) => {
         this.running = false;

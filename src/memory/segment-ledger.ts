@@ -13,6 +13,11 @@ export interface SegmentLedgerStats {
    * evicting keeps them until something else triggers one (idle-gc.ts).
    */
   droppedBytes: number;
+  /**
+   * Bytes of records written into segments so far. Each came in a response body or request that is
+   * garbage once it is copied in: too large or too old to die young, it waits for a full GC too.
+   */
+  writtenBytes: number;
 }
 
 /**
@@ -25,6 +30,7 @@ export class SegmentLedger {
   private segmentsFreed = 0;
   private heldBytes = 0;
   private droppedBytes = 0;
+  private writtenBytes = 0;
   // A segment is freed only after its store dropped it, so it was counted dropped first.
   private readonly freed = new FinalizationRegistry<number>((bytes) => {
     this.segmentsFreed++;
@@ -44,7 +50,12 @@ export class SegmentLedger {
     this.droppedBytes += bytes;
   }
 
+  /** A store wrote a record of `bytes` into a segment. */
+  written(bytes: number): void {
+    this.writtenBytes += bytes;
+  }
+
   stats(): SegmentLedgerStats {
-    return { segments: this.segments, segmentsFreed: this.segmentsFreed, heldBytes: this.heldBytes, droppedBytes: this.droppedBytes };
+    return { segments: this.segments, segmentsFreed: this.segmentsFreed, heldBytes: this.heldBytes, droppedBytes: this.droppedBytes, writtenBytes: this.writtenBytes };
   }
 }

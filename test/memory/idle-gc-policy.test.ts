@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IdleGcPolicy } from '../../src/memory/idle-gc-policy.js';
+import { IdleGcPolicy, thresholdsForBudget } from '../../src/memory/idle-gc-policy.js';
 
 const MiB = 1024 * 1024;
 
@@ -44,7 +44,39 @@ test('the floor falls when pinned segments are freed later, so the next collecti
   assert.equal(policy.tick({ segments: 30, droppedBytes: 16 * MiB }), true);
 });
 
+test('bytes written into segments count as garbage (the buffers they arrived in) until the next collection', () => {
+  const policy = new IdleGcPolicy({ thresholdBytes: 4 * MiB });
+  policy.tick({ segments: 3, droppedBytes: 0, writtenBytes: 3 * MiB });
+  assert.equal(policy.tick({ segments: 3, droppedBytes: 0, writtenBytes: 3 * MiB }), false, 'quiet, 3 MiB written: under the threshold');
+  assert.equal(policy.tick({ segments: 4, droppedBytes: 0, writtenBytes: 4 * MiB }), false, 'not quiet, and no busy threshold');
+  assert.equal(policy.tick({ segments: 4, droppedBytes: 0, writtenBytes: 4 * MiB }), true, 'quiet, 4 MiB written');
+  policy.tick({ segments: 4, droppedBytes: 0, writtenBytes: 4 * MiB });
+  for (let i = 0; i < 3; i++) assert.equal(policy.tick({ segments: 4, droppedBytes: 0, writtenBytes: 4 * MiB }), false, 'what was written before the collection is not counted again');
+  policy.tick({ segments: 6, droppedBytes: 1 * MiB, writtenBytes: 7 * MiB });
+  assert.equal(policy.tick({ segments: 6, droppedBytes: 1 * MiB, writtenBytes: 7 * MiB }), true, '3 MiB written + 1 MiB dropped since');
+});
+
+test('under load, a collection once the busy threshold of garbage waits', () => {
+  const policy = new IdleGcPolicy({ thresholdBytes: 4 * MiB, busyThresholdBytes: 16 * MiB });
+  let segments = 0;
+  const busy = (dropped: number, written: number) => policy.tick({ segments: ++segments, droppedBytes: dropped * MiB, writtenBytes: written * MiB });
+  assert.equal(busy(0, 0), false);
+  assert.equal(busy(8, 7), false, '15 MiB');
+  assert.equal(busy(8, 8), true, '16 MiB');
+  assert.equal(busy(1, 9), false, 'the tick after a collection never collects: 1 MiB is the floor now');
+  assert.equal(busy(9, 15), false, '8 MiB dropped above the floor + 7 MiB written');
+  assert.equal(busy(10, 15), true);
+});
+
+test('thresholds for a budget: a sixteenth idle (1 to 16 MiB), a quarter busy (at least 8 MiB)', () => {
+  assert.deepEqual(thresholdsForBudget(64 * MiB), { thresholdBytes: 4 * MiB, busyThresholdBytes: 16 * MiB });
+  assert.deepEqual(thresholdsForBudget(4 * MiB), { thresholdBytes: MiB, busyThresholdBytes: 8 * MiB });
+  assert.deepEqual(thresholdsForBudget(1024 * MiB), { thresholdBytes: 16 * MiB, busyThresholdBytes: 256 * MiB });
+  assert.deepEqual(thresholdsForBudget(0), { thresholdBytes: MiB, busyThresholdBytes: 8 * MiB });
+});
+
 test('the threshold is validated', () => {
+  assert.throws(() => new IdleGcPolicy({ thresholdBytes: 4 * MiB, busyThresholdBytes: MiB }), /busyThresholdBytes/);
   assert.throws(() => new IdleGcPolicy({ thresholdBytes: 0 }), /thresholdBytes/);
   assert.throws(() => new IdleGcPolicy({ thresholdBytes: 1.5 }), /thresholdBytes/);
   assert.equal(new IdleGcPolicy().thresholdBytes, 16 * MiB);

@@ -54,6 +54,7 @@ export class Segments {
   /** Reserves `length` bytes; returns the segment id, the offset is in `lastOffset`. */
   allocate(length: number): number {
     this.liveBytes += length;
+    this.ledger?.written(length);
     if (length > this.segmentBytes / 8) {
       const own = this.open(length);
       this.used[own] = length;
