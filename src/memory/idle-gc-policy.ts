@@ -8,6 +8,8 @@ export interface SegmentReading {
   droppedBytes: number;
   /** Bytes written into segments so far (SegmentLedger.stats().writtenBytes); default 0. */
   writtenBytes?: number;
+  /** Bytes used in V8's old space now; default 0. */
+  oldSpaceBytes?: number;
 }
 
 export interface IdleGcPolicyOptions {
@@ -20,14 +22,17 @@ export interface IdleGcPolicyOptions {
 /**
  * The garbage is estimated as the dropped segments plus the bytes written into segments since the
  * last collection: a cached value arrived in a buffer (a source's answer, a handoff) that is garbage
- * once copied in, and values larger than a few KiB outlive V8's young generation. V8 runs a full GC
+ * once copied in, and values larger than a few KiB outlive V8's young generation; and the growth of
+ * V8's old space since the last collection, where the garbage of requests that outlived two
+ * scavenges waits (the store keeps no object there, so that growth is mostly garbage). V8 runs a full GC
  * only after about 64 MiB of new external memory, so under eviction up to that much garbage sits in
  * RSS (1x a 64 MiB budget: docs/performance.md); `busyThresholdBytes` collects sooner. Once
  * eviction stops nothing triggers the next full GC, and the garbage stays for good (V8's memory
  * reducer is off: node-flags.ts). So: collect once when a tick finds no new segment since the last
  * one and at least `thresholdBytes` wait. Segments the GC could not free (a slow client still
  * reading a value) raise the floor the threshold counts from, so they never cause a GC per tick.
- * The estimate may count garbage V8 already freed: that costs at most one needless GC per quiet spell.
+ * The estimate may count garbage V8 already freed: that costs at most one needless GC per quiet spell,
+ * since a quiet collection waits for a segment to come first (hits alone never cause one).
  */
 export class IdleGcPolicy {
   readonly thresholdBytes: number;
@@ -37,7 +42,11 @@ export class IdleGcPolicy {
   private floor = 0;
   /** writtenBytes at the last collection. */
   private writtenAtCollection = 0;
+  /** Old space used after the last collection (or at the first tick). */
+  private oldSpaceAfterCollection = -1;
   private collected = false;
+  /** A segment came since the last collection: a quiet tick may collect. */
+  private armed = false;
 
   constructor(options: IdleGcPolicyOptions = {}) {
     const thresholdBytes = options.thresholdBytes ?? 16 * 1024 * 1024;
@@ -55,18 +64,25 @@ export class IdleGcPolicy {
   /** Called once per tick: whether to collect now. */
   tick(reading: SegmentReading): boolean {
     const written = reading.writtenBytes ?? 0;
+    const oldSpace = reading.oldSpaceBytes ?? 0;
+    if (this.oldSpaceAfterCollection === -1) this.oldSpaceAfterCollection = oldSpace;
     const quiet = reading.segments === this.lastSegments;
     this.lastSegments = reading.segments;
+    if (!quiet) this.armed = true;
     if (this.collected) {
       // The tick after a collection: what is still counted dropped was not freed by it.
       this.collected = false;
       this.floor = reading.droppedBytes;
+      this.oldSpaceAfterCollection = oldSpace;
       return false;
     }
     this.floor = Math.min(this.floor, reading.droppedBytes);
-    const garbage = reading.droppedBytes - this.floor + (written - this.writtenAtCollection);
-    if (garbage < (quiet ? this.thresholdBytes : this.busyThresholdBytes)) return false;
+    // A live old space that shrank (V8 collected on its own) is the new base.
+    this.oldSpaceAfterCollection = Math.min(this.oldSpaceAfterCollection, oldSpace);
+    const garbage = reading.droppedBytes - this.floor + (written - this.writtenAtCollection) + (oldSpace - this.oldSpaceAfterCollection);
+    if (quiet ? !this.armed || garbage < this.thresholdBytes : garbage < this.busyThresholdBytes) return false;
     this.collected = true;
+    this.armed = false;
     this.writtenAtCollection = written;
     return true;
   }

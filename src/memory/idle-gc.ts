@@ -1,4 +1,5 @@
 // idle-gc.ts runs IdleGcPolicy on a timer and asks V8 for a full GC when it says so (see idle-gc-policy.ts for why).
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { IdleGcPolicy } from './idle-gc-policy.js';
 import type { SegmentLedger } from './segment-ledger.js';
@@ -26,6 +27,10 @@ export function exposedGc(): CollectGarbage | undefined {
     await gc({ type: 'major', execution: 'async' });
     await gc({ type: 'major', execution: 'async' });
   };
+}
+
+function oldSpaceUsed(): number {
+  return getHeapSpaceStatistics().find((space) => space.space_name === 'old_space')?.space_used_size ?? 0;
 }
 
 export class IdleGc {
@@ -62,7 +67,7 @@ export class IdleGc {
   private tick(): void {
     const stats = this.options.ledger.stats();
     // A collection still marking counts as a tick with nothing to decide.
-    if (this.running || !this.policy.tick(stats)) return;
+    if (this.running || !this.policy.tick({ ...stats, oldSpaceBytes: oldSpaceUsed() })) return;
     this.running = true;
     this.collections++;
     const started = performance.now();
@@ -70,7 +75,7 @@ export class IdleGc {
       () => {
         this.running = false;
         const ms = Math.round(performance.now() - started);
-        this.options.logger.info({ droppedBytes: stats.droppedBytes, writtenBytes: stats.writtenBytes, ms }, 'full GC to free dropped store segments and the buffers values arrived in');
+        this.options.logger.info({ droppedBytes: stats.droppedBytes, writtenBytes: stats.writtenBytes, ms }, 'full GC to free dropped store segments, the buffers values arrived in and old request garbage');
       },
       (err: unknown) => {
         this.running = false;

@@ -56,6 +56,19 @@ test('bytes written into segments count as garbage (the buffers they arrived in)
   assert.equal(policy.tick({ segments: 6, droppedBytes: 1 * MiB, writtenBytes: 7 * MiB }), true, '3 MiB written + 1 MiB dropped since');
 });
 
+test("old space grown since the last collection counts; hits alone (no new segment) never cause a collection", () => {
+  const policy = new IdleGcPolicy({ thresholdBytes: 4 * MiB });
+  const tick = (segments: number, oldSpace: number) => policy.tick({ segments, droppedBytes: 0, oldSpaceBytes: oldSpace * MiB });
+  tick(1, 10);
+  assert.equal(tick(1, 13), false, '3 MiB of growth');
+  assert.equal(tick(2, 13), false, 'a segment came: armed');
+  assert.equal(tick(2, 14), true, 'quiet, 4 MiB of old space growth');
+  tick(2, 11); // after the collection, 11 MiB live: the new base
+  for (let i = 0; i < 5; i++) assert.equal(tick(2, 30), false, 'no segment since the collection: not armed');
+  tick(3, 30);
+  assert.equal(tick(3, 30), true);
+});
+
 test('under load, a collection once the busy threshold of garbage waits', () => {
   const policy = new IdleGcPolicy({ thresholdBytes: 4 * MiB, busyThresholdBytes: 16 * MiB });
   let segments = 0;
