@@ -10,6 +10,7 @@ import { hotKey } from './cases/hot-key.js';
 import { hotKeys } from './cases/hot-keys.js';
 import { memory } from './cases/memory.js';
 import { memoryShapes } from './cases/memory-shapes.js';
+import { fullCache } from './cases/full-cache.js';
 import { microRing, microStore } from './cases/micro.js';
 import { missStorm } from './cases/miss-storm.js';
 import { peerHop } from './cases/peer-hop.js';
@@ -33,6 +34,7 @@ const CASES: readonly BenchCase[] = [
   missStorm, //         1000 concurrent misses of one key: one source load
   memory, //            RSS against the byte budget
   memoryShapes, //      RSS against the budget per value size, beside Go groupcache
+  fullCache, //         hot-key hits with over a million tiny entries cached, against the pod empty
   handoff, //           origin reloads after ring changes, handoff off and on
   hotKeys, //           Zipf traffic: what the hot cache takes from the owner
 ];
