@@ -21,8 +21,9 @@ RUN npx tsc -p tsconfig.build.json
 # ---- runtime: production dependencies and compiled JavaScript only ---------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
-# glibc maps each 128 KiB+ block on its own, so freed value slabs leave RSS (src/memory/node-flags.ts).
+# glibc: each 128 KiB+ block mapped on its own, two arenas, so freed memory leaves RSS (src/memory/node-flags.ts).
 ENV MALLOC_MMAP_THRESHOLD_=131072
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force

@@ -9,7 +9,9 @@ import { handoff } from './cases/handoff.js';
 import { hotKey } from './cases/hot-key.js';
 import { hotKeys } from './cases/hot-keys.js';
 import { memory } from './cases/memory.js';
-import { microLru, microRing } from './cases/micro.js';
+import { memoryShapes } from './cases/memory-shapes.js';
+import { fullCache } from './cases/full-cache.js';
+import { microRing, microStore } from './cases/micro.js';
 import { mget } from './cases/mget.js';
 import { missStorm } from './cases/miss-storm.js';
 import { peerHop } from './cases/peer-hop.js';
@@ -21,7 +23,7 @@ import { runBench } from './lib/runner.js';
 
 const CASES: readonly BenchCase[] = [
   microRing, //         HashRing.ownerOf in-process
-  microLru, //          ByteLru against lru-cache in-process
+  microStore, //        CompactStore get/set in-process
   baseline, //          plain node:http + Map: the yardstick of the throughput cases
   baselineSelf, //      the baseline against a second copy of itself (only when asked)
   apiHit, //            /api on the pod that owns the key
@@ -34,6 +36,8 @@ const CASES: readonly BenchCase[] = [
   goPeerHop, //         Go groupcache's peer hop: the reference for goal 2
   missStorm, //         1000 concurrent misses of one key: one source load
   memory, //            RSS against the byte budget
+  memoryShapes, //      RSS against the budget per value size, beside Go groupcache
+  fullCache, //         hot-key hits with over a million tiny entries cached, against the pod empty
   handoff, //           origin reloads after ring changes, handoff off and on
   hotKeys, //           Zipf traffic: what the hot cache takes from the owner
   mget, //              100 keys over 3 owners: one multi-get against single gets

@@ -25,6 +25,7 @@ import { createSetHandler } from './http/set-handler.js';
 import { createCacheServer, listen, ServerDrain, sleep, type RequestListener } from './http/servers.js';
 import { PeerTls } from './http/peer-tls.js';
 import { IdleGc } from './memory/idle-gc.js';
+import { IdleGcPolicy, thresholdsForBudget } from './memory/idle-gc-policy.js';
 import { createMetrics, type CacheMetrics, type OriginLoads } from './ops/metrics.js';
 import { demoSource } from './sources/demo.js';
 import { httpOriginSource } from './sources/http-origin.js';
@@ -69,7 +70,7 @@ export class CacheNode {
   private readonly listens: boolean;
   /** The peer port's mutual TLS, from GEECACHE_PEER_TLS_DIR; undefined: plain HTTP. */
   readonly peerTls: PeerTls | undefined;
-  /** Frees emptied value slabs once eviction stops (config.idleGc). */
+  /** Frees dropped store segments once eviction stops (config.idleGc). */
   readonly idleGc: IdleGc | undefined;
   private readonly drain: ServerDrain;
   /** The sources' connections: closed gracefully on shutdown, or destroyed past its deadline. */
@@ -137,7 +138,8 @@ export class CacheNode {
     }
     const metrics = createMetrics(this.groups, this.ring, { defaultMetrics: options.defaultMetrics, peerTraffic, originLoads: this.originLoads, batchCounts: this.batchCounts });
     this.metrics = metrics;
-    this.idleGc = config.idleGc ? new IdleGc({ arena: this.groups.arena, logger }) : undefined;
+    const budget = config.groups.reduce((total, group) => total + group.cacheBytes, 0);
+    this.idleGc = config.idleGc ? new IdleGc({ ledger: this.groups.segmentLedger, logger, policy: new IdleGcPolicy(thresholdsForBudget(budget)) }) : undefined;
     this.discovery = options.discovery ?? this.makeDiscovery();
 
     const admin = adminCheck(config.adminToken);

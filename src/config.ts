@@ -269,7 +269,7 @@ export const SETTINGS = {
     flag: 'idle-gc',
     default: 'on',
     meaning:
-      'once eviction stops (no new value slab for a second) and 16 MiB or more of emptied slabs wait, ask V8 for the full GC that frees them; needs `node --expose-gc`, which the image, `npm start` and the bench pass',
+      'ask V8 for a full GC once caching has left garbage (dropped store segments, the buffers values arrived in, old-space growth): past 1/16 of the budgets (1–16 MiB) when no new segment came for a second, past 1/4 (at least 8 MiB) under load; needs `node --expose-gc`, which the image, `npm start` and the bench pass',
     value: onOff(),
   }),
   handoff: setting({

@@ -88,7 +88,7 @@ export async function memoryRows(options: MemoryOptions, log: (message: string) 
     const heapUsed = sum(samples, 'nodejs_heap_size_used_bytes');
     const heapTotal = sum(samples, 'nodejs_heap_size_total_bytes');
     const external = sum(samples, 'nodejs_external_memory_bytes');
-    const slabHeld = sum(samples, 'geecache_slab_bytes', { state: 'held' });
+    const slabHeld = sum(samples, 'geecache_segment_bytes', { state: 'held' });
 
     // Diagnostic only (the goal is judged on the RSS above): what remains after a forced full GC.
     let afterGc: { rss: number; heapUsed: number; external: number } | undefined;
@@ -118,7 +118,7 @@ export async function memoryRows(options: MemoryOptions, log: (message: string) 
         verdict: pass ? 'PASS' : 'FAIL',
         note:
           `idle RSS ${mib(idle.rss)}, peak RSS ${mib(filled.peakRss)}, RSS read ${options.settleS} s after the fill, cache ${mib(cacheBytes)} in ${items} entries ` +
-          `(${evictions} evictions), V8 heap used ${mib(heapUsed)} of ${mib(heapTotal)}, external ${mib(external)} (value slabs ${mib(slabHeld)}), ` +
+          `(${evictions} evictions), V8 heap used ${mib(heapUsed)} of ${mib(heapTotal)}, external ${mib(external)} (store segments ${mib(slabHeld)}), ` +
           `fill ${next} requests in ${fillS.toFixed(1)} s` +
           (afterGc
             ? `; after a forced full GC (diagnostic): RSS ${mib(afterGc.rss)}, heap used ${mib(afterGc.heapUsed)}, external ${mib(afterGc.external)}`
@@ -140,7 +140,7 @@ export async function memoryRows(options: MemoryOptions, log: (message: string) 
           heapUsed,
           heapTotal,
           external,
-          slabBytesHeld: slabHeld,
+          segmentBytesHeld: slabHeld,
           afterForcedGc: afterGc ?? null,
           requests: next,
           targetRequests: target,

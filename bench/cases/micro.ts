@@ -1,14 +1,12 @@
-// micro.ts measures the pure hot-path pieces in-process: HashRing.ownerOf, and ByteLru get/set against lru-cache alone.
-import { LRUCache } from 'lru-cache';
-import { ByteView } from '../../src/engine/byteview.js';
-import { ByteLru } from '../../src/engine/lru.js';
+// micro.ts measures the pure hot-path pieces in-process: HashRing.ownerOf, and the compact store's get and set.
+import { CompactStore } from '../../src/engine/store/compact-store.js';
 import { HashRing } from '../../src/engine/ring.js';
 import { median } from '../lib/stats.js';
 import type { Row } from '../lib/report.js';
 import type { SoloCase } from '../lib/case.js';
 
 const KEYS = Array.from({ length: 4096 }, (_, i) => `bench-key-${i}`);
-const VALUE = ByteView.copyOf(new Uint8Array(100).fill(0x61));
+const VALUE = new Uint8Array(100).fill(0x61);
 
 /** Calls `op(i)` in batches until `seconds` pass; returns operations per second. */
 function opsPerSecond(seconds: number, op: (i: number) => void): number {
@@ -75,66 +73,36 @@ export function ringRows(reps: number, seconds: number): Row[] {
   return rows;
 }
 
-/** lru-cache configured as ByteLru configures it (byte budget, same size formula), without our counters and dispose hook. */
-function plainLru(maxBytes: number): LRUCache<string, ByteView> {
-  return new LRUCache<string, ByteView>({ maxSize: maxBytes, sizeCalculation: (v, k) => Buffer.byteLength(k, 'utf8') + v.byteLength });
-}
-
-export function lruRows(reps: number, seconds: number): Row[] {
-  const rows: Row[] = [];
+/** CompactStore get (hits) and set (evicting), in ns/op; lru-cache, which it replaced, is no dependency any more (docs/compact-store.md has the last comparison). */
+export function storeRows(reps: number, seconds: number): Row[] {
   // get: every key present (hits), 4096 entries in a budget that holds them all.
-  const ours = new ByteLru(64 << 20);
-  const theirs = plainLru(64 << 20);
-  for (const key of KEYS) {
-    ours.set(key, VALUE);
-    theirs.set(key, VALUE);
-  }
-
+  const hits = new CompactStore(64 << 20);
+  for (const key of KEYS) hits.set(key, VALUE);
   // set: distinct keys into a budget of about 1000 entries, so almost every set evicts.
   const setKeys = Array.from({ length: 1 << 16 }, (_, i) => `set-key-${i}`);
-  const small = 1000 * (100 + 12);
-  const oursSmall = new ByteLru(small);
-  const theirsSmall = plainLru(small);
+  const evicting = new CompactStore(1000 * (100 + 12 + 56));
   const m = measureAll(reps, seconds, {
-    getOurs: (i: number) => {
-      sink += ours.get(KEYS[i & 4095]!)?.byteLength ?? 0;
+    get: (i: number) => {
+      sink += hits.get(KEYS[i & 4095]!)?.byteLength ?? 0;
     },
-    getTheirs: (i: number) => {
-      sink += theirs.get(KEYS[i & 4095]!)?.byteLength ?? 0;
-    },
-    setOurs: (i: number) => {
-      oursSmall.set(setKeys[i & 0xffff]!, VALUE);
-    },
-    setTheirs: (i: number) => {
-      theirsSmall.set(setKeys[i & 0xffff]!, VALUE);
+    set: (i: number) => {
+      evicting.set(setKeys[i & 0xffff]!, VALUE);
     },
   });
-
-  const pair = (op: string, a: Measured, b: Measured): Row[] => [
-    {
-      case: `micro-lru ${op} lru-cache alone`,
-      rps: b.opsPerSec,
-      ratio: `${(1e9 / b.opsPerSec).toFixed(0)} ns/op`,
-      goal: 'baseline (ops/s)',
-      verdict: 'info',
-      detail: { op, impl: 'lru-cache', opsPerSec: b.opsPerSec, runs: b.runs },
-    },
-    {
-      case: `micro-lru ${op} ByteLru`,
-      rps: a.opsPerSec,
-      ratio: `${(a.opsPerSec / b.opsPerSec).toFixed(2)}x`,
-      goal: 'info (vs lru-cache)',
-      verdict: 'info',
-      detail: { op, impl: 'ByteLru', opsPerSec: a.opsPerSec, runs: a.runs, ratio: a.opsPerSec / b.opsPerSec },
-    },
-  ];
-  rows.push(...pair('get (hit)', m.getOurs, m.getTheirs), ...pair('set (evicting)', m.setOurs, m.setTheirs));
+  const row = (op: string, a: Measured): Row => ({
+    case: `micro-store ${op}`,
+    rps: a.opsPerSec,
+    ratio: `${(1e9 / a.opsPerSec).toFixed(0)} ns/op`,
+    goal: 'info (ops/s)',
+    verdict: 'info',
+    detail: { op, impl: 'CompactStore', opsPerSec: a.opsPerSec, runs: a.runs },
+  });
   if (sink === -1) console.log(sink);
-  return rows;
+  return [row('get (hit)', m.get), row('set (evicting)', m.set)];
 }
 
 /** Seconds per measured run of a micro benchmark. */
 const microSeconds = (quick: boolean): number => (quick ? 0.2 : 0.5);
 
 export const microRing: SoloCase = { kind: 'solo', name: 'micro-ring', needsServer: false, rows: (config) => ringRows(config.reps, microSeconds(config.quick)) };
-export const microLru: SoloCase = { kind: 'solo', name: 'micro-lru', needsServer: false, rows: (config) => lruRows(config.reps, microSeconds(config.quick)) };
+export const microStore: SoloCase = { kind: 'solo', name: 'micro-store', needsServer: false, rows: (config) => storeRows(config.reps, microSeconds(config.quick)) };

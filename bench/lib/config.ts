@@ -7,7 +7,7 @@ import type { ServerNodeWanted } from '../../harness/server-node.js';
 
 export const CASES = [
   'micro-ring',
-  'micro-lru',
+  'micro-store',
   'baseline',
   'baseline-self',
   'api-hit',
@@ -20,6 +20,8 @@ export const CASES = [
   'go-peer-hop',
   'miss-storm',
   'memory',
+  'memory-shapes',
+  'full-cache',
   'handoff',
   'hot-keys',
   'mget',
@@ -71,6 +73,8 @@ export interface BenchConfig {
   loadCpus: string | undefined;
   /** Byte budget of the memory case. Default 256 MiB (quick: 64 MiB). */
   memoryBudgetBytes: number;
+  /** Value sizes memory-shapes runs (--shape, repeatable); undefined: all of them. */
+  shapes: number[] | undefined;
   /** Source latency in the miss storm, ms. Default 200. */
   stormLatencyMs: number;
   /** Concurrent requests in the miss storm. Default 1000. */
@@ -82,7 +86,7 @@ export interface BenchConfig {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--case NAME]... [--json PATH] [--reps N] [--duration S]
                       [--warmup S] [--rewarm S] [--generator wrk|autocannon] [--memory-mib N]
-                      [--node image|current|PATH]
+                      [--node image|current|PATH] [--shape BYTES]...
   --quick        every case once, briefly (about a minute in all)
   --case NAME    run only NAME (repeatable; ratios pull in their baselines): ${CASES.join(', ')}
   --json PATH    also write the JSON result to PATH (always: bench/results/<timestamp>.json and latest.json)
@@ -90,7 +94,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--case NAME]... [--json
   --rewarm S     seconds of load on a server before each later measured run (default 3, quick 0)
   --generator    force the load generator (default: wrk when on PATH, else autocannon)
   --node         what the pods and baselines run on: the image's Node (default; scripts/node24.sh
-                 fetches it once), the node running the bench (current), or a node binary`;
+                 fetches it once), the node running the bench (current), or a node binary
+  --shape BYTES  memory-shapes runs only this value size (repeatable; default all: 8 to 16 MiB)`;
 
 export function parseConfig(argv: string[]): BenchConfig {
   const { values } = parseArgs({
@@ -106,6 +111,7 @@ export function parseConfig(argv: string[]): BenchConfig {
       generator: { type: 'string' },
       'memory-mib': { type: 'string' },
       node: { type: 'string' },
+      shape: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -149,6 +155,7 @@ export function parseConfig(argv: string[]): BenchConfig {
     serverCpus: pin ? '0' : undefined,
     loadCpus: pin ? '1' : undefined,
     memoryBudgetBytes: positive('memory-mib', values['memory-mib'], quick ? 64 : 256) * 1024 * 1024,
+    shapes: values.shape?.map((raw) => Math.round(positive('shape', raw, 0))),
     stormLatencyMs: 200,
     stormRequests: 1000,
     jsonPath: values.json,

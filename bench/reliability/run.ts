@@ -12,14 +12,27 @@ import { callerDisconnect } from './scenarios/caller-disconnect.js';
 import { clientsGiveUp } from './scenarios/clients-give-up.js';
 import { greedyBatch } from './scenarios/greedy-batch.js';
 import { hungPeer } from './scenarios/hung-peer.js';
-import { memoryBound } from './scenarios/memory-bound.js';
+import { memoryBound, memoryBoundTiny } from './scenarios/memory-bound.js';
 import { ownerErrors } from './scenarios/owner-errors.js';
 import { peerKilled } from './scenarios/peer-killed.js';
 import { restartChurn } from './scenarios/restart-churn.js';
 import { sigtermUnderLoad } from './scenarios/sigterm-under-load.js';
 import { slowSource } from './scenarios/slow-source.js';
 
-const SCENARIOS: readonly Scenario[] = [peerKilled, hungPeer, slowSource, callerDisconnect, ownerErrors, restartChurn, sigtermUnderLoad, badInput, memoryBound, clientsGiveUp, greedyBatch];
+const SCENARIOS: readonly Scenario[] = [
+  peerKilled,
+  hungPeer,
+  slowSource,
+  callerDisconnect,
+  ownerErrors,
+  restartChurn,
+  sigtermUnderLoad,
+  badInput,
+  memoryBound,
+  memoryBoundTiny,
+  clientsGiveUp,
+  greedyBatch,
+];
 /** No scenario takes a fraction of this; past it the scenario is an ERROR row and its processes are killed. */
 const SCENARIO_DEADLINE_MS = 150_000;
 const DEFAULT_OUT = fileURLToPath(new URL('../../../RELIABILITY.md', import.meta.url));

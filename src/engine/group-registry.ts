@@ -1,21 +1,21 @@
 // group-registry.ts holds the groups one cache node serves, by name, and what they share.
 import { DuplicateGroupError } from '../errors.js';
-import { SlabArena } from '../memory/slab.js';
+import { SegmentLedger } from '../memory/segment-ledger.js';
 import { Group, type GroupOptions } from './group.js';
 
 /** What every group of a registry shares unless its own options say otherwise. */
-export type GroupDefaults = Pick<GroupOptions, 'peers' | 'hotCache' | 'hotCacheQps' | 'random' | 'now' | 'clock' | 'observer' | 'arena'>;
+export type GroupDefaults = Pick<GroupOptions, 'peers' | 'hotCache' | 'hotCacheQps' | 'random' | 'now' | 'clock' | 'observer' | 'segmentLedger'>;
 
 /** The groups one node owns. No process-wide registry: each node makes its own. */
 export class GroupRegistry {
   private readonly groups = new Map<string, Group>();
-  /** Where the groups' caches keep small values: one arena per node, so its stats are the node's. */
-  readonly arena: SlabArena;
+  /** Where the groups' store segments are counted: one ledger per node, so its stats are the node's. */
+  readonly segmentLedger: SegmentLedger;
   private readonly defaults: GroupDefaults;
 
   constructor(defaults: GroupDefaults = {}) {
-    this.arena = defaults.arena ?? new SlabArena();
-    this.defaults = { ...defaults, arena: this.arena };
+    this.segmentLedger = defaults.segmentLedger ?? new SegmentLedger();
+    this.defaults = { ...defaults, segmentLedger: this.segmentLedger };
   }
 
   /** Creates and registers a group; a second group with the same name is an error. */

@@ -5,11 +5,11 @@ import { GeecacheError, InvalidKeyError, NotFoundError, PeerUnavailableError, So
 import { Freshness, type FreshnessOptions } from './freshness.js';
 import { GroupHandoff, type HandoffCounter } from './handoff/group-handoff.js';
 import { keyProblem } from './key.js';
-import { ByteLru } from './lru.js';
-import { SlabArena } from '../memory/slab.js';
+import type { SegmentLedger } from '../memory/segment-ledger.js';
 import { noPeers, type PeerGetter, type PeerPicker, type PeerValue } from './peers.js';
-import { RequestRate } from './request-rate.js';
+import { RequestRates } from './request-rate.js';
 import { SingleFlight, type Flight } from './singleflight.js';
+import { CompactStore } from './store/compact-store.js';
 
 /**
  * Loads a key from the slow source. Rejects with NotFoundError when the key
@@ -63,7 +63,7 @@ export interface GroupObserver {
 /** A group's settings; ttlMs and the stale windows are freshness.ts's. */
 export interface GroupOptions extends FreshnessOptions {
   name: string;
-  /** Byte budget shared by the main and hot caches (key + value bytes). 0 disables caching. */
+  /** Byte budget shared by the main and hot caches: key + value + ENTRY_OVERHEAD_BYTES per entry (store/compact-store.ts). 0 disables caching. */
   cacheBytes: number;
   getter: Getter;
   /** Finds owners. Default: noPeers (this process owns every key). */
@@ -83,8 +83,8 @@ export interface GroupOptions extends FreshnessOptions {
   /** Monotonic clock in milliseconds, for load durations. Default performance.now. */
   now?: () => number;
   observer?: GroupObserver;
-  /** Where the caches keep small values (slab.ts). Default: an arena of this group's own; a GroupRegistry passes its node's. */
-  arena?: SlabArena;
+  /** Where the caches' segments are counted until the GC frees them. Default none; a GroupRegistry passes its node's. */
+  segmentLedger?: SegmentLedger;
   /** Wall clock in ms since the epoch, for expiry (pods compare expiries). Default Date.now. */
   clock?: () => number;
 }
@@ -121,15 +121,15 @@ export class Group {
   readonly name: string;
   readonly cacheBytes: number;
   /** Values this process owns (or loaded because the owner was unreachable). */
-  readonly mainCache: ByteLru;
+  readonly mainCache: CompactStore;
   /** A sample of values owned by other peers, to spare the owner of a hot key. */
-  readonly hotCache: ByteLru;
+  readonly hotCache: CompactStore;
   private readonly getter: Getter;
   private readonly peers: PeerPicker;
   private readonly hotCacheEnabled: boolean;
   private readonly hotCacheQps: number;
-  /** How often peers ask for each value this process serves them; dies with the value. */
-  private readonly peerRates = new WeakMap<ByteView, RequestRate>();
+  /** How often peers ask for each key this process serves them; made on the first peer request. */
+  private peerRates: RequestRates | undefined;
   private readonly random: () => number;
   private readonly now: () => number;
   /** When values stop being served: TTL, stale windows, and the wall clock they are read by. */
@@ -161,9 +161,9 @@ export class Group {
     this.freshness = new Freshness(options, options.clock ?? Date.now);
     this.observer = options.observer ?? {};
     const ceiling = Math.max(1, options.cacheBytes);
-    const arena = options.arena ?? new SlabArena();
-    this.mainCache = new ByteLru(ceiling, { arena, clock: this.freshness.clock });
-    this.hotCache = new ByteLru(ceiling, { arena, clock: this.freshness.clock });
+    const storeOptions = { ledger: options.segmentLedger, clock: this.freshness.clock };
+    this.mainCache = new CompactStore(ceiling, storeOptions);
+    this.hotCache = new CompactStore(ceiling, storeOptions);
     this.handoff = new GroupHandoff({
       name: this.name,
       peers: this.peers,
@@ -255,7 +255,7 @@ export class Group {
    * not looked for otherwise: until a get finds them, they count against the budget and are
    * evicted in LRU order like any other. Reads the clock only for values that expire.
    */
-  private fresh(cache: ByteLru, key: string, value: ByteView): boolean {
+  private fresh(cache: CompactStore, key: string, value: ByteView): boolean {
     if (this.freshness.isFresh(value.expiresAt)) return true;
     cache.delete(key);
     this.counters.expirations++;
@@ -363,8 +363,8 @@ export class Group {
       throw err instanceof GeecacheError ? err : new PeerUnavailableError(peer.url, String(err), { cause: err });
     }
     this.observer.loaded?.(this.name, 'peer', (this.now() - started) / 1000);
-    // The decoded bytes belong to this response alone. They may be a view into a larger
-    // socket buffer: a cache that keeps the value moves it into a slab (ByteView.adopt).
+    // The decoded bytes belong to this response alone (a view into the socket's buffer): a cache
+    // that keeps the value copies them, so no copy is made for callers (ByteView.adopt).
     // A hot copy never outlives the owner's; an owner that sends no expiry (a Go peer) gets this group's TTL from now.
     const value = ByteView.adopt(answer.value, this.freshness.expiryOf(answer.expiresAt));
     // A value the key's invalidation overtook (call.forgotten) goes to its callers, never to the cache.
@@ -384,15 +384,13 @@ export class Group {
   }
 
   /**
-   * Counts a peer's request for `value` (just answered from cache or loaded here) and returns how
-   * often peers ask for it, per second: what an owner sends as GetResponse.minute_qps. The count
-   * lives as long as the value does: a key that is not cached has no rate to keep.
+   * Counts a peer's request for `key` (just answered from cache or loaded here) and returns how
+   * often peers ask for it, per second: what an owner sends as GetResponse.minute_qps. Counted in
+   * a fixed-size sketch (request-rate.ts), so the count costs a cached entry nothing.
    */
-  peerRequestRate(value: ByteView): number {
+  peerRequestRate(key: string): number {
     const now = this.now();
-    let rate = this.peerRates.get(value);
-    if (!rate) this.peerRates.set(value, (rate = new RequestRate(now)));
-    return rate.record(now);
+    return (this.peerRates ??= new RequestRates(now)).record(key, now);
   }
 
   private async loadLocally(key: string, signal: AbortSignal | undefined, call: Flight): Promise<ByteView> {
@@ -436,7 +434,7 @@ export class Group {
   }
 
   /** Adds to one cache, then evicts until main + hot fit the budget, hot first once it exceeds its share. */
-  private populateCache(cache: ByteLru, key: string, value: ByteView): void {
+  private populateCache(cache: CompactStore, key: string, value: ByteView): void {
     if (this.cacheBytes === 0) return;
     // Already expired (a source that says so, e.g. no-store): served to this caller, never cached,
     // and no older copy is kept to be served stale in its place.
@@ -444,7 +442,8 @@ export class Group {
       cache.delete(key);
       return;
     }
-    cache.set(key, value);
+    // The store copies the bytes into its segments: the view given to callers keeps its own.
+    cache.set(key, ByteView.bytesForWrite(value), value.expiresAt);
     for (;;) {
       const mainBytes = this.mainCache.bytes;
       const hotBytes = this.hotCache.bytes;

@@ -97,9 +97,9 @@ function answerBatch(
       }
       if (stream.stalled) counts.stalled++;
     });
-    const answered = ({ indices }: Asked, view: ByteView) => {
+    const answered = ({ key, indices }: Asked, view: ByteView) => {
       const bytes = ByteView.bytesForWrite(view);
-      const meta = withMeta ? { expiresAt: view.expiresAt, minuteQps: group.peerRequestRate(view) } : undefined;
+      const meta = withMeta ? { expiresAt: view.expiresAt, minuteQps: group.peerRequestRate(key) } : undefined;
       for (const index of indices) stream.value(index, bytes, meta);
     };
     const failed = ({ indices }: Asked, err: unknown) => {

@@ -49,14 +49,14 @@ export function createPeerGetHandler(options: PeerGetHandlerOptions): RequestLis
     }
     // A hit is answered synchronously, as in api-handler.ts.
     if (answer instanceof ByteView) {
-      writeGetResponse(res, group, answer, headOnly);
+      writeGetResponse(res, group, parsed.key, answer, headOnly);
       return;
     }
     const heartbeat = processingHeartbeat(req, res);
     answer.then(
       (view) => {
         clearInterval(heartbeat);
-        writeGetResponse(res, group, view, headOnly);
+        writeGetResponse(res, group, parsed.key, view, headOnly);
       },
       (err: unknown) => {
         clearInterval(heartbeat);
@@ -83,6 +83,6 @@ function processingHeartbeat(req: IncomingMessage, res: ServerResponse): NodeJS.
 }
 
 /** The value with its expiry and the key's rate of peer requests, which Go groupcache peers get too. */
-function writeGetResponse(res: ServerResponse, group: Group, view: ByteView, headOnly: boolean): void {
-  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view), view.expiresAt, group.peerRequestRate(view)), PROTOBUF_CONTENT_TYPE, headOnly);
+function writeGetResponse(res: ServerResponse, group: Group, key: string, view: ByteView, headOnly: boolean): void {
+  writeBytes(res, encodeGetResponse(ByteView.bytesForWrite(view), view.expiresAt, group.peerRequestRate(key)), PROTOBUF_CONTENT_TYPE, headOnly);
 }

@@ -1,16 +1,17 @@
 // idle-gc.ts runs IdleGcPolicy on a timer and asks V8 for a full GC when it says so (see idle-gc-policy.ts for why).
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { IdleGcPolicy } from './idle-gc-policy.js';
-import type { SlabArena } from './slab.js';
+import type { SegmentLedger } from './segment-ledger.js';
 
 /** Runs a full collection from a task rather than inside the caller; resolves when it is done. */
 export type CollectGarbage = () => Promise<void>;
 
 export interface IdleGcOptions {
-  arena: SlabArena;
+  ledger: SegmentLedger;
   /** How to collect. Default: the `gc` function node exposes with --expose-gc; without it the timer does not run. */
   collect?: CollectGarbage;
-  /** How often the arena is read. Default 1000 ms. */
+  /** How often the ledger is read. Default 1000 ms. */
   intervalMs?: number;
   policy?: IdleGcPolicy;
   logger: Logger;
@@ -20,12 +21,16 @@ export interface IdleGcOptions {
 export function exposedGc(): CollectGarbage | undefined {
   const gc = globalThis.gc;
   if (gc === undefined) return undefined;
-  // Two: after one, about 50 MiB of dead ArrayBuffers besides the slabs (the source's answers) were still
+  // Two: after one, about 50 MiB of dead ArrayBuffers besides the value slabs of the time (the source's answers) were still
   // counted in external memory and RSS; the second GC freed them (bench/cases/memory.ts, external 307 -> 258 MiB).
   return async () => {
     await gc({ type: 'major', execution: 'async' });
     await gc({ type: 'major', execution: 'async' });
   };
+}
+
+function oldSpaceUsed(): number {
+  return getHeapSpaceStatistics().find((space) => space.space_name === 'old_space')?.space_used_size ?? 0;
 }
 
 export class IdleGc {
@@ -60,9 +65,9 @@ export class IdleGc {
   }
 
   private tick(): void {
-    const stats = this.options.arena.stats();
+    const stats = this.options.ledger.stats();
     // A collection still marking counts as a tick with nothing to decide.
-    if (this.running || !this.policy.tick(stats)) return;
+    if (this.running || !this.policy.tick({ ...stats, oldSpaceBytes: oldSpaceUsed() })) return;
     this.running = true;
     this.collections++;
     const started = performance.now();
@@ -70,7 +75,7 @@ export class IdleGc {
       () => {
         this.running = false;
         const ms = Math.round(performance.now() - started);
-        this.options.logger.info({ emptySlabBytes: stats.emptySlabBytes, ms }, 'eviction stopped: full GC to free emptied value slabs');
+        this.options.logger.info({ droppedBytes: stats.droppedBytes, writtenBytes: stats.writtenBytes, ms }, 'full GC to free dropped store segments, the buffers values arrived in and old request garbage');
       },
       (err: unknown) => {
         this.running = false;

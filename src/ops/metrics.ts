@@ -2,6 +2,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GroupStats } from '../engine/group.js';
 import type { LoadLimiter } from '../engine/load-limiter.js';
+import type { CompactStore } from '../engine/store/compact-store.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import type { PeerRing } from '../engine/peer-ring.js';
 import type { PeerTraffic } from '../engine/peers.js';
@@ -60,7 +61,7 @@ export function createMetrics(
   options: { defaultMetrics?: boolean; peerTraffic?: PeerTraffic; originLoads?: readonly OriginLoads[]; batchCounts?: BatchCounts } = {},
 ): CacheMetrics {
   const registry = new Registry();
-  const arena = groups.arena;
+  const ledger = groups.segmentLedger;
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   const mirror = (name: string, help: string, pick: (s: GroupStats) => number) =>
@@ -199,7 +200,7 @@ export function createMetrics(
       new Counter({ ...config, collect() { this.reset(); for (const { labels, value } of read()) this.inc(labels, value); } });
     }
   };
-  perCache('gauge', 'geecache_cache_bytes', 'Bytes held (key + value) by the main and hot caches.', 'bytes');
+  perCache('gauge', 'geecache_cache_bytes', 'Bytes held by the main and hot caches: key + value + the store\'s overhead per entry, what the budget counts.', 'bytes');
   perCache('gauge', 'geecache_cache_items', 'Entries held by the main and hot caches.', 'items');
   perCache('counter', 'geecache_cache_evictions_total', 'Entries evicted to stay within the byte budget.', 'evictions');
   perCache(
@@ -240,17 +241,46 @@ export function createMetrics(
     },
   });
 
-  // Slabs free only when every value in them is gone: held / live is the packing overhead.
+  // Each store's segments: live / (live + dead) is how well they are packed; compaction keeps dead under about live/8.
+  const perStore = (name: string, help: string, labelNames: string[], read: (store: CompactStore) => [Record<string, string>, number][]) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['group', 'cache', ...labelNames],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const group of groups.list()) {
+          for (const [cache, store] of [['main', group.mainCache], ['hot', group.hotCache]] as const) {
+            for (const [labels, value] of read(store)) this.set({ group: group.name, cache, ...labels }, value);
+          }
+        }
+      },
+    });
+  perStore('geecache_store_segments', 'Byte segments each cache holds its keys and values in.', [], (store) => [[{}, store.footprint().segments]]);
+  perStore(
+    'geecache_store_segment_bytes',
+    'Bytes of key and value records each cache uses in its segments (live), and bytes of removed records not yet compacted away (dead).',
+    ['state'],
+    (store) => {
+      const footprint = store.footprint();
+      return [
+        [{ state: 'live' }, footprint.liveBytes],
+        [{ state: 'dead' }, footprint.deadBytes],
+      ];
+    },
+  );
+
+  // Dropped segments free only at a full GC, when no response in flight still reads them.
   new Gauge({
-    name: 'geecache_slab_bytes',
-    help: 'Bytes of value slabs not yet freed (held), bytes of cached values in them (live), and bytes of slabs emptied of values and waiting for a full GC (empty).',
+    name: 'geecache_segment_bytes',
+    help: 'Bytes of store segments not yet freed (held, node-wide), and of those the segments stores dropped that wait for a full GC (dropped).',
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const stats = arena.stats();
-      this.set({ state: 'held' }, stats.slabBytesHeld);
-      this.set({ state: 'live' }, stats.liveBytes);
-      this.set({ state: 'empty' }, stats.emptySlabBytes);
+      const stats = ledger.stats();
+      this.set({ state: 'held' }, stats.heldBytes);
+      this.set({ state: 'dropped' }, stats.droppedBytes);
     },
   });
 

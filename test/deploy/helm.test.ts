@@ -346,14 +346,14 @@ describe('helm chart', () => {
       const { requests, limits } = container(objects, names).resources ?? {};
       return [requests?.memory, limits?.memory, requests?.cpu, limits?.cpu];
     };
-    assert.deepEqual(memory(defaults), ['224Mi', '384Mi', '100m', '1'], '128 + 64 x 1.5, + 160');
+    assert.deepEqual(memory(defaults), ['240Mi', '400Mi', '100m', '1'], '144 + 64 x 1.5, + 160');
     const groups = [
       { name: 'a', bytes: '1.5GiB', source: 'demo' },
       { name: 'b', bytes: 1048576, source: 'demo' },
       { name: 'c', bytes: '512KiB', source: 'demo' },
     ];
-    // 1536 + 1 + 0.5 MiB = 1537.5 MiB of budget: 128 + 2306.25, rounded up.
-    assert.deepEqual(memory(helmTemplate({ groups })), ['2435Mi', '2595Mi', '100m', '1']);
+    // 1536 + 1 + 0.5 MiB = 1537.5 MiB of budget: 144 + 2306.25, rounded up.
+    assert.deepEqual(memory(helmTemplate({ groups })), ['2451Mi', '2611Mi', '100m', '1']);
     assert.deepEqual(memory(helmTemplate({ memory: { baseMiB: 64, budgetFactor: 2, headroomMiB: 0 } })), ['192Mi', '192Mi', '100m', '1']);
     assert.deepEqual(memory(helmTemplate({ resources: { requests: { memory: '1Gi' }, limits: { memory: '2Gi' } } })), ['1Gi', '2Gi', '100m', '1']);
     assert.match(helmTemplateError({ memory: { baseMiB: 64, budgetFactor: 0.5, headroomMiB: 0 } }), /budgetFactor|minimum/);

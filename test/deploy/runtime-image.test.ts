@@ -73,6 +73,7 @@ const show = (instructions: Instruction[] | undefined) => (instructions ?? []).m
 const expectedRuntime = [
   'ENV NODE_ENV=production',
   'ENV MALLOC_MMAP_THRESHOLD_=131072',
+  'ENV MALLOC_ARENA_MAX=2',
   'WORKDIR /app',
   'COPY package.json package-lock.json ./',
   'RUN npm ci --omit=dev && npm cache clean --force',

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GroupRegistry } from '../../src/engine/group-registry.js';
 import { DuplicateGroupError } from '../../src/errors.js';
-import { SlabArena } from '../../src/memory/slab.js';
+import { SegmentLedger } from '../../src/memory/segment-ledger.js';
 
 test('the registry refuses a second group with the same name and keeps creation order', () => {
   const registry = new GroupRegistry();
@@ -14,20 +14,19 @@ test('the registry refuses a second group with the same name and keeps creation 
   assert.equal(registry.get('nope'), undefined);
 });
 
-test("every group of a registry keeps its values in the registry's arena, and registries do not share one", async () => {
-  const arena = new SlabArena();
-  const registry = new GroupRegistry({ arena });
-  assert.equal(registry.arena, arena);
+test("every group of a registry counts its segments in the registry's ledger, and registries do not share one", async () => {
+  const ledger = new SegmentLedger();
+  const registry = new GroupRegistry({ segmentLedger: ledger });
+  assert.equal(registry.segmentLedger, ledger);
   const scores = registry.create({ name: 'scores', cacheBytes: 1 << 20, getter: async (key) => `score of ${key}` });
   const pages = registry.create({ name: 'pages', cacheBytes: 1 << 20, getter: async (key) => `page ${key}` });
   await scores.get('Tom');
   await pages.get('home');
-  const expected = Buffer.byteLength('score of Tom') + Buffer.byteLength('page home');
-  assert.equal(arena.stats().liveBytes, expected, 'both groups pack their values into the one arena');
+  assert.equal(ledger.stats().segments, 2, "each group's main cache opened a segment, counted in the one ledger");
 
   const other = new GroupRegistry();
-  assert.notEqual(other.arena, arena);
+  assert.notEqual(other.segmentLedger, ledger);
   await other.create({ name: 'scores', cacheBytes: 1 << 20, getter: async () => 'x' }).get('k');
-  assert.equal(arena.stats().liveBytes, expected, "another registry's values live elsewhere");
-  assert.equal(other.arena.stats().liveBytes, 1);
+  assert.equal(ledger.stats().segments, 2, "another registry's segments are counted elsewhere");
+  assert.equal(other.segmentLedger.stats().segments, 1);
 });

@@ -493,16 +493,14 @@ test("with hotCacheQps, the owner's rate decides what goes to the hot cache: hot
   assert.deepEqual([hot('hot'), hot('warm'), hot('cold'), hot('unsaid')], [10, 3, 0, 1], 'all hot keys, 3 in 10 at 3/s, no cold one, 1 in 10 without a rate');
 });
 
-test('an owner counts the peer requests for each cached value: the rate it sends as minute_qps', async () => {
+test('an owner counts the peer requests for each key: the rate it sends as minute_qps', () => {
   let now = 0;
   const group = new Group({ name: 'g', cacheBytes: 1 << 20, now: () => now, getter: async (key) => key });
-  const value = await group.get('k');
   let qps = 0;
   for (let i = 0; i < 40; i++) {
     now = i * 50;
-    qps = group.peerRequestRate(value);
+    qps = group.peerRequestRate('k');
   }
   assert.ok(Math.abs(qps - 20) < 1.5, `40 requests over 2 s: ${qps}/s`);
-  const other = await group.get('other');
-  assert.equal(group.peerRequestRate(other), 1, 'each value has its own count');
+  assert.ok(group.peerRequestRate('other') < 1, 'each key has its own count: one request in 2 s');
 });

@@ -8,6 +8,7 @@ import { CacheNode } from '../../src/cache-node.js';
 import { loadConfig } from '../../src/config.js';
 import type { Discovery, PeersListener } from '../../src/discovery/discovery.js';
 import { metricValue } from '../../harness/cache-process.js';
+import { ENTRY_OVERHEAD_BYTES } from '../../src/engine/store/compact-store.js';
 
 /** A Discovery whose first list the test delivers by hand (to watch readiness flip). */
 class ManualDiscovery implements Discovery {
@@ -179,20 +180,21 @@ test('/metrics counts a known sequence of requests exactly', async () => {
   assert.equal(value('geecache_local_loads_total{group="pages"}'), 1);
   assert.equal(value('geecache_peer_loads_total{group="scores"}'), 0);
   assert.equal(value('geecache_cache_items{group="scores",cache="main"}'), 1);
-  assert.equal(value('geecache_cache_bytes{group="scores",cache="main"}'), 'Tom'.length + '630'.length);
+  assert.equal(value('geecache_cache_bytes{group="scores",cache="main"}'), 'Tom'.length + '630'.length + ENTRY_OVERHEAD_BYTES);
   assert.equal(value('geecache_peers'), 1);
   assert.equal(value('geecache_membership_changes_total'), 1);
   assert.equal(value('geecache_api_request_duration_seconds_count{group="scores",code="200"}'), 3);
   assert.equal(value('geecache_api_request_duration_seconds_count{group="scores",code="404"}'), 1);
   assert.equal(value('geecache_load_duration_seconds_count{group="scores",outcome="ok"}'), 1);
   assert.equal(metricValue(text, 'geecache_discovery_errors_total'), 0);
-  // Slabs are process-wide (other tests in this file cache values too): live never exceeds held.
-  const live = metricValue(text, 'geecache_slab_bytes', { state: 'live' })!;
-  assert.ok(live >= '630'.length, `live ${live}`);
-  const held = metricValue(text, 'geecache_slab_bytes', { state: 'held' })!;
-  assert.ok(held >= live);
-  const empty = metricValue(text, 'geecache_slab_bytes', { state: 'empty' })!;
-  assert.ok(empty >= 0 && empty <= held - live, `empty ${empty} is part of what is held and not live`);
+  assert.equal(value('geecache_store_segments{group="scores",cache="main"}'), 1);
+  assert.equal(value('geecache_store_segment_bytes{group="scores",cache="main",state="live"}'), 'Tom'.length + '630'.length);
+  assert.equal(value('geecache_store_segment_bytes{group="scores",cache="main",state="dead"}'), 0);
+  // The ledger is the node's: every group's segments, held until the GC frees them.
+  const held = metricValue(text, 'geecache_segment_bytes', { state: 'held' })!;
+  const dropped = metricValue(text, 'geecache_segment_bytes', { state: 'dropped' })!;
+  assert.ok(held >= 2 * 1024 * 1024, `held ${held}: a 1 MiB segment in each group's main cache`);
+  assert.ok(dropped >= 0 && dropped <= held, `dropped ${dropped} is part of what is held`);
   assert.match(text, /# TYPE geecache_gets_total counter/);
 });
 

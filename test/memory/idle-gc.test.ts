@@ -4,58 +4,57 @@ import { pino } from 'pino';
 import { ByteView } from '../../src/engine/byteview.js';
 import { IdleGc } from '../../src/memory/idle-gc.js';
 import { IdleGcPolicy } from '../../src/memory/idle-gc-policy.js';
-import { ByteLru } from '../../src/engine/lru.js';
-import { SlabArena } from '../../src/memory/slab.js';
+import { CompactStore } from '../../src/engine/store/compact-store.js';
+import { SegmentLedger } from '../../src/memory/segment-ledger.js';
 import { fullGc } from '../support/gc.js';
 import { sleep, waitFor } from '../../harness/wait.js';
 
-
-/** An arena whose small LRU has evicted about 60 KiB of values (so about 60 emptied 1 KiB slabs). */
-function churned(): { arena: SlabArena; lru: ByteLru; evicted: Uint8Array[] } {
-  const arena = new SlabArena({ slabBytes: 1024, maxValueBytes: 64 });
-  const lru = new ByteLru(4096, { arena });
+/** A ledger whose small store has evicted about 60 KiB of records (so about 60 dropped 1 KiB segments). */
+function churned(): { ledger: SegmentLedger; store: CompactStore; evicted: Uint8Array[] } {
+  const ledger = new SegmentLedger();
+  const store = new CompactStore(4096, { segmentBytes: 1024, ledger });
   const evicted: Uint8Array[] = [];
   for (let i = 0; i < 1000; i++) {
-    const view = ByteView.copyOf(new Uint8Array(60).fill(i & 255));
-    lru.set(`k${String(i).padStart(3, '0')}`, view);
-    // What a response still being written holds: the bytes, in the slab.
-    evicted.push(ByteView.bytesForWrite(view));
+    const key = `k${String(i).padStart(3, '0')}`;
+    store.set(key, new Uint8Array(60).fill(i & 255));
+    // What a response still being written holds: the bytes, in the segment.
+    evicted.push(ByteView.bytesForWrite(store.peek(key)!));
   }
-  return { arena, lru, evicted };
+  return { ledger, store, evicted };
 }
 
-function collector(arena: SlabArena, collect: () => Promise<void>): IdleGc {
-  return new IdleGc({ arena, collect, intervalMs: 20, policy: new IdleGcPolicy({ thresholdBytes: 8 * 1024 }), logger: pino({ level: 'silent' }) });
+function collector(ledger: SegmentLedger, collect: () => Promise<void>): IdleGc {
+  return new IdleGc({ ledger, collect, intervalMs: 20, policy: new IdleGcPolicy({ thresholdBytes: 8 * 1024 }), logger: pino({ level: 'silent' }) });
 }
 
-test('once eviction stops, one real GC frees the emptied slabs, and no more follow', async () => {
-  const { arena, lru } = churned();
+test('once eviction stops, one real GC frees the dropped segments, and no more follow', async () => {
+  const { ledger, store } = churned();
   const gc = fullGc();
   let calls = 0;
-  const idle = collector(arena, async () => {
+  const idle = collector(ledger, async () => {
     calls++;
     gc();
   });
-  assert.ok(arena.stats().emptySlabBytes >= 50 * 1024, `emptied ${arena.stats().emptySlabBytes} bytes`);
+  assert.ok(ledger.stats().droppedBytes >= 50 * 1024, `dropped ${ledger.stats().droppedBytes} bytes`);
   idle.start();
   idle.start(); // idempotent: one timer
   try {
-    await waitFor(() => arena.stats().emptySlabBytes === 0, 3000, 'the emptied slabs to be freed');
+    await waitFor(() => ledger.stats().droppedBytes === 0, 3000, 'the dropped segments to be freed');
     assert.equal(calls, 1);
     await sleep(300);
     assert.equal(calls, 1, 'nothing left to free: no further collections');
     assert.equal(idle.collections, 1);
-    assert.equal(lru.get('k999')?.toBytes()[0], 999 & 255, 'cached values are untouched');
+    assert.equal(store.get('k999')?.toBytes()[0], 999 & 255, 'cached values are untouched');
   } finally {
     idle.close();
   }
 });
 
-test('slabs still pinned by readers cost one collection, not one per tick', async () => {
-  const { arena, evicted } = churned();
+test('segments still pinned by readers cost one collection, not one per tick', async () => {
+  const { ledger, evicted } = churned();
   let calls = 0;
   const gc = fullGc();
-  const idle = collector(arena, async () => {
+  const idle = collector(ledger, async () => {
     calls++;
     gc();
   });
@@ -64,7 +63,7 @@ test('slabs still pinned by readers cost one collection, not one per tick', asyn
     await waitFor(() => calls === 1, 3000, 'a first collection');
     await sleep(300);
     assert.equal(calls, 1);
-    assert.ok(arena.stats().emptySlabBytes >= 50 * 1024, 'the pinned slabs are still there');
+    assert.ok(ledger.stats().droppedBytes >= 50 * 1024, 'the pinned segments are still there');
     assert.equal(evicted[0]![0], 0, 'and still readable');
   } finally {
     idle.close();
@@ -72,20 +71,20 @@ test('slabs still pinned by readers cost one collection, not one per tick', asyn
 });
 
 test('close stops the timer', async () => {
-  const { arena } = churned();
+  const { ledger } = churned();
   let calls = 0;
-  const idle = collector(arena, async () => {
+  const idle = collector(ledger, async () => {
     calls++;
   });
   idle.start();
   idle.close();
   idle.close();
   await sleep(150);
-  assert.equal(calls, 0, 'emptied slabs waited, but no tick came after close');
+  assert.equal(calls, 0, 'dropped segments waited, but no tick came after close');
 });
 
 test('without node --expose-gc and no collect function the collector is unavailable and start does nothing', () => {
-  const idle = new IdleGc({ arena: new SlabArena(), logger: pino({ level: 'silent' }) });
+  const idle = new IdleGc({ ledger: new SegmentLedger(), logger: pino({ level: 'silent' }) });
   assert.equal(typeof globalThis.gc, 'undefined', 'node --test runs this file without --expose-gc');
   assert.equal(idle.available, false);
   idle.start();

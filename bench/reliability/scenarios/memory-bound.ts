@@ -1,5 +1,6 @@
-// memory-bound.ts: 100,000 distinct 1 KB values through one pod with a 32 MiB budget; its RSS, read from /proc all along, must stay within 1.5× the budget plus its idle RSS.
+// memory-bound.ts: distinct values through one pod, 1 KB ones into a 32 MiB budget and 8-byte ones into 16 MiB; its RSS, read from /proc all along, must stay within 1.5× the budget plus its idle RSS.
 import { forceGc } from '../../lib/inspector-gc.js';
+import { ENTRY_OVERHEAD_BYTES } from '../../../src/engine/store/compact-store.js';
 import { sum } from '../../lib/metrics.js';
 import { memoryOf } from '../../lib/proc-stat.js';
 import { freePort } from '../../../harness/ports.js';
@@ -10,22 +11,29 @@ import { startRing } from '../pods.js';
 import { atLeast, atMost, cleanLoad, equal, fmt, noErrorLogs, podsHealthy, rowOf, type Scenario } from '../scenario.js';
 
 const MiB = 2 ** 20;
-const BUDGET_MIB = 32;
-const VALUE_BYTES = 1024;
-const KEYS = 100_000;
 const CLIENTS = 16;
 /** As bench/memory.ts reads it in the full bench: 10 s after the fill, no forced GC. */
 const SETTLE_MS = 10_000;
 
-export const memoryBound: Scenario = {
-  id: 'memory',
-  title: '9. memory bound',
-  injected: `one pod, ${BUDGET_MIB} MiB budget, ${fmt(KEYS)} distinct ${VALUE_BYTES} B values through its API by ${CLIENTS} clients (${((KEYS * VALUE_BYTES) / (BUDGET_MIB * MiB)).toFixed(1)}× the budget)`,
+interface Shape {
+  id: string;
+  title: string;
+  budgetMiB: number;
+  valueBytes: number;
+  keys: number;
+}
+
+/** The scenario for one shape of values: `keys` distinct ones through the API. */
+function memoryScenario({ id, title, budgetMiB: BUDGET_MIB, valueBytes: VALUE_BYTES, keys: KEYS }: Shape): Scenario {
+  return {
+  id,
+  title,
+  injected: `one pod, ${BUDGET_MIB} MiB budget, ${fmt(KEYS)} distinct ${VALUE_BYTES} B values through its API by ${CLIENTS} clients (${((KEYS * (9 + VALUE_BYTES + ENTRY_OVERHEAD_BYTES)) / (BUDGET_MIB * MiB)).toFixed(1)}× the budget, 9-byte keys)`,
   async run(log) {
     const origin = await startFaultyOrigin({ valueBytes: VALUE_BYTES });
     // The inspector (loopback only) lets the run force a full GC after the readings, to tell live memory from garbage.
     const inspectPort = await freePort();
-    const ring = await startRing({ name: 'memory', pods: 1, groups: `mem:${BUDGET_MIB}MiB:${origin.url}`, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
+    const ring = await startRing({ name: id, pods: 1, groups: `mem:${BUDGET_MIB}MiB:${origin.url}`, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
     try {
       const pod = ring.pods[0]!;
       await sleep(1000);
@@ -41,7 +49,7 @@ export const memoryBound: Scenario = {
         maxRequests: KEYS,
         pick: () => pod,
         next: () => {
-          const key = `m-${String(next++).padStart(6, '0')}`;
+          const key = `m-${String(next++).padStart(7, '0')}`;
           return { key, path: apiPath(key), check: expectValue(key, VALUE_BYTES) };
         },
       });
@@ -61,8 +69,8 @@ export const memoryBound: Scenario = {
       const heapTotal = sum(metrics, 'nodejs_heap_size_total_bytes');
       const external = sum(metrics, 'nodejs_external_memory_bytes');
       const heapUsed = sum(metrics, 'nodejs_heap_size_used_bytes');
-      const slabs = sum(metrics, 'geecache_slab_bytes', { state: 'held' });
-      const emptySlabs = sum(metrics, 'geecache_slab_bytes', { state: 'empty' });
+      const slabs = sum(metrics, 'geecache_segment_bytes', { state: 'held' });
+      const emptySlabs = sum(metrics, 'geecache_segment_bytes', { state: 'dropped' });
       // Diagnostic only: the checks are on the readings above.
       let afterGc = NaN;
       let heapUsedAfterGc = NaN;
@@ -82,7 +90,7 @@ export const memoryBound: Scenario = {
         notes: [
           `idle RSS ${mib(idle)}, limit 1.5 × ${BUDGET_MIB} MiB + idle = ${mib(limit)}`,
           `peak RSS during the fill ${mib(peak)} (sampled every 100 ms; VmHWM ${mib(hwm)}), ${SETTLE_MS / 1000} s after it ${mib(settled)} = ${((settled - idle) / (BUDGET_MIB * MiB)).toFixed(2)}× budget + idle (each second after the fill: ${settling.map((n) => fmt(n / MiB)).join(', ')} MiB)`,
-          `then V8 heap ${mib(heapUsed)} used of ${mib(heapTotal)}, external ${mib(external)} (value slabs ${mib(slabs)}, ${mib(emptySlabs)} of them empty); after a forced full GC (diagnostic) RSS ${mib(afterGc)}, heap used ${mib(heapUsedAfterGc)}`,
+          `then V8 heap ${mib(heapUsed)} used of ${mib(heapTotal)}, external ${mib(external)} (store segments ${mib(slabs)}, ${mib(emptySlabs)} of them dropped); after a forced full GC (diagnostic) RSS ${mib(afterGc)}, heap used ${mib(heapUsedAfterGc)}`,
           `cache ${mib(cacheBytes)}, ${fmt(evictions)} evictions; fill ${fillS.toFixed(1)} s (${fmt(samples.length / fillS)} req/s)`,
         ],
         checks: [
@@ -101,4 +109,10 @@ export const memoryBound: Scenario = {
       await origin.close();
     }
   },
-};
+  };
+}
+
+export const memoryBound: Scenario = memoryScenario({ id: 'memory', title: '9. memory bound', budgetMiB: 32, valueBytes: 1024, keys: 100_000 });
+
+/** Ids, flags, counters (issue 26): 76 budget bytes an entry, so 1.5 budgets is about 330,000 misses. */
+export const memoryBoundTiny: Scenario = memoryScenario({ id: 'memory-tiny', title: '10. memory bound, 8-byte values', budgetMiB: 16, valueBytes: 8, keys: 330_000 });

@@ -4,6 +4,7 @@ import { EntryTable, NONE } from './entry-table.js';
 import { KeyBytes } from './key-bytes.js';
 import { KeyIndex } from './key-index.js';
 import { DEFAULT_SEGMENT_BYTES, Segments } from './segments.js';
+import type { SegmentLedger } from '../../memory/segment-ledger.js';
 
 /**
  * What one entry costs beyond its key and value bytes: the entry table's row and the index's slots,
@@ -32,6 +33,8 @@ export interface CompactStoreOptions {
   clock?: () => number;
   /** Size of each byte segment. Default 1 MiB. */
   segmentBytes?: number;
+  /** Where the node counts segments until the GC frees them (memory/segment-ledger.ts). Default none. */
+  ledger?: SegmentLedger;
 }
 
 /** What the store holds in memory, for measurements and tests. */
@@ -88,7 +91,7 @@ export class CompactStore {
       throw new TypeError(`maxBytes must be a positive integer, got ${maxBytes}`);
     }
     this.clock = options.clock ?? Date.now;
-    this.segments = new Segments(options.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
+    this.segments = new Segments(options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, options.ledger);
   }
 
   get(key: string): ByteView | undefined {

@@ -1,4 +1,5 @@
 // segments.ts packs the compact store's key and value bytes into large ArrayBuffers that are written once and never changed.
+import type { SegmentLedger } from '../../memory/segment-ledger.js';
 
 /** Default segment size: 1 MiB, so a segment's bookkeeping is noise beside its bytes. */
 export const DEFAULT_SEGMENT_BYTES = 1 << 20;
@@ -35,7 +36,11 @@ export class Segments {
   /** Where the last `allocate` put its record. */
   lastOffset = 0;
 
-  constructor(readonly segmentBytes = DEFAULT_SEGMENT_BYTES) {
+  constructor(
+    readonly segmentBytes = DEFAULT_SEGMENT_BYTES,
+    /** Where the node counts its segments until the GC frees them; none by default. */
+    private readonly ledger?: SegmentLedger,
+  ) {
     if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 64 || segmentBytes > 0xffffffff) {
       throw new TypeError(`segmentBytes must be an integer from 64 to 2^32-1, got ${segmentBytes}`);
     }
@@ -49,6 +54,7 @@ export class Segments {
   /** Reserves `length` bytes; returns the segment id, the offset is in `lastOffset`. */
   allocate(length: number): number {
     this.liveBytes += length;
+    this.ledger?.written(length);
     if (length > this.segmentBytes / 8) {
       const own = this.open(length);
       this.used[own] = length;
@@ -121,7 +127,9 @@ export class Segments {
   private open(size: number): number {
     const id = this.freeIds.pop() ?? this.buffers.length;
     // allocUnsafeSlow: an ArrayBuffer of exactly this size, not zero-filled (every byte is written before it is read).
-    this.buffers[id] = Buffer.allocUnsafeSlow(size);
+    const buffer = Buffer.allocUnsafeSlow(size);
+    this.buffers[id] = buffer;
+    this.ledger?.allocated(buffer.buffer as ArrayBuffer);
     this.used[id] = 0;
     this.dead[id] = 0;
     this.records[id] = 0;
@@ -144,7 +152,9 @@ export class Segments {
   }
 
   private free(segment: number): void {
-    this.heldBytes -= this.buffers[segment]!.byteLength;
+    const size = this.buffers[segment]!.byteLength;
+    this.heldBytes -= size;
+    this.ledger?.dropped(size);
     this.buffers[segment] = undefined;
     this.freeIds.push(segment);
   }
