@@ -54,9 +54,9 @@ export class SourceError extends GeecacheError {
 export class LoadShedError extends SourceError {
   /** What the 503 tells the client in Retry-After. */
   readonly retryAfterSeconds: number;
-  constructor(message: string, retryAfterSeconds = 1) {
-    super(message, { status: 503 });
-    this.retryAfterSeconds = retryAfterSeconds;
+  constructor(message: string, options: { publicMessage?: string; retryAfterSeconds?: number } = {}) {
+    super(message, { status: 503, publicMessage: options.publicMessage });
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
   }
 }
 

@@ -44,9 +44,9 @@ export class LoadLimiter {
     if (this.runningCount < this.concurrency) return this.start(load);
     if (this.waiting.size >= this.maxQueued) {
       this.shedCount++;
-      return Promise.reject(
-        new LoadShedError(`${this.name}: ${this.concurrency} loads running and ${this.maxQueued} waiting; try again shortly`),
-      );
+      const busy = `${this.concurrency} loads running and ${this.maxQueued} waiting; try again shortly`;
+      // The name (an origin's URL) goes to the log only.
+      return Promise.reject(new LoadShedError(`${this.name}: ${busy}`, { publicMessage: busy }));
     }
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {

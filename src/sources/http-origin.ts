@@ -62,7 +62,7 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
       if (deadline.aborted) {
         throw new SourceError(`origin ${url.origin} timed out after ${timeoutMs} ms for ${JSON.stringify(key)} (the whole request)`, {
           cause: err,
-          publicMessage: 'the origin did not answer in time',
+          publicMessage: 'the origin did not answer',
         });
       }
       const reason = describeNetworkError(err, timeoutMs);
