@@ -2,6 +2,7 @@
 // and methods to their handlers, all on node:http without Express.
 import type { IncomingMessage } from 'node:http';
 import type { GroupRegistry } from '../engine/group-registry.js';
+import type { GUARDED_PEER_REQUESTS } from '../ops/metrics.js';
 import type { PeerRing } from '../engine/peer-ring.js';
 import { answerDebugRing, isDebugRing } from './debug-ring.js';
 import { refusalStatus, type AdminCheck } from './admin-auth.js';
@@ -17,7 +18,7 @@ import type { RequestListener } from './servers.js';
 import type { PeerGetHandlerOptions } from './peer-get-handler.js';
 
 /** The peer port's requests that need the peer token, when one is set. */
-export type GuardedPeerRequest = 'peek' | 'handoff' | 'invalidation' | 'set';
+export type GuardedPeerRequest = (typeof GUARDED_PEER_REQUESTS)[number];
 
 export interface PeerHandlerOptions extends Pick<PeerGetHandlerOptions, 'onLoadFailed'> {
   groups: GroupRegistry;

@@ -6,10 +6,14 @@ import type { CompactStore } from '../engine/store/compact-store.js';
 import type { GroupRegistry } from '../engine/group-registry.js';
 import type { PeerRing } from '../engine/peer-ring.js';
 import type { PeerTraffic } from '../engine/peers.js';
+import { SENDER_REFUSALS } from '../engine/handoff/receiver.js';
 import { LatencyHistogram } from './latency-histogram.js';
 
 /** The reasons of discovery/kubernetes/watch.ts's RestartReason (ops may not import discovery). */
 export const DISCOVERY_RESTART_REASONS = ['error', 'resync'] as const;
+
+/** The peer-port requests that need the peer token (http/peer-handler.ts's GuardedPeerRequest; ops may not import http). */
+export const GUARDED_PEER_REQUESTS = ['peek', 'handoff', 'invalidation', 'set'] as const;
 
 /** What happened to batch answers that did not go out whole (http/peer-batch-handler.ts's BatchAnswerCounts). */
 export interface BatchCounts {
@@ -347,6 +351,16 @@ export function createMetrics(
   // At 0 from the start, as the invalidation counters, so that the dashboard and alerts see the first restart.
   for (const reason of DISCOVERY_RESTART_REASONS) discoveryRestarts.inc({ reason }, 0);
 
+  // Every known refusal has a series from the start, so alerts and dashboards see 0 rather than nothing.
+  const peerRefused = new Counter({
+    name: 'geecache_peer_requests_refused_total',
+    help: 'Requests on the peer port refused, by request (peek, handoff, invalidation, set) and reason (token, not-leaving, not-a-peer, wrong-address, no-sender).',
+    labelNames: ['request', 'reason'] as const,
+    registers: [registry],
+  });
+  for (const request of GUARDED_PEER_REQUESTS) peerRefused.inc({ request, reason: 'token' }, 0);
+  for (const reason of SENDER_REFUSALS) peerRefused.inc({ request: 'handoff', reason }, 0);
+
   return {
     registry,
     handoffPushed: new Counter({
@@ -359,12 +373,7 @@ export function createMetrics(
       help: 'Value bytes this process handed to their next owners as it left.',
       registers: [registry],
     }),
-    peerRefused: new Counter({
-      name: 'geecache_peer_requests_refused_total',
-      help: 'Requests on the peer port refused, by request (peek, handoff, invalidation, set) and reason (token, not-leaving, not-a-peer, wrong-address, no-sender).',
-      labelNames: ['request', 'reason'] as const,
-      registers: [registry],
-    }),
+    peerRefused,
     invalidations,
     invalidationPeers,
     sets,

@@ -90,3 +90,15 @@ test('discovery restarts have a series per reason at 0 before the first restart,
   metrics.discoveryRestarts.inc({ reason: 'resync' });
   assert.match(await metrics.registry.metrics(), /^geecache_discovery_restarts_total\{reason="resync"\} 1$/m);
 });
+
+test('peer-port refusals have a series per known request and reason at 0 before the first refusal', async () => {
+  const metrics = metricsFor();
+  const samples = (await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith('geecache_peer_requests_refused_total{'));
+  assert.equal(samples.length, 8);
+  for (const request of ['peek', 'handoff', 'invalidation', 'set']) {
+    assert.ok(samples.includes(`geecache_peer_requests_refused_total{request="${request}",reason="token"} 0`), request);
+  }
+  assert.ok(samples.includes('geecache_peer_requests_refused_total{request="handoff",reason="not-leaving"} 0'));
+  metrics.peerRefused.inc({ request: 'set', reason: 'token' });
+  assert.match(await metrics.registry.metrics(), /^geecache_peer_requests_refused_total\{request="set",reason="token"\} 1$/m);
+});

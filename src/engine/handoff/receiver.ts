@@ -17,7 +17,8 @@ export interface HandoffMembership {
  * Why a handoff refused: no sender named, sent from another address than the sender's, the
  * sender still a member here (it may retry once this pod saw it leave), or no peer that left.
  */
-export type SenderRefusal = 'no-sender' | 'wrong-address' | 'not-leaving' | 'not-a-peer';
+export const SENDER_REFUSALS = ['no-sender', 'wrong-address', 'not-leaving', 'not-a-peer'] as const;
+export type SenderRefusal = (typeof SENDER_REFUSALS)[number];
 
 /**
  * Why a handoff that names `sender` as its peer URL, arriving from `remoteAddress`, is refused, or
