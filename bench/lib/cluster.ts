@@ -39,6 +39,8 @@ export interface ClusterOptions {
   readyTimeoutMs?: number;
   /** More environment for every pod (settings the case is about). */
   env?: Record<string, string>;
+  /** The program each pod runs. Default: the server (dist/src/main.js). */
+  script?: string;
 }
 
 export interface Cluster extends KeyOwnership {
@@ -70,7 +72,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       ...options.env,
     };
     // The pods' own flags first (as the Dockerfile's CMD gives them), then the bench's, which may override them.
-    const child = spawnChild(name, serverNode(), [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), MAIN_JS], { cpus: options.cpus, env, wrap: options.wrap?.(name) });
+    const child = spawnChild(name, serverNode(), [...NODE_FLAGS, ...(options.nodeArgs?.(i) ?? []), options.script ?? MAIN_JS], { cpus: options.cpus, env, wrap: options.wrap?.(name) });
     pods.push({
       name,
       self: selves[i]!,
