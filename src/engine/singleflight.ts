@@ -1,4 +1,5 @@
 // singleflight.ts gives concurrent calls for one key a single in-flight execution and its result.
+import { untilAborted } from './until-aborted.js';
 
 /** One execution in flight, as its function sees it. */
 export interface Flight {
@@ -69,23 +70,7 @@ export class SingleFlight<T> {
       return entry.promise;
     }
     entry.waiters++;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
-        this.leave(key, entry);
-        reject(signal.reason as Error);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      entry.promise.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (err: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err as Error);
-        },
-      );
-    });
+    return untilAborted(entry.promise, signal, () => this.leave(key, entry));
   }
 
   private leave(key: string, entry: Entry<T>): void {

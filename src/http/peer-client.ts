@@ -3,6 +3,7 @@
 // invalidations, peeks and handoffs go on their own (admin-requests).
 import { Pool, type buildConnector } from 'undici';
 import type { CircuitBreakerOptions, CircuitState } from '../engine/circuit-breaker.js';
+import { untilAborted } from '../engine/until-aborted.js';
 import type { ClosablePeerGetter, HandedValue, PeerTraffic, PeerValue } from '../engine/peers.js';
 import { DEFAULT_BASE_PATH, HEARTBEAT_HEADER } from '../protocol/get.js';
 import { AdminRequests } from './peer-client/admin-requests.js';
@@ -154,26 +155,4 @@ export class HttpPeerClient implements ClosablePeerGetter {
   destroy(): Promise<void> {
     return this.link.connections.destroy();
   }
-}
-
-/** `answer`, or the signal's reason if it aborts first. */
-function untilAborted<T>(answer: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    answer.catch(() => undefined);
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    answer.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err as Error);
-      },
-    );
-  });
 }

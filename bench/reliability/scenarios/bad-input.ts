@@ -1,4 +1,5 @@
 // bad-input.ts: 1,000 requests of garbage (over-long keys, broken escapes, repeated parameters, oversized headers, odd Unicode keys) must each get their 4xx or their value: no 5xx, no crash.
+import { keyProblem } from '../../../src/engine/key.js';
 import { apiPath, closedLoop, expectStatus, expectValue, latency, Rotation, summarize, type Call } from '../clients.js';
 import { startFaultyOrigin } from '../origin.js';
 import { startRing } from '../pods.js';
@@ -68,6 +69,8 @@ function garbage(kind: Kind, group: string): Call & { want: number } {
     }
     case 'unicode': {
       const key = Math.random() < 0.15 ? pick(TRICKY_KEYS) : unicodeKey();
+      // A key with a control character is refused wherever it enters (src/engine/key.ts); every other key is a value.
+      if (keyProblem(key) !== undefined) return { tag, want: 400, key, path: apiPath(key), check: expectStatus(400) };
       return { tag, want: 200, key, path: apiPath(key), check: expectValue(key) };
     }
   }
@@ -76,7 +79,7 @@ function garbage(kind: Kind, group: string): Call & { want: number } {
 export const badInput: Scenario = {
   id: 'bad-input',
   title: '8. bad input',
-  injected: `${fmt(REQUESTS)} requests of garbage from ${CLIENTS} clients over 3 pods: keys over ${MAX_KEY_BYTES} bytes, malformed percent-encoding, repeated parameters, headers over 16 KiB, random Unicode keys (a fifth each)`,
+  injected: `${fmt(REQUESTS)} requests of garbage from ${CLIENTS} clients over 3 pods: keys over ${MAX_KEY_BYTES} bytes, malformed percent-encoding, repeated parameters, headers over 16 KiB, random Unicode keys, those with a control character refused (a fifth each)`,
   async run() {
     const origin = await startFaultyOrigin();
     const ring = await startRing({ name: 'garbage', pods: 3, groups: `rel:64MiB:${origin.url}` });
