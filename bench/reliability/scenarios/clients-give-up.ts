@@ -16,7 +16,7 @@ const HEALTH_EVERY_MS = 100;
 
 export const clientsGiveUp: Scenario = {
   id: 'clients-give-up',
-  title: '10. clients give up on a slow origin',
+  title: '11. clients give up on a slow origin',
   injected: `origin answers after ${SOURCE_MS / 1000} s; ${CLIENTS} clients ask 1 pod for a new key each time and hang up after ${GIVE_UP_MS / 1000} s, for ${DURATION_MS / 1000} s; then ${AFTER_MS / 1000} s with no clients`,
   async run(log) {
     const origin = await startFaultyOrigin({ latencyMs: SOURCE_MS });

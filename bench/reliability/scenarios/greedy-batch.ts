@@ -14,7 +14,7 @@ const GROWTH_LIMIT_MIB = 64;
 
 export const greedyBatch: Scenario = {
   id: 'greedy-batch',
-  title: '11. greedy batch',
+  title: '12. greedy batch',
   injected: `one batch request (${fmt((4 + 3) * REPEATS / 1024, 1)} KiB) to an owner's peer port naming one cached ${VALUE_BYTES / MIB} MiB key ${REPEATS} times, read as fast as the client can`,
   async run(log) {
     const origin = await startFaultyOrigin({ valueBytes: VALUE_BYTES });
