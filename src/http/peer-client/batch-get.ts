@@ -77,7 +77,8 @@ export function getBatch(peer: PeerLink, group: string, waiting: Waiting[], fall
         for (const one of waiting) fallback.one(group, one.key).then(one.resolve, one.reject);
         return;
       }
-      failWith(new PeerUnavailableError(peer.url, `peer ${peer.url} ended a batch without answering every key`));
+      // Normally every key was answered: build the error (and its stack) only for keys left waiting.
+      if (waiting.some((one) => !one.settled)) failWith(new PeerUnavailableError(peer.url, `peer ${peer.url} ended a batch without answering every key`));
     },
     onResponseError: (_controller, err) => exchanges.ended(self, err),
   });
