@@ -7,8 +7,10 @@ import type { Discovery } from './discovery/discovery.js';
 import { WorkerDiscovery } from './discovery/kubernetes/worker-discovery.js';
 import { StaticDiscovery } from './discovery/static.js';
 import type { Getter, GroupObserver } from './engine/group.js';
+import type { InvalidationReport } from './engine/invalidation.js';
 import { GroupRegistry } from './engine/group-registry.js';
 import { PeerRing } from './engine/peer-ring.js';
+import { isWildcardAddress } from './engine/peer-url.js';
 import type { PeerTraffic } from './engine/peers.js';
 import { createApiHandler } from './http/api-handler.js';
 import { createHttpApp } from './http/app.js';
@@ -117,7 +119,7 @@ export class CacheNode {
           peekTimeoutMs: config.handoffPeekTimeoutMs,
           self: config.self,
           peerToken: config.peerToken,
-          localAddress: config.bind === '0.0.0.0' || config.bind === '::' ? undefined : config.bind,
+          localAddress: isWildcardAddress(config.bind) ? undefined : config.bind,
           connect,
         }),
       onChange: (peers) => logger.info({ peers, count: peers.length }, 'peer membership changed'),
@@ -143,6 +145,11 @@ export class CacheNode {
     this.discovery = options.discovery ?? this.makeDiscovery();
 
     const admin = adminCheck(config.adminToken);
+    // A set tells the other peers to drop their copies as an invalidation does: both count whom they reached.
+    const countPeersTold = (report: Pick<InvalidationReport, 'reached' | 'unreached'>) => {
+      metrics.invalidationPeers.inc({ result: 'reached' }, report.reached);
+      metrics.invalidationPeers.inc({ result: 'unreached' }, report.unreached.length);
+    };
     const invalidate = createInvalidateHandler({
       groups: this.groups,
       ring: this.ring,
@@ -150,8 +157,7 @@ export class CacheNode {
       logger,
       onInvalidated: (group, key, report) => {
         metrics.invalidations.inc({ group, scope: key === undefined ? 'group' : 'key', from: 'client' });
-        metrics.invalidationPeers.inc({ result: 'reached' }, report.reached);
-        metrics.invalidationPeers.inc({ result: 'unreached' }, report.unreached.length);
+        countPeersTold(report);
       },
     });
     const set = createSetHandler({
@@ -161,11 +167,10 @@ export class CacheNode {
       logger,
       onSet: (group, report) => {
         metrics.sets.inc({ group, from: 'client' });
-        metrics.invalidationPeers.inc({ result: 'reached' }, report.reached);
-        metrics.invalidationPeers.inc({ result: 'unreached' }, report.unreached.length);
+        countPeersTold(report);
       },
     });
-    const mget = createMgetHandler({ groups: this.groups, metrics, logger });
+    const mget = createMgetHandler({ groups: this.groups, metrics, logger, stallTimeoutMs: config.stallTimeoutMs });
     const api = createApiHandler({ groups: this.groups, metrics, logger, ring: this.ring });
     const httpApp = createHttpApp({ metrics, ring: this.ring, logger, notReadyReason: () => this.notReadyReason(), debugRing: config.debugRing === 'http' });
     const peerHandler = createPeerHandler({

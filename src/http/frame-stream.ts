@@ -4,8 +4,13 @@ import type { ServerResponse } from 'node:http';
 import { BATCH_ANSWER_FULL_STATUS, encodeFrame, encodeFrameHeader, encodeValueFrameHeader, HEARTBEAT_FRAME, type ValueMeta } from '../protocol/batch.js';
 
 export interface FrameStreamOptions {
-  /** Value bytes the answer may carry; past them a key is answered BATCH_ANSWER_FULL_STATUS. */
+  /** Value bytes the answer may carry; past them a key is answered with `full`. */
   maxValueBytes: number;
+  /**
+   * The frame of a key past the budget. Default: a peer's batch answer's, BATCH_ANSWER_FULL_STATUS
+   * (the asking pod loads the key itself).
+   */
+  full?: { status: number; message: string };
   /** How long the client may leave written bytes unread before the response is destroyed. */
   stallTimeoutMs: number;
 }
@@ -24,7 +29,7 @@ export class FrameStream {
   private stallTimer: NodeJS.Timeout | undefined;
   private ending = false;
   private started = false;
-  /** Keys answered BATCH_ANSWER_FULL_STATUS because the budget was spent. */
+  /** Keys answered with the `full` frame because the budget was spent. */
   cut = 0;
   /** The client stopped reading for stallTimeoutMs and the response was destroyed. */
   stalled = false;
@@ -56,16 +61,21 @@ export class FrameStream {
     return true;
   }
 
-  /** The value's frame, or a BATCH_ANSWER_FULL_STATUS frame once the budget is spent. */
-  value(index: number, bytes: Buffer, meta: ValueMeta | undefined): void {
-    if (!this.fits(bytes.byteLength)) return this.full(index);
+  /** The value's frame, or the `full` frame once the budget is spent; returns whether the value went. */
+  value(index: number, bytes: Buffer, meta: ValueMeta | undefined): boolean {
+    if (!this.fits(bytes.byteLength)) {
+      this.full(index);
+      return false;
+    }
     this.send(meta ? encodeValueFrameHeader(index, bytes.byteLength, meta) : encodeFrameHeader(index, 200, bytes.byteLength), bytes);
+    return true;
   }
 
   /** The frame of a key past the budget: the client asks for it elsewhere. */
   full(index: number): void {
     this.cut++;
-    this.error(index, BATCH_ANSWER_FULL_STATUS, `batch answer past ${this.options.maxValueBytes} value bytes: ask for this key alone`);
+    const full = this.options.full ?? { status: BATCH_ANSWER_FULL_STATUS, message: `batch answer past ${this.options.maxValueBytes} value bytes: ask for this key alone` };
+    this.error(index, full.status, full.message);
   }
 
   error(index: number, status: number, message: string): void {

@@ -7,9 +7,10 @@ import type { GroupRegistry } from '../engine/group-registry.js';
 import { GeecacheError, httpStatusOf, UnknownGroupError } from '../errors.js';
 import type { CacheMetrics } from '../ops/metrics.js';
 import { MAX_KEY_BYTES } from '../engine/key.js';
-import { BATCH_CONTENT_TYPE, decodeKeys, encodeFrame } from '../protocol/batch.js';
+import { BATCH_CONTENT_TYPE, decodeKeys } from '../protocol/batch.js';
 import { MAX_MGET_ANSWER_BYTES, MAX_MGET_KEYS } from '../protocol/mget.js';
 import { cachedOrLoad } from './cached-or-load.js';
+import { FrameStream } from './frame-stream.js';
 import { parseUrlQuery } from './query.js';
 import { readBody } from './read-body.js';
 import { sendError, sendText } from './responses.js';
@@ -25,6 +26,8 @@ export interface MgetHandlerOptions {
   maxKeys?: number;
   /** Most value bytes in one answer. Default MAX_MGET_ANSWER_BYTES. */
   maxAnswerBytes?: number;
+  /** How long the client may leave the answer unread before it is dropped (GEECACHE_STALL_TIMEOUT_MS). Default 30 s. */
+  stallTimeoutMs?: number;
 }
 
 const USAGE = 'POST /api/mget[?group=<group>] with one key a line (text/plain), or keys as application/x-geecache-batch';
@@ -49,6 +52,7 @@ export function createMgetHandler(options: MgetHandlerOptions): RequestListener 
   const { groups, metrics, logger } = options;
   const maxKeys = options.maxKeys ?? MAX_MGET_KEYS;
   const maxAnswerBytes = options.maxAnswerBytes ?? MAX_MGET_ANSWER_BYTES;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   const reject = (res: ServerResponse, started: number, group: string, status: number, message: string) => {
     sendText(res, status, message);
     metrics.apiDuration.observe({ group, code: status }, (performance.now() - started) / 1000);
@@ -65,56 +69,48 @@ export function createMgetHandler(options: MgetHandlerOptions): RequestListener 
       if (!parsed.ok) return reject(res, started, group.name, parsed.status, parsed.message);
       const { keys } = parsed;
       metrics.mgets.inc({ group: group.name });
-      let answerBytes = 0;
-      const frameOf = (index: number, view: ByteView): Buffer => {
-        if (answerBytes + view.byteLength > maxAnswerBytes) return failure(index, 413, `the answer would pass ${maxAnswerBytes} bytes of values: ask for this key again`);
-        answerBytes += view.byteLength;
-        metrics.mgetKeys.inc({ group: group.name, code: 200 });
-        return encodeFrame(index, 200, ByteView.bytesForWrite(view));
+      // One frame per key as it is ready, as a peer's batch is answered: values uncopied, written only as fast as the client reads.
+      const stream = new FrameStream(res, {
+        maxValueBytes: maxAnswerBytes,
+        stallTimeoutMs,
+        full: { status: 413, message: `the answer would pass ${maxAnswerBytes} bytes of values: ask for this key again` },
+      });
+      const answered = (index: number, view: ByteView): void => {
+        const sent = stream.value(index, ByteView.bytesForWrite(view), undefined);
+        metrics.mgetKeys.inc({ group: group.name, code: sent ? 200 : 413 });
       };
-      const failure = (index: number, status: number, message: string): Buffer => {
-        metrics.mgetKeys.inc({ group: group.name, code: status });
-        return encodeFrame(index, status, Buffer.from(message, 'utf8'));
-      };
-      const failed = (index: number, err: unknown): Buffer => {
+      const failed = (index: number, err: unknown): void => {
         if (!(err instanceof GeecacheError)) logger.error({ err, group: group.name, key: keys[index] }, 'unexpected error answering /api/mget');
         const { status, message } = httpStatusOf(err);
-        return failure(index, status, message);
+        metrics.mgetKeys.inc({ group: group.name, code: status });
+        stream.error(index, status, message);
       };
       // Every miss is asked for before any answer is awaited: the peer client batches keys asked in one turn.
-      const ready: Buffer[] = [];
-      const loads: Array<Promise<Buffer>> = [];
+      const loads: Array<Promise<void>> = [];
       keys.forEach((key, index) => {
         let answer: ByteView | Promise<ByteView>;
         try {
           answer = cachedOrLoad(group, key, res);
         } catch (err) {
-          ready.push(failed(index, err));
+          failed(index, err);
           return;
         }
-        if (answer instanceof ByteView) ready.push(frameOf(index, answer));
-        else loads.push(answer.then((view) => frameOf(index, view), (err: unknown) => failed(index, err)));
+        if (answer instanceof ByteView) answered(index, answer);
+        else loads.push(answer.then((view) => answered(index, view), (err: unknown) => failed(index, err)));
       });
-      const first = Buffer.concat(ready);
       const done = () => metrics.apiDuration.observe({ group: group.name, code: 200 }, (performance.now() - started) / 1000);
+      const headers = ['content-type', BATCH_CONTENT_TYPE];
       if (loads.length === 0) {
-        res.writeHead(200, ['content-type', BATCH_CONTENT_TYPE, 'content-length', String(first.byteLength)]).end(first);
+        // Everything was cached: one body with its length.
+        stream.start(headers, true);
+        stream.end();
         return done();
       }
-      res.writeHead(200, ['content-type', BATCH_CONTENT_TYPE]);
-      if (first.byteLength > 0) res.write(first);
-      else res.flushHeaders();
-      let waiting = loads.length;
-      for (const load of loads) {
-        void load.then((frame) => {
-          if (res.destroyed) return;
-          res.write(frame);
-          if (--waiting === 0) {
-            res.end();
-            done();
-          }
-        });
-      }
+      stream.start(headers, false);
+      void Promise.all(loads).then(() => {
+        stream.end();
+        done();
+      });
     });
   };
 }
