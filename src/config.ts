@@ -1,7 +1,7 @@
 // config.ts turns environment variables and command-line flags into one validated Config.
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { peerUrl, peerUrlProblem, schemeOf, trimPeerUrl } from './engine/peer-url.js';
+import { isWildcardAddress, peerUrl, peerUrlProblem, schemeOf, trimPeerUrl } from './engine/peer-url.js';
 import { basePathProblem, DEFAULT_BASE_PATH } from './protocol/get.js';
 
 export type SourceConfig = { kind: 'demo' } | { kind: 'http'; origin: string };
@@ -512,7 +512,7 @@ export function loadConfig(env: Record<string, string | undefined>, argv: readon
     values.self = peerUrl(podIp, values.port, scheme);
   }
   if (values.self === '') {
-    const host = values.bind === '0.0.0.0' || values.bind === '::' ? '127.0.0.1' : values.bind;
+    const host = isWildcardAddress(values.bind) ? '127.0.0.1' : values.bind;
     values.self = peerUrl(host, values.port, scheme);
   }
   checkPeerUrl(values.self, SETTINGS.self.env);

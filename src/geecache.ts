@@ -9,7 +9,7 @@ import type { ByteView } from './engine/byteview.js';
 import type { Getter, Group, GroupStats, SetOptions } from './engine/group.js';
 import { invalidateEverywhere, type InvalidationReport } from './engine/invalidation.js';
 import type { PeerRing } from './engine/peer-ring.js';
-import { peerUrl, peerUrlProblem } from './engine/peer-url.js';
+import { isWildcardAddress, peerUrl, peerUrlProblem } from './engine/peer-url.js';
 import { setEverywhere, type SetReport } from './engine/set-everywhere.js';
 import type { PeerTraffic } from './engine/peers.js';
 import { UnknownGroupError } from './errors.js';
@@ -110,7 +110,7 @@ function configOf(options: GeecacheOptions): { config: Config; getters: Map<stri
   }
   const port = options.peerPort ?? defaults.port;
   const bind = options.bind ?? '127.0.0.1';
-  const self = options.self ?? peerUrl(bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind, port);
+  const self = options.self ?? peerUrl(isWildcardAddress(bind) ? '127.0.0.1' : bind, port);
   const selfProblem = peerUrlProblem(self);
   if (selfProblem !== undefined) throw new TypeError(`self: ${JSON.stringify(self)} ${selfProblem}`);
   const peers = options.peers ?? [self];
@@ -180,15 +180,15 @@ export class CacheGroup {
 
   /**
    * Stores `value` on the key's owner (the ttlMs asked for, capped by the group's) and drops every
-   * other peer's copy; a load of the key in flight cannot overwrite it. Needs adminToken when the
-   * owner is another node. Rejects when the owner did not store it.
+   * other peer's copy; a load of the key in flight cannot overwrite it. Needs peerToken (or, without
+   * one, adminToken) when the owner is another node. Rejects when the owner did not store it.
    */
   set(key: string, value: Uint8Array | string, options: SetOptions = {}): Promise<SetReport> {
     const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     return setEverywhere(this.#group, this.#ring, key, bytes, options);
   }
 
-  /** Drops `key` everywhere, owner first; the next get loads it afresh. Needs adminToken to reach other nodes. */
+  /** Drops `key` everywhere, owner first; the next get loads it afresh. Needs peerToken (or adminToken) to reach other nodes. */
   remove(key: string): Promise<InvalidationReport> {
     return invalidateEverywhere(this.#group, this.#ring, key);
   }

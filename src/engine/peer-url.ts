@@ -48,3 +48,8 @@ export function canonicalPeers(peers: Iterable<string>): string[] {
 export function samePeers(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((peer, i) => peer === b[i]);
 }
+
+/** Whether a listener bound to `bind` listens on every address (then it has no one address to be reached at, or to send from). */
+export function isWildcardAddress(bind: string): boolean {
+  return bind === '0.0.0.0' || bind === '::';
+}
