@@ -64,7 +64,9 @@ export function createSetHandler(options: SetHandlerOptions): RequestListener {
             return sendError(res, err);
           }
           logger.warn({ group: group.name, key, owner: err.peer, err: err.message }, 'set failed: the owner did not store the value');
-          sendText(res, 502, `the owner ${err.peer} did not store the value: ${err.message}`);
+          // Which pod, and what it said, go to the log above: a client learns no addresses (SECURITY.md).
+          // An owner that answered the PUT as a get (200) is a Go groupcache peer: that much the client may know.
+          sendText(res, 502, `the key's owner did not store the value${err.status === 200 ? ': it is not a geecache peer' : ''}`);
         },
       );
     });
