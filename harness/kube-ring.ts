@@ -10,6 +10,30 @@ import { freePortOnAll } from './ports.js';
 import { sleep } from './wait.js';
 
 const NAMESPACE = 'geecache-ring';
+
+export interface KubePodPlace {
+  host: string;
+  peerPort: number;
+  httpPort: number;
+  kubeconfig: string;
+  namespace: string;
+  service: string;
+}
+
+/** What a pod of a ring found through the fake API server is told, as the chart tells a pod: where it is and whom to watch. */
+export function kubePodEnv(place: KubePodPlace): Record<string, string> {
+  return {
+    GEECACHE_DISCOVERY: 'kubernetes',
+    GEECACHE_SERVICE: place.service,
+    POD_NAMESPACE: place.namespace,
+    POD_IP: place.host,
+    GEECACHE_BIND: place.host,
+    GEECACHE_PORT: String(place.peerPort),
+    GEECACHE_HTTP_PORT: String(place.httpPort),
+    KUBECONFIG: place.kubeconfig,
+    GEECACHE_DISCOVERY_DEBOUNCE_MS: '100',
+  };
+}
 const SERVICE = 'geecache-peers';
 
 export interface KubeRingOptions {
@@ -57,15 +81,7 @@ export class KubeRing {
       host,
       httpPort: this.httpPort,
       env: {
-        GEECACHE_DISCOVERY: 'kubernetes',
-        GEECACHE_SERVICE: SERVICE,
-        POD_NAMESPACE: NAMESPACE,
-        POD_IP: host,
-        GEECACHE_BIND: host,
-        GEECACHE_PORT: String(this.peerPort),
-        GEECACHE_HTTP_PORT: String(this.httpPort),
-        KUBECONFIG: this.kubeconfig,
-        GEECACHE_DISCOVERY_DEBOUNCE_MS: '100',
+        ...kubePodEnv({ host, peerPort: this.peerPort, httpPort: this.httpPort, kubeconfig: this.kubeconfig, namespace: NAMESPACE, service: SERVICE }),
         GEECACHE_DRAIN_TIMEOUT_MS: '2000',
         LOG_LEVEL: 'warn',
         ...this.options.env,

@@ -1,6 +1,7 @@
 // full-cache.ts measures hits on one hot key while the pod's cache holds over a million tiny entries, against the same pod empty.
 import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
+import { Agent } from 'node:http';
+import { mget } from '../../harness/mget.js';
 import { startCluster } from '../lib/cluster.js';
 import { runLoad, type LoadResult } from '../lib/load.js';
 import { scrape, sum } from '../lib/metrics.js';
@@ -22,23 +23,21 @@ const KEYS_PER_MGET = 1000;
  * its code getter and keeps it. A miss through /api, one request a key, takes minutes for a million.
  */
 async function fill(http: string, group: string, entries: number): Promise<void> {
-  const pool = new Pool(http, { connections: 4 });
-  const path = `/api/mget?group=${encodeURIComponent(group)}`;
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   let next = 0;
   const worker = async () => {
     while (next < entries) {
       const first = next;
       next = Math.min(entries, next + KEYS_PER_MGET);
       const keys = Array.from({ length: next - first }, (_, i) => `f-${String(first + i).padStart(10, '0')}`);
-      const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'text/plain' }, body: keys.join('\n') });
-      await res.body.arrayBuffer();
-      if (res.statusCode !== 200) throw new Error(`POST ${path}: HTTP ${res.statusCode}`);
+      const answer = await mget(http, keys, { group, agent, timeoutMs: 30_000 });
+      if (answer.status !== 200) throw new Error(`POST /api/mget: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
     }
   };
   try {
     await Promise.all([worker(), worker(), worker(), worker()]);
   } finally {
-    await pool.close();
+    agent.destroy();
   }
 }
 

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeKubeApiServer, endpointSlice, writeKubeConfigFile, type TestEndpoint } from '../../harness/fake-kube-apiserver.js';
 import { CacheProcess, metricValue } from '../../harness/cache-process.js';
+import { kubePodEnv } from '../../harness/kube-ring.js';
 import { freePortOnAll } from '../../harness/ports.js';
 import { sleep } from '../../harness/wait.js';
 
@@ -76,15 +77,7 @@ describe('Kubernetes discovery across three processes', { timeout: 55_000 }, () 
       host,
       httpPort,
       env: {
-        GEECACHE_DISCOVERY: 'kubernetes',
-        GEECACHE_SERVICE: SERVICE,
-        POD_NAMESPACE: NAMESPACE,
-        POD_IP: host,
-        GEECACHE_BIND: host,
-        GEECACHE_PORT: String(peerPort),
-        GEECACHE_HTTP_PORT: String(httpPort),
-        KUBECONFIG: kubeconfig,
-        GEECACHE_DISCOVERY_DEBOUNCE_MS: '100',
+        ...kubePodEnv({ host, peerPort, httpPort, kubeconfig, namespace: NAMESPACE, service: SERVICE }),
         GEECACHE_GROUPS: `scores:8MiB:${origin.url}`,
         GEECACHE_DRAIN_TIMEOUT_MS: '1000',
         LOG_LEVEL: 'warn',
