@@ -10,6 +10,7 @@ export type GeecacheErrorCode =
   | 'ERR_CLIENT_CLOSED'
   | 'ERR_PEER_ADMIN'
   | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_DEADLINE'
   | 'ERR_INVALID_KEY'
   | 'ERR_UNKNOWN_GROUP'
   | 'ERR_DUPLICATE_GROUP'
@@ -127,6 +128,15 @@ export class BodyTooLargeError extends GeecacheError {
   constructor(what: string, maxBytes: number) {
     super('ERR_BODY_TOO_LARGE', `${what} larger than ${maxBytes} bytes`);
     this.maxBytes = maxBytes;
+  }
+}
+
+/** A request not answered in full (status, headers and the whole body) within its deadline. */
+export class DeadlineError extends GeecacheError {
+  readonly deadlineMs: number;
+  constructor(deadlineMs: number) {
+    super('ERR_DEADLINE', `no whole answer within ${deadlineMs} ms`);
+    this.deadlineMs = deadlineMs;
   }
 }
 

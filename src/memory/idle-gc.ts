@@ -1,29 +1,40 @@
 // idle-gc.ts runs IdleGcPolicy on a timer and asks V8 for a full GC when it says so (see idle-gc-policy.ts for why).
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
-import { IdleGcPolicy } from './idle-gc-policy.js';
+import { IdleGcPolicy, type Collection } from './idle-gc-policy.js';
 import type { SegmentLedger } from './segment-ledger.js';
 
-/** Runs a full collection from a task rather than inside the caller; resolves when it is done. */
-export type CollectGarbage = () => Promise<void>;
+/** Runs a full collection of the kind asked from a task rather than inside the caller; resolves when it is done. */
+export type CollectGarbage = (kind: Collection) => Promise<void>;
 
 export interface IdleGcOptions {
   ledger: SegmentLedger;
   /** How to collect. Default: the `gc` function node exposes with --expose-gc; without it the timer does not run. */
   collect?: CollectGarbage;
-  /** How often the ledger is read. Default 1000 ms. */
+  /**
+   * How often the ledger is read. Default 500 ms: under a flood of misses requests promote about 10 MB a second
+   * into V8's old space, and at one tick a second (a collection at most every other tick) the old space grew by
+   * 20-60 MiB before one; the reliability run's memory rows peaked 20 MiB over their limit (docs/performance.md).
+   */
   intervalMs?: number;
   policy?: IdleGcPolicy;
   logger: Logger;
 }
 
-/** Two major GCs through the `gc` that `node --expose-gc` defines; undefined when node was started without the flag. */
+/** Collections through the `gc` that `node --expose-gc` defines; undefined when node was started without the flag. */
 export function exposedGc(): CollectGarbage | undefined {
   const gc = globalThis.gc;
   if (gc === undefined) return undefined;
-  // Two: after one, about 50 MiB of dead ArrayBuffers besides the value slabs of the time (the source's answers) were still
-  // counted in external memory and RSS; the second GC freed them (bench/cases/memory.ts, external 307 -> 258 MiB).
-  return async () => {
+  return async (kind) => {
+    if (kind === 'quiet') {
+      // V8's last-resort collection repeats major GCs until nothing more is freed, then releases the emptied heap pages
+      // and shrinks the young generation: the memory reducer's job, which is off (node-flags.ts). After a fill of 1 KB
+      // values, regular major GCs left RSS at 1.77x the budget over idle, this at 1.24x (docs/performance.md).
+      await gc({ type: 'major', execution: 'async', flavor: 'last-resort' });
+      return;
+    }
+    // Two: after one, about 50 MiB of dead ArrayBuffers besides the value slabs of the time (the source's answers) were still
+    // counted in external memory and RSS; the second GC freed them (bench/cases/memory.ts, external 307 -> 258 MiB).
     await gc({ type: 'major', execution: 'async' });
     await gc({ type: 'major', execution: 'async' });
   };
@@ -56,7 +67,7 @@ export class IdleGc {
   /** Starts the timer (unref'd: it never keeps the process alive). Idempotent; does nothing when not available. */
   start(): void {
     if (this.timer !== undefined || this.collect === undefined) return;
-    this.timer = setInterval(() => this.tick(), this.options.intervalMs ?? 1000).unref();
+    this.timer = setInterval(() => this.tick(), this.options.intervalMs ?? 500).unref();
   }
 
   close(): void {
@@ -67,15 +78,20 @@ export class IdleGc {
   private tick(): void {
     const stats = this.options.ledger.stats();
     // A collection still marking counts as a tick with nothing to decide.
-    if (this.running || !this.policy.tick({ ...stats, oldSpaceBytes: oldSpaceUsed() })) return;
+    if (this.running) return;
+    const kind = this.policy.tick({ ...stats, oldSpaceBytes: oldSpaceUsed() });
+    if (kind === undefined) return;
     this.running = true;
     this.collections++;
     const started = performance.now();
-    this.collect!().then(
+    this.collect!(kind).then(
       () => {
         this.running = false;
         const ms = Math.round(performance.now() - started);
-        this.options.logger.info({ droppedBytes: stats.droppedBytes, writtenBytes: stats.writtenBytes, ms }, 'full GC to free dropped store segments, the buffers values arrived in and old request garbage');
+        this.options.logger.info(
+          { kind, droppedBytes: stats.droppedBytes, writtenBytes: stats.writtenBytes, ms },
+          'full GC to free dropped store segments, the buffers values arrived in and old request garbage',
+        );
       },
       (err: unknown) => {
         this.running = false;

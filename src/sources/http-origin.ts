@@ -1,7 +1,7 @@
 // http-origin.ts loads values from an origin over HTTP: GET <origin>/<percent-encoded key>.
 import { Pool } from 'undici';
 import { ByteView } from '../engine/byteview.js';
-import { NotFoundError, SourceError } from '../errors.js';
+import { DeadlineError, NotFoundError, SourceError } from '../errors.js';
 import type { Getter } from '../engine/group.js';
 import { LoadLimiter } from '../engine/load-limiter.js';
 import { describeNetworkError, fetchBytes, type FetchedBytes } from '../http/fetch-bytes.js';
@@ -52,14 +52,13 @@ export function httpOriginSource(options: HttpOriginOptions): ClosableGetter {
     bodyTimeout: timeoutMs,
   });
   const lookup = async (key: string, signal: AbortSignal | undefined): Promise<FetchedBytes> => {
-    // undici's timeouts bound each phase; this bounds the whole lookup (a body trickling in forever).
-    const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      return await fetchBytes(connections, `${prefix}/${pathSegment(key)}`, maxValueBytes, signal ? AbortSignal.any([signal, deadline]) : deadline);
+      // undici's timeouts bound each phase; the deadline bounds the whole lookup (a body trickling in forever).
+      return await fetchBytes(connections, `${prefix}/${pathSegment(key)}`, maxValueBytes, { signal, deadlineMs: timeoutMs });
     } catch (err) {
       // Nobody waits any more (the flight's signal): its reason says so, and nobody reads it.
       if (signal?.aborted) throw err;
-      if (deadline.aborted) {
+      if (err instanceof DeadlineError) {
         throw new SourceError(`origin ${url.origin} timed out after ${timeoutMs} ms for ${JSON.stringify(key)} (the whole request)`, {
           cause: err,
           publicMessage: 'the origin did not answer',

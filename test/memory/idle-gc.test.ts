@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { ByteView } from '../../src/engine/byteview.js';
-import { IdleGc } from '../../src/memory/idle-gc.js';
-import { IdleGcPolicy } from '../../src/memory/idle-gc-policy.js';
+import { IdleGc, type CollectGarbage } from '../../src/memory/idle-gc.js';
+import { IdleGcPolicy, type Collection } from '../../src/memory/idle-gc-policy.js';
 import { CompactStore } from '../../src/engine/store/compact-store.js';
 import { SegmentLedger } from '../../src/memory/segment-ledger.js';
 import { fullGc } from '../support/gc.js';
@@ -23,16 +23,18 @@ function churned(): { ledger: SegmentLedger; store: CompactStore; evicted: Uint8
   return { ledger, store, evicted };
 }
 
-function collector(ledger: SegmentLedger, collect: () => Promise<void>): IdleGc {
+function collector(ledger: SegmentLedger, collect: CollectGarbage): IdleGc {
   return new IdleGc({ ledger, collect, intervalMs: 20, policy: new IdleGcPolicy({ thresholdBytes: 8 * 1024 }), logger: pino({ level: 'silent' }) });
 }
 
-test('once eviction stops, one real GC frees the dropped segments, and no more follow', async () => {
+test('once eviction stops, one real GC (the thorough kind) frees the dropped segments, and no more follow', async () => {
   const { ledger, store } = churned();
   const gc = fullGc();
   let calls = 0;
-  const idle = collector(ledger, async () => {
+  const kinds: Collection[] = [];
+  const idle = collector(ledger, async (kind) => {
     calls++;
+    kinds.push(kind);
     gc();
   });
   assert.ok(ledger.stats().droppedBytes >= 50 * 1024, `dropped ${ledger.stats().droppedBytes} bytes`);
@@ -44,6 +46,7 @@ test('once eviction stops, one real GC frees the dropped segments, and no more f
     await sleep(300);
     assert.equal(calls, 1, 'nothing left to free: no further collections');
     assert.equal(idle.collections, 1);
+    assert.deepEqual(kinds, ['quiet'], 'nothing was cached meanwhile: the collection that gives pages back');
     assert.equal(store.get('k999')?.toBytes()[0], 999 & 255, 'cached values are untouched');
   } finally {
     idle.close();

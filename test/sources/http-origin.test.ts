@@ -12,6 +12,13 @@ const origin = createServer((req, res) => {
   seen.push(req.url!);
   const key = decodeURIComponent(req.url!.split('/').pop()!);
   if (key === 'slow') return void setTimeout(() => res.end('late'), 1000);
+  if (key === 'trickle') {
+    // Each chunk comes well within undici's per-phase timeout; the whole body does not come within the deadline.
+    res.writeHead(200);
+    const timer = setInterval(() => res.write('.'), 40);
+    res.on('close', () => clearInterval(timer));
+    return;
+  }
   if (key === 'missing') return void res.writeHead(404).end('nope');
   if (key === 'broken') return void res.writeHead(500).end('database on fire');
   if (key.startsWith('cc:')) return void res.writeHead(200, { 'cache-control': key.slice(3) }).end(key);
@@ -39,6 +46,22 @@ test('404 is not-found; other statuses and timeouts are source errors with a mes
   await assert.rejects(source.getter('missing'), (e: unknown) => e instanceof NotFoundError && e.message === 'missing not exist');
   await assert.rejects(source.getter('broken'), (e: unknown) => e instanceof SourceError && /answered 500.*database on fire/.test(e.message));
   await assert.rejects(source.getter('slow'), (e: unknown) => e instanceof SourceError && /timed out after 150 ms/.test(e.message));
+});
+
+test('a body trickling in past the deadline is a source error that says the whole request timed out', async () => {
+  const source = httpOriginSource({ origin: base, timeoutMs: 150 });
+  after(() => source.destroy());
+  await assert.rejects(source.getter('trickle'), (e: unknown) => e instanceof SourceError && /timed out after 150 ms .*\(the whole request\)/.test(e.message));
+});
+
+test('a lookup leaves no timer behind once answered: its deadline is cleared, not left to run out', async () => {
+  const source = httpOriginSource({ origin: base, timeoutMs: 60_000 });
+  after(() => source.close());
+  await source.getter('warm'); // the connection and undici's own timers exist from here on
+  const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+  const before = timers();
+  for (let i = 0; i < 20; i++) await source.getter(`k${i}`);
+  assert.equal(timers(), before, 'one 60 s deadline per lookup would still be pending');
 });
 
 test('an origin that refuses connections is a source error', async () => {

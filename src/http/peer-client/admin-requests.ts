@@ -116,7 +116,7 @@ export class AdminRequests {
 
   private async send(request: BytesRequest, timeoutMs: number): Promise<FetchedBytes> {
     try {
-      return await fetchBytes(this.options.connections, request, this.options.maxResponseBytes, AbortSignal.timeout(timeoutMs));
+      return await fetchBytes(this.options.connections, request, this.options.maxResponseBytes, { deadlineMs: timeoutMs });
     } catch (err) {
       throw new PeerAdminError(this.options.url, describeNetworkError(err, timeoutMs), { cause: err });
     }
