@@ -1,4 +1,5 @@
 // cached-or-load.ts is the one way every protocol (GET /api, a peer's GET, a batch) asks a group for a key.
+import { setMaxListeners } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { ByteView } from '../engine/byteview.js';
 import { FROM_PEER, type Group } from '../engine/group.js';
@@ -31,6 +32,8 @@ export function clientGone(res: ServerResponse): AbortSignal {
   if (signal) return signal;
   const controller = new AbortController();
   signal = controller.signal;
+  // A multi-get's keys (up to its key limit) each wait on this one signal: not a leak, so no warning.
+  setMaxListeners(0, signal);
   signals.set(res, signal);
   if (res.destroyed) controller.abort(new ClientGoneError());
   else res.once('close', () => void (res.writableFinished || controller.abort(new ClientGoneError())));

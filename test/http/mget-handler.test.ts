@@ -56,6 +56,23 @@ test('keys one a line: each answered with its value or its own status', async ()
   assert.match(await metrics.registry.metrics(), /geecache_mget_keys_total\{group="g",code="200"\} 4/);
 });
 
+test('a multi-get of many missing keys loads them all and warns of nothing: its keys share the response signal by design', async () => {
+  const { api } = await mgetServer();
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  try {
+    const keys = Array.from({ length: 50 }, (_, i) => `many-${i}`);
+    const res = await api.post('/api/mget?group=g').send(keys.join('\n')).buffer(true).parse(binary).expect(200);
+    const frames = framesOf(res.body as Buffer);
+    assert.deepEqual(keys.map((_, i) => frames.get(i)?.text), keys.map((key) => `value of ${key}`));
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on a later tick
+    assert.deepEqual(warnings.map((warning) => warning.message), []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
 test('keys may come in the batch encoding, spaces and all; a key with a control character is refused alone, as a single get refuses it', async () => {
   const { api } = await mgetServer();
   const res = await api.post('/api/mget?group=g').set('content-type', BATCH_CONTENT_TYPE).send(encodeKeys(['a\nb', 'é', ' c '])).buffer(true).parse(binary).expect(200);
