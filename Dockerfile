@@ -37,4 +37,4 @@ USER node
 EXPOSE 8001 9999
 # Exec form: node is PID 1 and receives SIGTERM itself (it drains, then exits 0).
 # No HEALTHCHECK: Kubernetes probes /healthz and /readyz instead.
-CMD ["node", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=16", "--max-semi-space-size=16", "dist/src/main.js"]
+CMD ["node", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=16", "--max-semi-space-size=16", "--no-allocation-site-pretenuring", "dist/src/main.js"]

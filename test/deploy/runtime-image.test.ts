@@ -80,7 +80,7 @@ const expectedRuntime = [
   'COPY --from=build /app/dist/src ./dist/src',
   'USER node',
   'EXPOSE 8001 9999',
-  'CMD ["node", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=16", "--max-semi-space-size=16", "dist/src/main.js"]',
+  'CMD ["node", "--no-memory-reducer", "--expose-gc", "--min-semi-space-size=16", "--max-semi-space-size=16", "--no-allocation-site-pretenuring", "dist/src/main.js"]',
 ];
 
 /** The image's Node version, from `ARG NODE_IMAGE=node:<version>-<variant>`. */
