@@ -8,6 +8,8 @@ export interface SegmentReading {
   droppedBytes: number;
   /** Bytes written into segments so far (SegmentLedger.stats().writtenBytes); default 0. With `segments` unchanged between two ticks, no value was cached meanwhile. */
   writtenBytes?: number;
+  /** Bytes of store columns and index slots outgrown so far (SegmentLedger.stats().outgrownBytes); default 0. */
+  outgrownBytes?: number;
   /** Bytes used in V8's old space now; default 0. */
   oldSpaceBytes?: number;
 }
@@ -25,7 +27,9 @@ export interface IdleGcPolicyOptions {
 /**
  * The garbage is estimated as the dropped segments plus the bytes written into segments since the
  * last collection: a cached value arrived in a buffer (a source's answer, a handoff) that is garbage
- * once copied in, and values larger than a few KiB outlive V8's young generation; and the growth of
+ * once copied in, and values larger than a few KiB outlive V8's young generation; the columns and
+ * index slots a growing store replaced (external memory of up to twice the final columns, which
+ * V8's young generation never sees); and the growth of
  * V8's old space since the last collection, where the garbage of requests that outlived two
  * scavenges waits (the store keeps no object there, so that growth is mostly garbage). V8 runs a full GC
  * only after about 64 MiB of new external memory, so under eviction up to that much garbage sits in
@@ -33,8 +37,8 @@ export interface IdleGcPolicyOptions {
  * eviction stops nothing triggers the next full GC, and the garbage stays for good (V8's memory
  * reducer is off: node-flags.ts). So: collect once when a tick finds no value cached since the last
  * one (no new segment and no byte written: 8-byte values fill a 1 MiB segment in seconds, and the
- * requests that cache them leave old-space garbage meanwhile) and at least `thresholdBytes` wait. Segments the GC could not free (a slow client still
- * reading a value) raise the floor the threshold counts from, so they never cause a GC per tick.
+ * requests that cache them leave old-space garbage meanwhile) and at least `thresholdBytes` wait.
+ * Segments the GC could not free (a slow client still reading a value) raise the floor the threshold counts from, so they never cause a GC per tick.
  * The estimate may count garbage V8 already freed: that costs at most one needless GC per quiet spell,
  * since a quiet collection waits for a value to be cached first (hits alone never cause one).
  */
@@ -45,8 +49,9 @@ export class IdleGcPolicy {
   private lastWritten = -1;
   /** Dropped bytes that survived the last collection: the next one waits for threshold more than this. */
   private floor = 0;
-  /** writtenBytes at the last collection. */
+  /** writtenBytes and outgrownBytes at the last collection. */
   private writtenAtCollection = 0;
+  private outgrownAtCollection = 0;
   /** Old space used after the last collection (or at the first tick). */
   private oldSpaceAfterCollection = -1;
   private collected = false;
@@ -69,6 +74,7 @@ export class IdleGcPolicy {
   /** Called once per tick: which collection to run now, if any. */
   tick(reading: SegmentReading): Collection | undefined {
     const written = reading.writtenBytes ?? 0;
+    const outgrown = reading.outgrownBytes ?? 0;
     const oldSpace = reading.oldSpaceBytes ?? 0;
     if (this.oldSpaceAfterCollection === -1) this.oldSpaceAfterCollection = oldSpace;
     const quiet = reading.segments === this.lastSegments && written === this.lastWritten;
@@ -85,11 +91,13 @@ export class IdleGcPolicy {
     this.floor = Math.min(this.floor, reading.droppedBytes);
     // A live old space that shrank (V8 collected on its own) is the new base.
     this.oldSpaceAfterCollection = Math.min(this.oldSpaceAfterCollection, oldSpace);
-    const garbage = reading.droppedBytes - this.floor + (written - this.writtenAtCollection) + (oldSpace - this.oldSpaceAfterCollection);
+    const garbage =
+      reading.droppedBytes - this.floor + (written - this.writtenAtCollection) + (outgrown - this.outgrownAtCollection) + (oldSpace - this.oldSpaceAfterCollection);
     if (quiet ? !this.armed || garbage < this.thresholdBytes : garbage < this.busyThresholdBytes) return undefined;
     this.collected = true;
     this.armed = false;
     this.writtenAtCollection = written;
+    this.outgrownAtCollection = outgrown;
     return quiet ? 'quiet' : 'under-load';
   }
 }

@@ -18,6 +18,8 @@ export interface SegmentLedgerStats {
    * garbage once it is copied in: too large or too old to die young, it waits for a full GC too.
    */
   writtenBytes: number;
+  /** Bytes of store columns and index slots replaced by bigger ones so far: garbage nobody reads, freed by a full GC. */
+  outgrownBytes: number;
 }
 
 /**
@@ -31,6 +33,7 @@ export class SegmentLedger {
   private heldBytes = 0;
   private droppedBytes = 0;
   private writtenBytes = 0;
+  private outgrownBytes = 0;
   // A segment is freed only after its store dropped it, so it was counted dropped first.
   private readonly freed = new FinalizationRegistry<number>((bytes) => {
     this.segmentsFreed++;
@@ -55,7 +58,19 @@ export class SegmentLedger {
     this.writtenBytes += bytes;
   }
 
+  /** A store replaced columns or index slots of `bytes` by bigger ones as it grew. */
+  outgrown(bytes: number): void {
+    this.outgrownBytes += bytes;
+  }
+
   stats(): SegmentLedgerStats {
-    return { segments: this.segments, segmentsFreed: this.segmentsFreed, heldBytes: this.heldBytes, droppedBytes: this.droppedBytes, writtenBytes: this.writtenBytes };
+    return {
+      segments: this.segments,
+      segmentsFreed: this.segmentsFreed,
+      heldBytes: this.heldBytes,
+      droppedBytes: this.droppedBytes,
+      writtenBytes: this.writtenBytes,
+      outgrownBytes: this.outgrownBytes,
+    };
   }
 }

@@ -82,6 +82,15 @@ test('values cached into the same segment keep the policy busy; the quiet collec
   for (let i = 0; i < 3; i++) assert.equal(tick(800_000, 14 + i), undefined, 'no value cached since the collection: hits alone never collect');
 });
 
+test("columns and index slots a store outgrew count as garbage", () => {
+  const policy = new IdleGcPolicy({ thresholdBytes: 4 * MiB });
+  policy.tick({ segments: 1, droppedBytes: 0, writtenBytes: 100, outgrownBytes: 0 });
+  assert.equal(policy.tick({ segments: 1, droppedBytes: 0, writtenBytes: 200, outgrownBytes: 3 * MiB }), undefined, 'not quiet: a value was cached');
+  assert.equal(policy.tick({ segments: 1, droppedBytes: 0, writtenBytes: 200, outgrownBytes: 3 * MiB }), undefined, 'quiet, but 3 MiB is under the threshold');
+  policy.tick({ segments: 1, droppedBytes: 0, writtenBytes: 300, outgrownBytes: 4 * MiB });
+  assert.equal(policy.tick({ segments: 1, droppedBytes: 0, writtenBytes: 300, outgrownBytes: 4 * MiB }), 'quiet', '4 MiB outgrown');
+});
+
 test('under load, a collection once the busy threshold of garbage waits', () => {
   const policy = new IdleGcPolicy({ thresholdBytes: 4 * MiB, busyThresholdBytes: 16 * MiB });
   let segments = 0;

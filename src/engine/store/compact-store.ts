@@ -61,8 +61,8 @@ export interface CompactStoreFootprint {
  * evicted or moved, because segment bytes are never overwritten.
  */
 export class CompactStore {
-  private readonly table = new EntryTable();
-  private readonly index = new KeyIndex(() => this.table.hash);
+  private readonly table: EntryTable;
+  private readonly index: KeyIndex;
   private readonly key = new KeyBytes();
   private readonly segments: Segments;
   private readonly clock: () => number;
@@ -92,6 +92,10 @@ export class CompactStore {
     }
     this.clock = options.clock ?? Date.now;
     this.segments = new Segments(options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, options.ledger);
+    const ledger = options.ledger;
+    const outgrown = ledger ? (bytes: number) => ledger.outgrown(bytes) : undefined;
+    this.table = new EntryTable(undefined, outgrown);
+    this.index = new KeyIndex(() => this.table.hash, outgrown);
   }
 
   get(key: string): ByteView | undefined {

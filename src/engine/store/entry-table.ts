@@ -39,7 +39,11 @@ export class EntryTable {
   highWater = 0;
   private freeHead = NONE;
 
-  constructor(capacity = INITIAL_CAPACITY) {
+  /** @param onOutgrown told the bytes of the columns each growth replaces: garbage from then on. */
+  constructor(
+    capacity = INITIAL_CAPACITY,
+    private readonly onOutgrown?: (bytes: number) => void,
+  ) {
     this.hash = new Uint32Array(capacity);
     this.segment = new Uint32Array(capacity);
     this.offset = new Uint32Array(capacity);
@@ -117,6 +121,7 @@ export class EntryTable {
   }
 
   private grow(): void {
+    this.onOutgrown?.(this.capacity * EntryTable.BYTES_PER_ROW);
     const capacity = Math.ceil(this.capacity * GROWTH);
     this.hash = grown(this.hash, new Uint32Array(capacity));
     this.segment = grown(this.segment, new Uint32Array(capacity));

@@ -16,8 +16,14 @@ export class KeyIndex {
   private mask = INITIAL_SLOTS - 1;
   count = 0;
 
-  /** @param hashes the hash of each entry id, read when probing and when moving ids (a getter: the column is replaced as it grows). */
-  constructor(private readonly hashes: () => Uint32Array) {}
+  /**
+   * @param hashes the hash of each entry id, read when probing and when moving ids (a getter: the column is replaced as it grows).
+   * @param onOutgrown told the bytes of the slots each resize replaces: garbage from then on.
+   */
+  constructor(
+    private readonly hashes: () => Uint32Array,
+    private readonly onOutgrown?: (bytes: number) => void,
+  ) {}
 
   get byteSize(): number {
     return this.slots.byteLength;
@@ -79,6 +85,7 @@ export class KeyIndex {
 
   private resize(size: number): void {
     const old = this.slots;
+    this.onOutgrown?.(old.byteLength);
     const hashes = this.hashes();
     this.slots = new Int32Array(size).fill(EMPTY);
     this.mask = size - 1;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CompactStore, ENTRY_OVERHEAD_BYTES } from '../../../src/engine/store/compact-store.js';
+import { SegmentLedger } from '../../../src/memory/segment-ledger.js';
 
 const O = ENTRY_OVERHEAD_BYTES;
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
@@ -93,6 +94,21 @@ test('clear empties everything and the store works after', () => {
   assert.equal(store.get('a'), undefined);
   store.set('a', bytes(3, 5));
   assert.ok(store.get('a')?.equals(bytes(3, 5)));
+});
+
+test('the columns and index slots a growing store replaces are told to the ledger as garbage', () => {
+  const ledger = new SegmentLedger();
+  const store = new CompactStore(64 * 1024 * 1024, { ledger });
+  const before = store.footprint();
+  for (let i = 0; i < 10_000; i++) store.set(`k${i}`, new Uint8Array(8));
+  const after = store.footprint();
+  const { outgrownBytes } = ledger.stats();
+  // Growth by half each time: what was replaced adds up to about twice the final size, and at least the first size.
+  assert.ok(outgrownBytes >= before.tableBytes, `outgrown ${outgrownBytes} bytes`);
+  assert.ok(outgrownBytes < 3 * (after.tableBytes), `outgrown ${outgrownBytes} against ${after.tableBytes} held`);
+  const settled = ledger.stats().outgrownBytes;
+  for (let i = 0; i < 100; i++) store.get(`k${i}`);
+  assert.equal(ledger.stats().outgrownBytes, settled, 'hits replace nothing');
 });
 
 test('maxBytes must be a positive integer', () => {
