@@ -29,16 +29,16 @@ export interface IdleGcPolicyOptions {
  * last collection: a cached value arrived in a buffer (a source's answer, a handoff) that is garbage
  * once copied in, and values larger than a few KiB outlive V8's young generation; the columns and
  * index slots a growing store replaced (external memory of up to twice the final columns, which
- * V8's young generation never sees); and the growth of
- * V8's old space since the last collection, where the garbage of requests that outlived two
- * scavenges waits (the store keeps no object there, so that growth is mostly garbage). V8 runs a full GC
+ * V8's young generation never sees); and the growth of V8's old space since the last collection,
+ * where the garbage of requests that outlived two scavenges waits (the store keeps no object there, so that growth is mostly garbage). V8 runs a full GC
  * only after about 64 MiB of new external memory, so under eviction up to that much garbage sits in
  * RSS (1x a 64 MiB budget: docs/performance.md); `busyThresholdBytes` collects sooner. Once
  * eviction stops nothing triggers the next full GC, and the garbage stays for good (V8's memory
  * reducer is off: node-flags.ts). So: collect once when a tick finds no value cached since the last
  * one (no new segment and no byte written: 8-byte values fill a 1 MiB segment in seconds, and the
  * requests that cache them leave old-space garbage meanwhile) and at least `thresholdBytes` wait.
- * Segments the GC could not free (a slow client still reading a value) raise the floor the threshold counts from, so they never cause a GC per tick.
+ * Segments the GC could not free (a slow client still reading a value) raise the floor the
+ * threshold counts from, so they never cause a GC per tick.
  * The estimate may count garbage V8 already freed: that costs at most one needless GC per quiet spell,
  * since a quiet collection waits for a value to be cached first (hits alone never cause one).
  */
