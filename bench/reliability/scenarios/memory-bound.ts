@@ -69,17 +69,24 @@ function memoryScenario({ id, title, budgetMiB: BUDGET_MIB, valueBytes: VALUE_BY
       const limit = 1.5 * BUDGET_MIB * MiB + base;
       let peak = base;
       // Where the RSS is at each new peak (diagnostic): V8's heap and the memory outside it, from /metrics.
+      // One scrape at a time: while RSS climbs a new peak comes every 100 ms, and the scrapes would add to the load measured.
       let atPeak = '';
+      let scraping = false;
       const sampler = setInterval(() => {
         const rss = pod.rss() || 0;
         if (rss <= peak) return;
         peak = rss;
-        pod.samples().then(
-          (metrics) => {
-            atPeak = `V8 heap ${fmt(sum(metrics, 'nodejs_heap_size_used_bytes') / MiB)} MiB used of ${fmt(sum(metrics, 'nodejs_heap_size_total_bytes') / MiB)}, external ${fmt(sum(metrics, 'nodejs_external_memory_bytes') / MiB)} MiB`;
-          },
-          () => undefined,
-        );
+        if (scraping) return;
+        scraping = true;
+        pod
+          .samples()
+          .then(
+            (metrics) => {
+              atPeak = `V8 heap ${fmt(sum(metrics, 'nodejs_heap_size_used_bytes') / MiB)} MiB used of ${fmt(sum(metrics, 'nodejs_heap_size_total_bytes') / MiB)}, external ${fmt(sum(metrics, 'nodejs_external_memory_bytes') / MiB)} MiB`;
+            },
+            () => undefined,
+          )
+          .finally(() => (scraping = false));
       }, 100);
       let next = 0;
       const started = performance.now();
