@@ -28,6 +28,7 @@ import { createCacheServer, listen, ServerDrain, sleep, type RequestListener } f
 import { PeerTls } from './http/peer-tls.js';
 import { IdleGc } from './memory/idle-gc.js';
 import { IdleGcPolicy, thresholdsForBudget } from './memory/idle-gc-policy.js';
+import { pinTickObjectMaps } from './memory/tick-maps.js';
 import { createMetrics, type CacheMetrics, type OriginLoads } from './ops/metrics.js';
 import { demoSource } from './sources/demo.js';
 import { httpOriginSource } from './sources/http-origin.js';
@@ -262,6 +263,7 @@ export class CacheNode {
 
   private async doStart(): Promise<void> {
     const { config } = this;
+    await pinTickObjectMaps();
     if (this.listens) {
       await listen(this.peerServer, config.port, config.bind, 'peer');
       await listen(this.httpServer, config.httpPort, config.bind, 'http');
