@@ -246,7 +246,7 @@ export class Group {
     if (!options.fromPeer && this.peers.pickPeer(key) !== undefined) return false;
     this.counters.staleWhileRevalidate++;
     // Failures are counted by loadLocally and met by the next get.
-    this.loadFlight.do(key, (call) => this.loadLocally(key, undefined, call)).promise.catch(() => {});
+    this.loadFlight.do(key, (call) => this.loadLocally(key, call)).promise.catch(() => {});
     return true;
   }
 
@@ -332,13 +332,13 @@ export class Group {
       this.counters.loadsDeduped++;
       if (owner) {
         try {
-          const value = await this.getFromPeer(owner, key, call.signal, call);
+          const value = await this.getFromPeer(owner, key, call);
           this.counters.peerLoads++;
           return value;
         } catch (err) {
           // The owner answered for its source: its not-found or failure is the answer. Nobody waits
-          // any more (call.signal): no fallback load either.
-          if (!(err instanceof PeerUnavailableError) || call.signal.aborted) throw err;
+          // any more (call.abandoned): no fallback load either.
+          if (!(err instanceof PeerUnavailableError) || call.abandoned) throw err;
           this.counters.peerErrors++;
           this.observer.peerFallback?.(this.name, key, owner.url, err);
         }
@@ -346,18 +346,18 @@ export class Group {
       // Just after a membership change, the key's previous holder may still have it cached.
       const peek = owner ? undefined : this.handoff.askPreviousHolder(key);
       const handed = peek && (await peek);
-      if (!handed) return this.loadLocally(key, call.signal, call);
+      if (!handed) return this.loadLocally(key, call);
       if (!call.forgotten) this.populateCache(this.mainCache, key, handed);
       return handed;
     }, options.signal);
     return promise;
   }
 
-  private async getFromPeer(peer: PeerGetter, key: string, signal: AbortSignal | undefined, call: Flight): Promise<ByteView> {
+  private async getFromPeer(peer: PeerGetter, key: string, call: Flight): Promise<ByteView> {
     const started = this.now();
     let answer: PeerValue;
     try {
-      answer = await peer.get(this.name, key, signal);
+      answer = await peer.get(this.name, key, call);
     } catch (err) {
       this.observer.loaded?.(this.name, 'peer', (this.now() - started) / 1000, err);
       throw err instanceof GeecacheError ? err : new PeerUnavailableError(peer.url, String(err), { cause: err });
@@ -393,19 +393,19 @@ export class Group {
     return (this.peerRates ??= new RequestRates(now)).record(key, now);
   }
 
-  private async loadLocally(key: string, signal: AbortSignal | undefined, call: Flight): Promise<ByteView> {
+  private async loadLocally(key: string, call: Flight): Promise<ByteView> {
     // A fetch from the owner that failed during shutdown falls back here: no load for a client that is gone.
     if (this.stopped) throw shuttingDown();
     const started = this.now();
     let value: ByteView;
     try {
-      const loaded = await this.getter(key, signal);
+      const loaded = await this.getter(key, call.signal);
       value = loaded instanceof ByteView ? loaded : ByteView.copyOf(loaded);
       const expiresAt = this.freshness.expiryOf(value.expiresAt);
       if (expiresAt !== value.expiresAt) value = ByteView.expiringAt(value, expiresAt);
     } catch (err) {
       // Every caller left and the load was aborted for it: not the source's failure.
-      if (signal?.aborted) throw err;
+      if (call.abandoned) throw err;
       this.counters.localLoadErrors++;
       this.observer.loaded?.(this.name, 'local', (this.now() - started) / 1000, err);
       // Within stale-if-error the expired copy answers instead; not-found is an answer, not an error.

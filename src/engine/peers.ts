@@ -1,5 +1,6 @@
 // peers.ts defines how a group finds the owner of a key and asks it for the value.
 import type { CircuitState } from './circuit-breaker.js';
+import type { Flight } from './singleflight.js';
 
 /** What an owner answers for a key. */
 export interface PeerValue {
@@ -18,9 +19,11 @@ export interface PeerGetter {
   /**
    * Fetches `key` of `group` from the peer. Rejects with NotFoundError when the
    * owner's source lacks the key, SourceError when the owner's source failed,
-   * PeerUnavailableError when the peer could not be reached or answered oddly.
+   * PeerUnavailableError when the peer could not be reached or answered oddly. A client that can
+   * stop a fetch early watches `flight.signal` (aborted once nobody waits for the answer); reading
+   * it makes the signal, so a client that cannot stop one leaves it unread.
    */
-  get(group: string, key: string, signal?: AbortSignal): Promise<PeerValue>;
+  get(group: string, key: string, flight?: Pick<Flight, 'signal'>): Promise<PeerValue>;
   /**
    * Asks the peer for its cached copy of `key` only: it neither loads nor forwards. Resolves
    * undefined when it has none; rejects when it cannot answer in time. Absent for clients that

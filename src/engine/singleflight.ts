@@ -5,19 +5,13 @@ import { untilAborted } from './until-aborted.js';
 export interface Flight {
   /** Its result is no longer what later callers should see (forget()): it must not be cached. */
   readonly forgotten: boolean;
-  /** Aborted once every caller that joined with a signal has left and none joined without one. */
+  /** Every caller that joined with a signal has left and none joined without one: nobody waits for the result. */
+  readonly abandoned: boolean;
+  /**
+   * Aborted once the flight is abandoned. Made on first read: most flights end before any caller
+   * leaves, and an AbortController with its listeners costs a peer hop several percent of its rate.
+   */
   readonly signal: AbortSignal;
-}
-
-interface Entry<T> {
-  promise: Promise<T>;
-  flight: { forgotten: boolean; signal: AbortSignal };
-  controller: AbortController;
-  /** Callers still waiting that can leave (they passed a signal). */
-  waiters: number;
-  /** A caller without a signal joined: it never leaves, so the flight is never abandoned. */
-  pinned: boolean;
-  settled: boolean;
 }
 
 /** The reason a flight's signal gives when its last caller left. */
@@ -27,6 +21,40 @@ export class FlightAbandonedError extends Error {
     super(`every caller waiting for ${JSON.stringify(key)} left`);
     this.name = 'FlightAbandonedError';
   }
+}
+
+/** A flight's state, shared by its function and the callers. */
+class FlightState implements Flight {
+  forgotten = false;
+  abandoned = false;
+  private controller: AbortController | undefined;
+  private reason: Error | undefined;
+
+  constructor(private readonly key: string) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abandoned) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abandon(): void {
+    this.abandoned = true;
+    this.reason = new FlightAbandonedError(this.key);
+    this.controller?.abort(this.reason);
+  }
+}
+
+interface Entry<T> {
+  promise: Promise<T>;
+  flight: FlightState;
+  /** Callers still waiting that can leave (they passed a signal). */
+  waiters: number;
+  /** A caller without a signal joined: it never leaves, so the flight is never abandoned. */
+  pinned: boolean;
+  settled: boolean;
 }
 
 /**
@@ -47,9 +75,8 @@ export class SingleFlight<T> {
     if (signal?.aborted) return { promise: Promise.reject(signal.reason as Error), shared: false };
     const existing = this.inFlight.get(key);
     if (existing) return { promise: this.join(key, existing, signal), shared: true };
-    const controller = new AbortController();
-    const flight = { forgotten: false, signal: controller.signal };
-    const entry = { flight, controller, waiters: 0, pinned: false, settled: false } as Entry<T>;
+    const flight = new FlightState(key);
+    const entry = { flight, waiters: 0, pinned: false, settled: false } as Entry<T>;
     // Starting fn in a later microtask means even a synchronous throw settles the promise
     // after it is registered, so the cleanup below always finds and removes it.
     entry.promise = Promise.resolve()
@@ -78,7 +105,7 @@ export class SingleFlight<T> {
     // A later call starts afresh rather than joining work being torn down.
     if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
     this.abandonedCount++;
-    entry.controller.abort(new FlightAbandonedError(key));
+    entry.flight.abandon();
   }
 
   /**

@@ -24,18 +24,28 @@ export function cachedOrLoad(group: Group, key: string, res: ServerResponse, fro
   return group.getCached(key, fromPeer ? FROM_PEER : undefined) ?? group.load(key, { fromPeer, signal: clientGone(res) });
 }
 
-const signals = new WeakMap<ServerResponse, AbortSignal>();
+interface ResponseSignal {
+  signal: AbortSignal;
+  /** More than one key waits on it. */
+  shared: boolean;
+}
+
+const signals = new WeakMap<ServerResponse, ResponseSignal>();
 
 /** Aborted when `res` closes before it was finished; one per response (a batch's keys share it). Made on a miss only. */
 export function clientGone(res: ServerResponse): AbortSignal {
-  let signal = signals.get(res);
-  if (signal) return signal;
+  const made = signals.get(res);
+  if (made) {
+    // A multi-get's keys (up to its key limit) each wait on this one signal: not a leak, so no
+    // warning past ten listeners. Set only once a second key joins: it costs about as much as
+    // making the signal.
+    if (!made.shared) setMaxListeners(0, made.signal);
+    made.shared = true;
+    return made.signal;
+  }
   const controller = new AbortController();
-  signal = controller.signal;
-  // A multi-get's keys (up to its key limit) each wait on this one signal: not a leak, so no warning.
-  setMaxListeners(0, signal);
-  signals.set(res, signal);
+  signals.set(res, { signal: controller.signal, shared: false });
   if (res.destroyed) controller.abort(new ClientGoneError());
   else res.once('close', () => void (res.writableFinished || controller.abort(new ClientGoneError())));
-  return signal;
+  return controller.signal;
 }

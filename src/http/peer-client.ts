@@ -3,8 +3,8 @@
 // invalidations, peeks and handoffs go on their own (admin-requests).
 import { Pool, type buildConnector } from 'undici';
 import type { CircuitBreakerOptions, CircuitState } from '../engine/circuit-breaker.js';
-import { untilAborted } from '../engine/until-aborted.js';
 import type { ClosablePeerGetter, HandedValue, PeerTraffic, PeerValue } from '../engine/peers.js';
+import type { Flight } from '../engine/singleflight.js';
 import { DEFAULT_BASE_PATH, HEARTBEAT_HEADER } from '../protocol/get.js';
 import { AdminRequests } from './peer-client/admin-requests.js';
 import { getBatch } from './peer-client/batch-get.js';
@@ -115,12 +115,12 @@ export class HttpPeerClient implements ClosablePeerGetter {
     return this.link.exchanges.circuit;
   }
 
-  get(group: string, key: string, signal?: AbortSignal): Promise<PeerValue> {
-    if (!this.queue.batching) return getOne(this.link, group, key, signal);
-    // A batch is shared by other keys and cannot be aborted for one: a caller whose signal aborts
-    // stops waiting, and the owner stops loading once the whole batch's connection closes.
-    const answer = this.queue.enqueue(group, key);
-    return signal ? untilAborted(answer, signal) : answer;
+  get(group: string, key: string, flight?: Pick<Flight, 'signal'>): Promise<PeerValue> {
+    if (!this.queue.batching) return getOne(this.link, group, key, flight?.signal);
+    // A batch is shared by other keys and cannot be aborted for one, so the flight's signal goes
+    // unread: its callers have already stopped waiting when it aborts (singleflight.ts), and the
+    // answer, bounded by the peer timeout, only ends the flight.
+    return this.queue.enqueue(group, key);
   }
 
   /** DELETE of a key (or, without one, a group) on the peer alone; see AdminRequests.invalidate. */

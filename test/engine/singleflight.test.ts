@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SingleFlight } from '../../src/engine/singleflight.js';
+import { FlightAbandonedError, SingleFlight, type Flight } from '../../src/engine/singleflight.js';
 
 test('concurrent calls for one key share one execution and its result', async () => {
   const flight = new SingleFlight<number>();
@@ -127,6 +127,26 @@ test('when every caller left, the flight is aborted and the next call starts afr
   assert.equal(signals.length, 2);
   flight.forgetAll();
   void pinned.promise.catch(() => undefined);
+});
+
+test('a flight that reads its signal only after every caller left finds it aborted, and abandoned says so', async () => {
+  const flight = new SingleFlight<string>();
+  let call!: Flight;
+  let release!: (value: string) => void;
+  const caller = new AbortController();
+  const { promise } = flight.do('k', (started) => {
+    call = started;
+    return new Promise<string>((resolve) => (release = resolve));
+  }, caller.signal);
+  await Promise.resolve();
+  assert.equal(call.abandoned, false);
+  caller.abort(new Error('gone'));
+  await assert.rejects(promise, /gone/);
+  assert.equal(call.abandoned, true);
+  assert.equal(call.signal.aborted, true);
+  assert.ok(call.signal.reason instanceof FlightAbandonedError);
+  assert.equal(call.signal, call.signal, 'one signal per flight');
+  release('late');
 });
 
 test('a caller whose signal is already aborted is refused without starting anything', async () => {

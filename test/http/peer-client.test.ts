@@ -13,7 +13,7 @@ test('after close() a get fails at once as unavailable and a peek finds nothing,
   const closed = client.close();
   assert.equal(client.close(), closed, 'close is idempotent');
   for (const batch of [false, true]) {
-    const get = batch ? client.get('g', 'after') : client.get('g', 'after', AbortSignal.timeout(1000));
+    const get = batch ? client.get('g', 'after') : client.get('g', 'after', { signal: AbortSignal.timeout(1000) });
     await assert.rejects(get, (e: unknown) => e instanceof PeerUnavailableError && e.cause instanceof ClientClosedError);
   }
   assert.equal(await client.peek('g', 'after'), undefined);
