@@ -34,6 +34,12 @@ interface Shape {
   keys: number;
 }
 
+/** How far `rss` stands above the base, in budgets; or how far below it (a pod may settle under its warm-up peak). */
+function overBase(rss: number, base: number, budgetMiB: number): string {
+  if (rss < base) return `${fmt((base - rss) / MiB)} MiB below the base`;
+  return `${((rss - base) / (budgetMiB * MiB)).toFixed(2)}× budget + base`;
+}
+
 /** The scenario for one shape of values: `keys` distinct ones through the API. */
 function memoryScenario({ id, title, budgetMiB: BUDGET_MIB, valueBytes: VALUE_BYTES, keys: KEYS }: Shape): Scenario {
   return {
@@ -136,7 +142,7 @@ function memoryScenario({ id, title, budgetMiB: BUDGET_MIB, valueBytes: VALUE_BY
         ...rowOf(summary, latency(samples)),
         notes: [
           `RSS ${mib(cold)} cold, ${mib(base)} at most while serving ${fmt(warm.length)} misses of 8 B values and 2 s after (the base); limit 1.5 × ${BUDGET_MIB} MiB + base = ${mib(limit)}`,
-          `peak RSS during the fill ${mib(peak)} (sampled every 100 ms; VmHWM ${mib(hwm)}; then ${atPeak || 'no reading'}), ${SETTLE_MS / 1000} s after it ${mib(settled)} = ${((settled - base) / (BUDGET_MIB * MiB)).toFixed(2)}× budget + base (each second after the fill: ${settling.map((n) => fmt(n / MiB)).join(', ')} MiB)`,
+          `peak RSS during the fill ${mib(peak)} (sampled every 100 ms; VmHWM ${mib(hwm)}; then ${atPeak || 'no reading'}), ${SETTLE_MS / 1000} s after it ${mib(settled)} = ${overBase(settled, base, BUDGET_MIB)} (each second after the fill: ${settling.map((n) => fmt(n / MiB)).join(', ')} MiB)`,
           `then V8 heap ${mib(heapUsed)} used of ${mib(heapTotal)}, external ${mib(external)} (store segments ${mib(slabs)}, ${mib(emptySlabs)} of them dropped); after a forced full GC (diagnostic) RSS ${mib(afterGc)}, heap used ${mib(heapUsedAfterGc)}`,
           `cache ${mib(cacheBytes)}, ${fmt(evictions)} evictions; fill ${fillS.toFixed(1)} s (${fmt(samples.length / fillS)} req/s)`,
         ],
