@@ -10,7 +10,7 @@ let pinned: Promise<object> | undefined;
  * (idle-gc.ts's, run from a timer, or any other at the wrong moment) frees them, and the next entry builds
  * new ones. After three such GCs the inline caches in nextTick have seen too many maps and turn megamorphic
  * for good: from then on every nextTick defines its properties through V8's runtime, 5-8x slower. An /api
- * hit calls nextTick about six times (stream and socket bookkeeping), so a pod that had been through its
+ * hit calls nextTick about ten times (stream and socket bookkeeping), so a pod that had been through its
  * idle collections served hot-key hits at about 0.75x the rate of a fresh one. One entry held forever keeps
  * its maps alive, and inside a nextTick callback executionAsyncResource() is that entry.
  * Resolves to the entry held; calling again returns the same one.
