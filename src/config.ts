@@ -269,7 +269,7 @@ export const SETTINGS = {
     flag: 'idle-gc',
     default: 'on',
     meaning:
-      'ask V8 for a full GC once caching has left garbage (dropped store segments, the buffers values arrived in, old-space growth): past 1/16 of the budgets (1–16 MiB) once no value was cached for half a second, past 1/4 (at least 8 MiB) while values keep coming; needs `node --expose-gc`, which the image, `npm start` and the bench pass',
+      'ask V8 for a full GC once caching has left garbage (dropped store segments, the buffers values arrived in, old-space growth): past 1/16 of the budgets (1–16 MiB) once no value was cached for half a second (a collection that gives the freed pages back), past 1/4 (at least 8 MiB) while values keep coming; needs `node --expose-gc`, which the image, `npm start` and the bench pass',
     value: onOff(),
   }),
   handoff: setting({

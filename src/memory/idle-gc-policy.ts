@@ -14,7 +14,10 @@ export interface SegmentReading {
   oldSpaceBytes?: number;
 }
 
-/** Why a tick asks for a collection (for the log): caching stopped (`quiet`), or garbage piles up while values keep coming (`under-load`). */
+/**
+ * What a tick decided: `quiet`, a collection once caching stopped, thorough enough to give the
+ * freed pages back; `under-load`, a collection while values keep coming, to cap the garbage.
+ */
 export type Collection = 'quiet' | 'under-load';
 
 export interface IdleGcPolicyOptions {

@@ -1,11 +1,11 @@
 // idle-gc.ts runs IdleGcPolicy on a timer and asks V8 for a full GC when it says so (see idle-gc-policy.ts for why).
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
-import { IdleGcPolicy } from './idle-gc-policy.js';
+import { IdleGcPolicy, type Collection } from './idle-gc-policy.js';
 import type { SegmentLedger } from './segment-ledger.js';
 
-/** Runs a full collection from a task rather than inside the caller; resolves when it is done. */
-export type CollectGarbage = () => Promise<void>;
+/** Runs a full collection of the kind asked from a task rather than inside the caller; resolves when it is done. */
+export type CollectGarbage = (kind: Collection) => Promise<void>;
 
 export interface IdleGcOptions {
   ledger: SegmentLedger;
@@ -21,15 +21,21 @@ export interface IdleGcOptions {
   logger: Logger;
 }
 
-/** Two major GCs through the `gc` that `node --expose-gc` defines; undefined when node was started without the flag. */
+/** Collections through the `gc` that `node --expose-gc` defines; undefined when node was started without the flag. */
 export function exposedGc(): CollectGarbage | undefined {
   const gc = globalThis.gc;
   if (gc === undefined) return undefined;
-  // Two: after one, about 50 MiB of dead ArrayBuffers besides the value slabs of the time (the source's answers) were still
-  // counted in external memory and RSS; the second GC freed them (bench/cases/memory.ts, external 307 -> 258 MiB).
-  // Not V8's last-resort flavour, though it gives more pages back (the memory case 1.02x the budget against 1.25x): after
-  // one, /api hits ran at 0.74-0.76x of the baseline for the rest of the run, against 0.98-1.02x (docs/performance.md).
-  return async () => {
+  return async (kind) => {
+    if (kind === 'quiet') {
+      // V8's last-resort collection repeats major GCs until nothing more is freed, then gives the emptied heap pages
+      // back: the memory reducer's job, which is off (node-flags.ts). After a fill of 1 KB values, RSS 10 s later was
+      // 1.00x and 1.04x the budget over idle with it, 1.23x with two regular major GCs (docs/performance.md). It once
+      // seemed to slow hits for good; that was nextTick's hidden classes, which tick-maps.ts keeps.
+      await gc({ type: 'major', execution: 'async', flavor: 'last-resort' });
+      return;
+    }
+    // Two: after one, about 50 MiB of dead ArrayBuffers besides the value slabs of the time (the source's answers) were still
+    // counted in external memory and RSS; the second GC freed them (bench/cases/memory.ts, external 307 -> 258 MiB).
     await gc({ type: 'major', execution: 'async' });
     await gc({ type: 'major', execution: 'async' });
   };
@@ -79,7 +85,7 @@ export class IdleGc {
     this.running = true;
     this.collections++;
     const started = performance.now();
-    this.collect!().then(
+    this.collect!(kind).then(
       () => {
         this.running = false;
         const ms = Math.round(performance.now() - started);

@@ -27,12 +27,14 @@ function collector(ledger: SegmentLedger, collect: CollectGarbage): IdleGc {
   return new IdleGc({ ledger, collect, intervalMs: 20, policy: new IdleGcPolicy({ thresholdBytes: 8 * 1024 }), logger: pino({ level: 'silent' }) });
 }
 
-test('once eviction stops, one real GC frees the dropped segments, and no more follow', async () => {
+test('once eviction stops, one real GC, of the quiet kind, frees the dropped segments, and no more follow', async () => {
   const { ledger, store } = churned();
   const gc = fullGc();
   let calls = 0;
-  const idle = collector(ledger, async () => {
+  const kinds: string[] = [];
+  const idle = collector(ledger, async (kind) => {
     calls++;
+    kinds.push(kind);
     gc();
   });
   assert.ok(ledger.stats().droppedBytes >= 50 * 1024, `dropped ${ledger.stats().droppedBytes} bytes`);
@@ -44,6 +46,7 @@ test('once eviction stops, one real GC frees the dropped segments, and no more f
     await sleep(300);
     assert.equal(calls, 1, 'nothing left to free: no further collections');
     assert.equal(idle.collections, 1);
+    assert.deepEqual(kinds, ['quiet'], 'caching had stopped: the collection that gives pages back');
     assert.equal(store.get('k999')?.toBytes()[0], 999 & 255, 'cached values are untouched');
   } finally {
     idle.close();
