@@ -6,6 +6,7 @@ import { startCluster } from '../lib/cluster.js';
 import { runLoad, type LoadResult } from '../lib/load.js';
 import { scrape, sum } from '../lib/metrics.js';
 import type { Row } from '../lib/report.js';
+import { median } from '../lib/stats.js';
 import type { SoloCase } from '../lib/case.js';
 
 /** The issue's goals: throughput at least 0.9x the empty pod's, p99 at most 1.5x, max at most 2x + 10 ms. */
@@ -42,12 +43,6 @@ async function fill(http: string, group: string, entries: number): Promise<void>
 }
 
 const describe = (r: LoadResult) => `${Math.round(r.rps)} req/s, p99 ${r.p99Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms`;
-
-/** The middle of `values` (the upper middle for an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 export const fullCache: SoloCase = {
   kind: 'solo',

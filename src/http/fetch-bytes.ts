@@ -52,24 +52,21 @@ export function fetchBytes(dispatcher: Dispatcher, request: string | BytesReques
       clearTimeout(deadline);
       return true;
     };
-    // The signal is watched from the start: a request still waiting for a connection fails at once.
-    const onAbort = () => {
-      if (settle()) reject(signal!.reason);
-      controller?.abort(signal!.reason as Error);
+    // Why the signal or the deadline ended the request, which may not have reached a connection yet.
+    let cutShortBy: Error | undefined;
+    const cutShort = (reason: Error) => {
+      cutShortBy = reason;
+      if (settle()) reject(reason);
+      controller?.abort(reason);
     };
+    // The signal is watched from the start: a request still waiting for a connection fails at once.
+    const onAbort = () => cutShort(signal!.reason as Error);
     signal?.addEventListener('abort', onAbort, { once: true });
-    if (deadlineMs !== undefined) {
-      deadline = setTimeout(() => {
-        const err = new DeadlineError(deadlineMs);
-        if (settle()) reject(err);
-        controller?.abort(err);
-      }, deadlineMs);
-    }
+    if (deadlineMs !== undefined) deadline = setTimeout(() => cutShort(new DeadlineError(deadlineMs)), deadlineMs);
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(started) {
         controller = started;
-        // Settled before it started: only the signal or the deadline does that.
-        if (settled) started.abort(signal?.aborted ? (signal.reason as Error) : new DeadlineError(deadlineMs ?? 0));
+        if (cutShortBy) started.abort(cutShortBy);
       },
       onResponseStart(_controller, statusCode, responseHeaders) {
         status = statusCode;
